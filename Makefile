@@ -1,0 +1,27 @@
+# Two commands for a fresh machine:  make demo  (set up, enlarge the bundled sample)
+#                                     make test  (set up, run the tests)
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/enhance: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/enhance
+
+demo: $(BIN)/enhance
+	$(BIN)/enhance --zoom=2 --output demo_out samples/bridge.jpg
+	@echo "demo: the enlarged sample is demo_out/bridge_ne2x.png"
+
+test: $(BIN)/enhance
+	$(BIN)/python -m pytest tests
+
+bench: $(BIN)/enhance
+	$(BIN)/python -m benchmarks run --models bicubic,lanczos,raisr,default --scales 2 3 4
+
+clean:
+	rm -rf demo_out .pytest_cache

@@ -1,0 +1,233 @@
+"""Many files in, one output each: globbing, naming, resuming, and per-file error isolation.
+
+A bad file never stops the batch: its problem is recorded as a one-line message on its
+:class:`FileResult`, and the rest go on. Outputs are written under a temporary name in the
+target folder and renamed, so an interrupted run leaves either a complete file or none, and
+``skip_existing`` resumes it.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import EnhanceError, InputError, OutputError
+from .image import DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, open_image, prepare_for_format, save_image
+from .models.base import Upscaler
+from .models.registry import load_model
+from .pipeline import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
+from .tiles import TiffSink
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BatchOptions", "FileResult", "BatchEvent", "expand_inputs", "output_path", "enhance_file", "run_batch"]
+
+#: Outputs larger than this many pixels, written as TIFF, stream to disk instead of memory.
+STREAM_PIXELS = 64_000_000
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What to do with each file (the ``enhance`` command's options)."""
+
+    zoom: int = 2
+    model: str = "default"
+    type: str | None = None
+    output_dir: Path | None = None
+    format: str = "png"
+    quality: int = 95
+    skip_existing: bool = False
+    tile: int = DEFAULT_TILE
+    overlap: int = DEFAULT_OVERLAP
+    device: str = "cpu"
+    precision: str = "auto"
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    model_dir: Path = Path(".")
+
+
+@dataclass
+class FileResult:
+    """The outcome for one input: status "done", "skipped" or "failed"."""
+
+    source: Path
+    output: Path | None
+    status: str
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """A progress report: ``kind`` is "file" (a file started), "tile" or "done" (a file ended)."""
+
+    kind: str
+    file_index: int
+    file_count: int
+    path: Path
+    done: int = 0
+    total: int = 0
+    result: FileResult | None = None
+
+
+def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[FileResult]]:
+    """Expand files and quoted globs (``"images/*.jpg"``, ``**`` recursive) in order, without duplicates.
+
+    Returns:
+        The files, and a failed :class:`FileResult` for each pattern that matched nothing.
+    """
+    files: list[Path] = []
+    missing: list[FileResult] = []
+    seen: set[str] = set()
+    for pat in patterns:
+        if glob.has_magic(pat):
+            matches = sorted(m for m in glob.glob(pat, recursive=True) if os.path.isfile(m))
+            if not matches:
+                missing.append(FileResult(Path(pat), None, "failed", f"{pat}: no files match"))
+        else:
+            matches = [pat]
+        for m in matches:
+            key = os.path.realpath(m)
+            if key not in seen:
+                seen.add(key)
+                files.append(Path(m))
+    return files, missing
+
+
+def output_path(source: Path, opts: BatchOptions) -> Path:
+    """``{stem}_ne{zoom}x{ext}`` beside the input, or in ``opts.output_dir``."""
+    folder = opts.output_dir if opts.output_dir is not None else source.parent
+    return folder / f"{source.stem}_ne{opts.zoom}x{FORMATS[opts.format]}"
+
+
+def _tiff_kwargs(meta: ImageMeta) -> dict[str, object]:
+    kw: dict[str, object] = {
+        "photometric": {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb", "CMYK": "separated"}[meta.layout],
+    }
+    if meta.layout in ("LA", "RGBA"):
+        kw["extrasamples"] = ("unassalpha",)
+    if meta.dpi:
+        kw["resolution"] = (float(meta.dpi[0]), float(meta.dpi[1]))
+        kw["resolutionunit"] = "INCH"
+    if meta.icc_profile:
+        kw["iccprofile"] = meta.icc_profile
+    return kw
+
+
+def enhance_file(
+    source: Path,
+    target: Path,
+    model: Upscaler,
+    opts: BatchOptions,
+    tile_progress: Callable[[int, int], None] | None = None,
+) -> list[str]:
+    """Enhance one file into ``target`` (atomically). Returns notes for the user.
+
+    Raises:
+        InputError, OutputError: the one-line problem with this file.
+    """
+    pixels, meta = open_image(source, max_pixels=opts.max_pixels)
+    notes = list(meta.notes)
+    # convert before upscaling what the output format cannot hold (cheaper than after)
+    pixels, meta, conv_notes = prepare_for_format(pixels, meta, opts.format) if opts.format in ("png", "webp") else (pixels, meta, [])
+    notes += conv_notes
+    out_meta = meta.scaled(opts.zoom)
+    h, w = pixels.shape[:2]
+    folder = target.parent
+    if not folder.is_dir():
+        raise OutputError(f"{target}: output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{target}: output folder {folder} is not writable")
+    if opts.format == "tiff" and h * w * opts.zoom**2 > STREAM_PIXELS:
+        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        try:
+            sink = TiffSink(str(tmp), (h * opts.zoom, w * opts.zoom, pixels.shape[2]), pixels.dtype, **_tiff_kwargs(out_meta))
+            upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
+            sink.close()
+            os.replace(tmp, target)
+        except BaseException as exc:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            if isinstance(exc, OSError):
+                raise OutputError(f"{target}: cannot write ({'disk full' if exc.errno == 28 else exc.strerror or exc})") from None
+            raise
+        if meta.exif:
+            notes.append("EXIF not written to a streamed TIFF")
+        return notes
+    out = upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, progress=tile_progress)
+    assert isinstance(out, np.ndarray)
+    notes += save_image(target, out, out_meta, opts.format, opts.quality)
+    return notes
+
+
+def run_batch(
+    files: list[Path],
+    opts: BatchOptions,
+    progress: Callable[[BatchEvent], None] | None = None,
+    model: Upscaler | None = None,
+) -> list[FileResult]:
+    """Enhance every file; a failing file is recorded and the batch goes on.
+
+    Args:
+        files: inputs (see :func:`expand_inputs`).
+        opts: options.
+        progress: receives :class:`BatchEvent` reports.
+        model: an already loaded model (default: load ``opts.model`` once for the batch).
+
+    Returns:
+        One :class:`FileResult` per input, in order.
+
+    Raises:
+        ModelError: the model cannot be loaded (nothing could be done).
+    """
+    if model is None:
+        model = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir)
+    results: list[FileResult] = []
+    claimed: dict[str, Path] = {}
+    input_keys = {os.path.realpath(f) for f in files}
+    n = len(files)
+    for i, src in enumerate(files):
+        target = output_path(src, opts)
+        key = os.path.realpath(target)
+        if progress:
+            progress(BatchEvent("file", i, n, src))
+        t0 = time.perf_counter()
+        if key in claimed:
+            res = FileResult(src, target, "failed", f"{src}: output {target} would overwrite the output of {claimed[key]}; "
+                             "rename one of them or use --output")
+        elif key in input_keys:
+            res = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to overwrite it")
+        elif opts.skip_existing and target.exists():
+            claimed[key] = src
+            res = FileResult(src, target, "skipped", f"{src}: {target} exists, skipped")
+        else:
+            claimed[key] = src
+            try:
+                tile_cb = (lambda d, t, i=i, src=src: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
+                notes = enhance_file(src, target, model, opts, tile_cb)
+                res = FileResult(src, target, "done", "", notes)
+            except InputError as exc:
+                res = FileResult(src, target, "failed", str(exc))
+            except OutputError as exc:
+                res = FileResult(src, target, "failed", f"{src}: {exc}")
+            except EnhanceError as exc:
+                res = FileResult(src, target, "failed", f"{src}: {exc}")
+            except MemoryError:
+                res = FileResult(src, target, "failed", f"{src}: out of memory (try a smaller --rendering-tile)")
+        res.seconds = time.perf_counter() - t0
+        for note in res.notes:
+            log.info("%s: %s", src, note)
+        results.append(res)
+        if progress:
+            progress(BatchEvent("done", i, n, src, result=res))
+    return results
+

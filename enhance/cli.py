@@ -1,0 +1,252 @@
+"""The ``enhance`` command: a thin layer that parses, sets up logging and progress, and calls the library.
+
+Exit status: 0 when every file was done (or skipped), 1 when any file failed, 2 for a usage
+error (bad option, unknown model). Problems with a file are one line on stderr, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import EnhanceError
+
+log = logging.getLogger("enhance")
+
+EPILOG = """\
+examples:
+  enhance --zoom=2 "images/*.jpg"            upscale every JPEG 2x -> images/NAME_ne2x.png
+  enhance --zoom=1 --model=repair broken.jpg  remove JPEG damage at the same size
+  enhance --zoom=4 --model=raisr --format tiff scan.tif   fast learned filters, 16-bit kept
+  enhance --list-models                       what models exist, their scales and speed
+  enhance --train "data/*.png" --model mybook --arch raisr --scales=2
+                                              learn filters from your own scans (minutes)
+
+Outputs are exactly zoom x the input size and keep ICC profile, DPI (multiplied by the zoom,
+so the print size stays), EXIF, alpha and 16-bit depth. Quote globs so enhance expands them.
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="enhance",
+        description="Faithful 2x, 3x and 4x enlargements (and x1 repair) of scans and small images.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("files", nargs="*", help="image files or quoted globs (\"images/*.jpg\", \"**/*.png\")")
+    ap.add_argument("--zoom", type=int, default=2, choices=(1, 2, 3, 4), help="enlargement factor (default 2; 1 = repair only)")
+    ap.add_argument("--model", default=None,
+                    help="model name: default, repair, raisr, bicubic, lanczos, or one you trained (default: "
+                         "'default', or 'repair' at --zoom=1)")
+    ap.add_argument("--type", default=None, help="content type, picks the model variant trained for it (photo, print, ...)")
+    ap.add_argument("--output", "-o", type=Path, default=None, metavar="DIR", help="write outputs into DIR instead of beside the inputs")
+    ap.add_argument("--format", default="png", choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
+    ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")
+    ap.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
+    ap.add_argument("--list-models", action="store_true", help="list the models with their scales, type, size and speed")
+    ap.add_argument("--rendering-tile", type=int, default=256, metavar="PX", help="tile side in input pixels (memory vs speed; default 256)")
+    ap.add_argument("--rendering-overlap", type=int, default=16, metavar="PX", help="blended overlap between tiles (default 16)")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda when a GPU is present (neural models)")
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                    help="neural inference precision (auto: bf16 where the CPU has bf16 units)")
+    ap.add_argument("--max-pixels", type=int, default=None, metavar="N",
+                    help="refuse inputs with more than N pixels (decompression bombs; default 400000000)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress display, errors only")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log details (notes on conversions, timings)")
+    ap.add_argument("--version", action="version", version=f"enhance {__version__}")
+
+    tr = ap.add_argument_group("training (enhance --train \"data/*.jpg\" --model NAME ...)")
+    tr.add_argument("--train", action="append", default=None, metavar="GLOB", help="train a model on these images")
+    tr.add_argument("--arch", default="generator", choices=("generator", "raisr"), help="what to train (default generator)")
+    tr.add_argument("--scales", type=int, default=2, choices=(1, 2, 3, 4), help="the zoom the model is trained for")
+    tr.add_argument("--epochs", type=int, default=10)
+    tr.add_argument("--epoch-size", type=int, default=72, help="iterations per epoch")
+    tr.add_argument("--batch-size", type=int, default=15)
+    tr.add_argument("--batch-shape", type=int, default=96, help="HR patch side in pixels")
+    tr.add_argument("--learning-rate", type=float, default=1e-4)
+    tr.add_argument("--learning-period", type=int, default=75, help="epochs between learning-rate decays")
+    tr.add_argument("--learning-decay", type=float, default=0.5)
+    tr.add_argument("--pixel-weight", type=float, default=None, help="weight of the L1 pixel loss (default 1, or 0 with a perceptual layer)")
+    tr.add_argument("--perceptual-layer", default="conv2_2", help="feature layer for the perceptual loss (conv1_2 .. conv5_4)")
+    tr.add_argument("--perceptual-weight", type=float, default=None, help="weight of the perceptual loss (default 1 when a layer is given explicitly)")
+    tr.add_argument("--smoothness-weight", type=float, default=0.0, help="weight of the total-variation term")
+    tr.add_argument("--adversary-weight", type=float, default=0.0, help="weight of the adversarial term (0 = no GAN)")
+    tr.add_argument("--generator-start", type=int, default=0)
+    tr.add_argument("--discriminator-start", type=int, default=1)
+    tr.add_argument("--adversarial-start", type=int, default=2)
+    tr.add_argument("--discriminator-size", type=int, default=32)
+    tr.add_argument("--generator-blocks", type=int, default=4)
+    tr.add_argument("--generator-filters", type=int, default=64)
+    tr.add_argument("--generator-upscale", type=int, default=None, help="same as --scales (Neural Enhance name)")
+    tr.add_argument("--generator-downscale", type=int, default=0)
+    tr.add_argument("--generator-residual", type=int, default=1, help="1: add a bilinear upsample of the input (default)")
+    tr.add_argument("--train-blur", type=float, default=None)
+    tr.add_argument("--train-noise", type=float, default=None)
+    tr.add_argument("--train-jpeg", type=int, default=None)
+    tr.add_argument("--train-scales", type=int, default=0)
+    tr.add_argument("--train-degradation", default=None, help="degradation preset: bicubic, faithful, repair, print")
+    tr.add_argument("--save-every", type=int, default=10)
+    tr.add_argument("--seed", type=int, default=0)
+    return ap
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if verbose else logging.WARNING)
+    logging.getLogger("enhance").setLevel(level)
+
+
+def _print_models() -> int:
+    from .models.registry import list_models
+
+    rows = []
+    for e in list_models("."):
+        size = f"{e.size_bytes / 1024:.0f} KB" if e.size_bytes else "-"
+        rows.append((e.name, ",".join(f"x{s}" for s in e.scales), e.type, e.arch, size, e.speed, e.description))
+    head = ("model", "scales", "type", "arch", "size", "speed", "description")
+    widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(6)]
+    out = ["  ".join(str(head[i]).ljust(widths[i]) for i in range(6)) + "  " + head[6]]
+    for r in rows:
+        out.append("  ".join(str(r[i]).ljust(widths[i]) for i in range(6)) + "  " + r[6])
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .batch import BatchEvent, BatchOptions, expand_inputs, run_batch
+    from .image import DEFAULT_MAX_PIXELS
+
+    model = args.model or ("repair" if args.zoom == 1 else "default")
+    if args.output is not None and not args.output.is_dir():
+        try:
+            args.output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"enhance: error: cannot create output folder {args.output} ({exc.strerror or exc})", file=sys.stderr)
+            return 2
+    opts = BatchOptions(
+        zoom=args.zoom, model=model, type=args.type, output_dir=args.output, format=args.format,
+        quality=max(1, min(100, args.quality)), skip_existing=args.skip_existing, tile=max(8, args.rendering_tile),
+        overlap=max(0, args.rendering_overlap), device=args.device, precision=args.precision,
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+    )
+    files, missing = expand_inputs(args.files)
+    for r in missing:
+        print(f"enhance: error: {r.message}", file=sys.stderr)
+    if not files:
+        return 1 if missing else 2
+    from .models.registry import load_model
+
+    try:
+        loaded = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir)
+    except EnhanceError as exc:
+        print(f"enhance: error: {exc}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    failed = len(missing)
+    show = not args.quiet and sys.stderr.isatty()
+    renderer = _Progress(len(files)) if show else None
+
+    def on_event(ev: BatchEvent) -> None:
+        if renderer:
+            renderer.update(ev)
+        if ev.kind == "done" and ev.result is not None:
+            r = ev.result
+            if r.status == "failed":
+                msg = f"enhance: error: {r.message}"
+                (renderer.print_err(msg) if renderer else print(msg, file=sys.stderr))
+            elif not args.quiet:
+                line = f"{r.source} -> {r.output} ({r.seconds:.1f} s)" if r.status == "done" else r.message
+                (renderer.print_out(line) if renderer else print(line, file=sys.stderr))
+                for note in r.notes:
+                    (renderer.print_out(f"  note: {note}") if renderer else print(f"  note: {note}", file=sys.stderr))
+
+    try:
+        if renderer:
+            renderer.start()
+        results = run_batch(files, opts, on_event, model=loaded)
+    finally:
+        if renderer:
+            renderer.stop()
+    failed += sum(r.status == "failed" for r in results)
+    done = sum(r.status == "done" for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
+    if not args.quiet:
+        print(f"enhance: {done} done, {skipped} skipped, {failed} failed in {time.perf_counter() - t0:.1f} s "
+              f"(model {loaded.name} x{opts.zoom})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+class _Progress:
+    """Renders batch progress with rich: one bar for files, one for the tiles of the current file."""
+
+    def __init__(self, n_files: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = Console(stderr=True)
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=self.console, transient=True)
+        self.files = self.progress.add_task("files", total=n_files)
+        self.tiles = self.progress.add_task("tiles", total=1, visible=False)
+
+    def start(self) -> None:
+        self.progress.start()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+    def update(self, ev: object) -> None:
+        kind = getattr(ev, "kind")
+        if kind == "file":
+            self.progress.update(self.files, description=f"{getattr(ev, 'path').name}")
+            self.progress.update(self.tiles, completed=0, total=1, visible=False)
+        elif kind == "tile":
+            self.progress.update(self.tiles, completed=getattr(ev, "done"), total=getattr(ev, "total"), visible=getattr(ev, "total") > 1)
+        elif kind == "done":
+            self.progress.advance(self.files)
+
+    def print_err(self, msg: str) -> None:
+        self.console.print(msg, style="red", markup=False, highlight=False)
+
+    def print_out(self, msg: str) -> None:
+        self.console.print(msg, markup=False, highlight=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``enhance`` command; returns the exit status."""
+    ap = _build_parser()
+    args = ap.parse_args(argv)
+    _setup_logging(args.quiet, args.verbose)
+    try:
+        if args.list_models:
+            return _print_models()
+        if args.train:
+            from .train.command import run_training
+
+            return run_training(args)
+        if not args.files:
+            ap.print_usage(sys.stderr)
+            print("enhance: error: no input files (try enhance --help)", file=sys.stderr)
+            return 2
+        return _run(args)
+    except EnhanceError as exc:
+        print(f"enhance: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("enhance: interrupted (finished outputs are kept; rerun with --skip-existing to resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,519 @@
+"""Reading and writing images with their metadata: ICC profile, DPI, EXIF, bit depth, alpha.
+
+Pixels travel as NumPy arrays ``(H, W, C)`` of uint8 or uint16, with a *layout* that names the
+channels: ``"L"`` (gray), ``"LA"``, ``"RGB"``, ``"RGBA"`` or ``"CMYK"``. :class:`ImageMeta`
+carries everything else a file had, so that :func:`save_image` can write it back:
+
+* EXIF orientation is applied on read and reset to 1 in the EXIF that is written back;
+* the ICC profile is kept (CMYK written to a format that cannot hold CMYK is converted to sRGB
+  through its profile, and :func:`save_image` reports that in its notes);
+* DPI is kept (the pipeline multiplies it by the zoom);
+* 16-bit files stay 16-bit: Pillow would silently read 16-bit RGB as 8-bit, so deep PNG and
+  TIFF files are read and written through libvips (pyvips) instead.
+
+Every problem with a file raises :class:`~enhance.errors.InputError` or
+:class:`~enhance.errors.OutputError` with a one-line message naming it. Writes go to a
+temporary name in the target folder and are renamed into place, so no half-written output
+is ever left behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from .errors import InputError, OutputError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ImageMeta",
+    "DEFAULT_MAX_PIXELS",
+    "FORMATS",
+    "open_image",
+    "save_image",
+    "from_pil",
+    "to_pil",
+    "layout_for_channels",
+]
+
+#: Default limit on input pixels (width x height); larger files are refused as decompression bombs.
+DEFAULT_MAX_PIXELS = 400_000_000
+
+#: Output formats and their file extensions.
+FORMATS = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg", "webp": ".webp"}
+_EXT_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+_LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4}
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What a file carried besides its pixels.
+
+    Attributes:
+        layout: channel layout of the pixel array: "L", "LA", "RGB", "RGBA" or "CMYK".
+        bit_depth: 8 or 16 (the array's dtype is uint8 or uint16 accordingly).
+        source_mode: the file's own mode as Pillow or libvips names it ("1", "P", "I;16", "rgb16", ...).
+        icc_profile: the embedded ICC profile, or None.
+        dpi: (x, y) dots per inch, or None when the file states none.
+        exif: EXIF block with orientation reset to 1, or None.
+        format: the source format ("PNG", "JPEG", ...), or None for in-memory images.
+        frames: number of frames in the source (only the first is read).
+        notes: what reading changed, for the user (e.g. "first of 12 frames").
+    """
+
+    layout: str
+    bit_depth: int = 8
+    source_mode: str = ""
+    icc_profile: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    exif: bytes | None = None
+    format: str | None = None
+    frames: int = 1
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def scaled(self, zoom: int) -> "ImageMeta":
+        """The metadata of this image enlarged by ``zoom``: DPI multiplied, so print size stays."""
+        dpi = (self.dpi[0] * zoom, self.dpi[1] * zoom) if self.dpi else None
+        return replace(self, dpi=dpi)
+
+
+def layout_for_channels(channels: int) -> str:
+    """Default layout for an array with ``channels`` channels (1 L, 2 LA, 3 RGB, 4 RGBA)."""
+    try:
+        return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    except KeyError:
+        raise ValueError(f"unsupported channel count {channels} (expected 1 to 4)") from None
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _is_deep(path: Path, head: bytes) -> bool:
+    """True for 16-bit PNG/TIFF files, which Pillow would read as 8-bit (or not at all)."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 26 and head[12:16] == b"IHDR":
+        depth, colour = head[24], head[25]
+        return depth == 16 and colour in (2, 4, 6)  # RGB, LA, RGBA (16-bit L is fine in Pillow)
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        try:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tf:
+                page = tf.pages[0]
+                return int(page.bitspersample) > 8
+        except Exception:
+            return False  # let Pillow report the problem
+    return False
+
+
+def _check_pixels(path: Path, w: int, h: int, max_pixels: int) -> None:
+    if w * h > max_pixels:
+        raise InputError(
+            f"{path}: {w}x{h} pixels exceeds the limit of {max_pixels:,} (raise it with --max-pixels if intended)"
+        )
+
+
+def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
+    import pyvips
+
+    try:
+        im = pyvips.Image.new_from_file(str(path), access="sequential")
+        _check_pixels(path, im.width, im.height, max_pixels)
+        fields = set(im.get_fields())
+        icc = im.get("icc-profile-data") if "icc-profile-data" in fields else None
+        exif = im.get("exif-data") if "exif-data" in fields else None
+        dpi = None
+        if "resolution-unit" in fields or "xres" in fields:
+            xres, yres = float(im.get("xres")), float(im.get("yres"))
+            if xres > 1.0 and yres > 1.0:  # libvips uses 1 px/mm (25.4 dpi) to mean "not stated"
+                dpi = (round(xres * 25.4, 3), round(yres * 25.4, 3))
+        orientation = int(im.get("orientation")) if "orientation" in fields else 1
+        interp = str(im.interpretation)
+        if orientation != 1:
+            im = im.autorot()
+        arr = im.numpy()
+    except InputError:
+        raise
+    except pyvips.Error as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+        raise InputError(f"{path}: cannot read 16-bit image ({msg})") from None
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype != np.uint16:
+        if arr.dtype in (np.float32, np.float64):
+            raise InputError(f"{path}: floating-point images are not supported")
+        arr = arr.astype(np.uint16) if arr.dtype.itemsize <= 2 else np.clip(arr, 0, 65535).astype(np.uint16)
+    c = arr.shape[2]
+    layout = "CMYK" if interp == "cmyk" and c == 4 else layout_for_channels(min(c, 4))
+    if c > 4:
+        arr = arr[:, :, :4]
+    if exif is not None:
+        exif = _reset_orientation(exif)
+    meta = ImageMeta(layout=layout, bit_depth=16, source_mode=interp, icc_profile=icc, dpi=dpi, exif=exif,
+                     format=path.suffix.lstrip(".").upper() or None)
+    return np.ascontiguousarray(arr), meta
+
+
+#: Base-IFD tags carried over; structural tags (sizes, strips, compression) never are.
+_EXIF_BASE_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
+_EXIF_SUB_IFDS = (0x8769, 0x8825)  # Exif and GPS
+
+
+def _clean_exif(ex: Image.Exif) -> bytes | None:
+    """Descriptive EXIF (camera, dates, artist, copyright, GPS) without orientation or layout tags.
+
+    A TIFF's own header tags look like EXIF to Pillow; copying them would describe the wrong
+    image, so only a whitelist of descriptive tags and the Exif/GPS sub-IFDs are kept.
+    """
+    out = Image.Exif()
+    for tag in _EXIF_BASE_TAGS:
+        if tag in ex:
+            out[tag] = ex[tag]
+    for ifd in _EXIF_SUB_IFDS:
+        try:
+            sub = ex.get_ifd(ifd)
+        except Exception:
+            sub = {}
+        if sub:
+            out.get_ifd(ifd).update({k: v for k, v in sub.items() if k not in (0xA002, 0xA003)})
+    if not len(out) and not any(out.get_ifd(i) for i in _EXIF_SUB_IFDS):
+        return None
+    try:
+        return out.tobytes()
+    except Exception:
+        return None  # unencodable EXIF is dropped rather than copied blindly
+
+
+def _reset_orientation(exif_bytes: bytes) -> bytes | None:
+    try:
+        ex = Image.Exif()
+        ex.load(exif_bytes)
+        return _clean_exif(ex)
+    except Exception:
+        return None
+
+
+def _pil_to_array(im: Image.Image, path: Path | str) -> tuple[np.ndarray, str, int, tuple[str, ...]]:
+    """Pillow image -> (array, layout, bit depth, notes)."""
+    mode = im.mode
+    notes: list[str] = []
+    if mode == "1":
+        notes.append("1-bit input is upscaled as 8-bit gray")
+        return np.asarray(im.convert("L"))[:, :, None], "L", 8, tuple(notes)
+    if mode == "L":
+        return np.asarray(im)[:, :, None], "L", 8, ()
+    if mode in ("LA", "La"):
+        return np.asarray(im.convert("LA")), "LA", 8, ()
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        notes.append("palette input is written as " + ("RGBA" if has_alpha else "RGB"))
+        target = "RGBA" if has_alpha else "RGB"
+        return np.asarray(im.convert(target)), target, 8, tuple(notes)
+    if mode in ("RGB", "RGBX"):
+        return np.asarray(im.convert("RGB")), "RGB", 8, ()
+    if mode in ("RGBA", "RGBa"):
+        return np.asarray(im.convert("RGBA")), "RGBA", 8, ()
+    if mode == "CMYK":
+        return np.asarray(im), "CMYK", 8, ()
+    if mode.startswith("I;16") or mode == "I":
+        a = np.asarray(im)
+        if mode == "I" and (a.min() < 0 or a.max() > 65535):
+            raise InputError(f"{path}: 32-bit integer images are not supported")
+        return a.astype(np.uint16)[:, :, None], "L", 16, ()
+    if mode == "F":
+        raise InputError(f"{path}: floating-point images are not supported")
+    notes.append(f"{mode} input converted to RGB")
+    return np.asarray(im.convert("RGB")), "RGB", 8, tuple(notes)
+
+
+def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, ImageMeta]:
+    """Read an image file with its metadata.
+
+    Args:
+        path: the file.
+        max_pixels: refuse images with more pixels than this (decompression bombs).
+
+    Returns:
+        ``(pixels, meta)``: pixels is ``(H, W, C)`` uint8 or uint16 with C = 1 to 4, laid out
+        as ``meta.layout`` says, with EXIF orientation already applied. Animated files give
+        their first frame (``meta.frames`` tells how many there were).
+
+    Raises:
+        InputError: missing, empty, truncated or corrupt file, not an image, too many pixels.
+
+    Example:
+        >>> pixels, meta = open_image("scan.png")  # doctest: +SKIP
+        >>> pixels.shape, meta.layout, meta.dpi    # doctest: +SKIP
+        ((1200, 800, 3), 'RGB', (300.0, 300.0))
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, not an image")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot open ({exc.strerror or exc})") from None
+    if not head:
+        raise InputError(f"{p}: empty file")
+    if _is_deep(p, head):
+        return _open_vips(p, max_pixels)
+    old_limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # we enforce our own pixel limit
+            with Image.open(p) as im:
+                _check_pixels(p, im.size[0], im.size[1], max_pixels)
+                frames = int(getattr(im, "n_frames", 1) or 1)
+                fmt = im.format
+                im.seek(0)
+                im.load()
+                icc = im.info.get("icc_profile") or None
+                dpi_info = im.info.get("dpi")
+                exif = im.getexif()
+                has_orientation = exif.get(0x0112, 1) not in (None, 1)
+                im2 = ImageOps.exif_transpose(im) if has_orientation else im
+                arr, layout, depth, notes = _pil_to_array(im2, p)
+                exif_bytes = _clean_exif(exif) if len(exif) else None
+    except InputError:
+        raise
+    except Image.DecompressionBombError:
+        raise InputError(f"{p}: too many pixels (limit {max_pixels:,}; raise it with --max-pixels if intended)") from None
+    except UnidentifiedImageError:
+        raise InputError(f"{p}: not an image, or a format Enhance cannot read") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct_error, MemoryError) as exc:
+        raise InputError(f"{p}: corrupt or truncated image ({_one_line(exc)})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old_limit
+    dpi = None
+    if dpi_info:
+        try:
+            dx, dy = float(dpi_info[0]), float(dpi_info[1])
+            if dx > 1 and dy > 1:  # 1 (or 0) means "not stated" in many writers
+                dpi = (dx, dy)
+        except (TypeError, ValueError, IndexError):
+            dpi = None
+    notes = tuple(notes)
+    if frames > 1:
+        notes += (f"animated or multi-page file: only the first of {frames} frames is enhanced",)
+    meta = ImageMeta(layout=layout, bit_depth=depth, source_mode=im.mode, icc_profile=icc, dpi=dpi,
+                     exif=exif_bytes, format=fmt, frames=frames, notes=notes)
+    return np.ascontiguousarray(arr), meta
+
+
+try:  # struct.error is raised by some Pillow plugins on corrupt headers
+    from struct import error as struct_error
+except ImportError:  # pragma: no cover
+    struct_error = OSError  # type: ignore[misc,assignment]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# ----------------------------------------------------------------------------- conversions
+
+
+def from_pil(im: Image.Image) -> tuple[np.ndarray, ImageMeta]:
+    """Convert a PIL image to ``(pixels, meta)`` as :func:`open_image` would give."""
+    arr, layout, depth, notes = _pil_to_array(im, "<image>")
+    dpi = im.info.get("dpi")
+    return np.ascontiguousarray(arr), ImageMeta(layout=layout, bit_depth=depth, source_mode=im.mode,
+                                                icc_profile=im.info.get("icc_profile"),
+                                                dpi=(float(dpi[0]), float(dpi[1])) if dpi else None, notes=notes)
+
+
+def to_pil(pixels: np.ndarray, meta: ImageMeta) -> Image.Image:
+    """Convert ``(pixels, meta)`` to a PIL image (16-bit colour becomes 8-bit: PIL cannot hold it)."""
+    a = pixels
+    if a.dtype == np.uint16 and meta.layout != "L":
+        a = _to8(a)
+    im = _array_to_pil(a, meta.layout)
+    if meta.icc_profile:
+        im.info["icc_profile"] = meta.icc_profile
+    if meta.dpi:
+        im.info["dpi"] = meta.dpi
+    return im
+
+
+def _array_to_pil(a: np.ndarray, layout: str) -> Image.Image:
+    """``(H, W, C)`` uint8 (or uint16 gray) array -> PIL image of ``layout``."""
+    a = np.ascontiguousarray(a)
+    if layout == "L":
+        return Image.fromarray(a[:, :, 0])  # uint8 -> "L", uint16 -> "I;16"
+    if layout == "CMYK":
+        return Image.frombuffer("CMYK", (a.shape[1], a.shape[0]), a.tobytes(), "raw", "CMYK", 0, 1)
+    return Image.fromarray(a)  # (H, W, 2) LA, 3 RGB, 4 RGBA
+
+
+def _to8(a: np.ndarray) -> np.ndarray:
+    return ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
+def _cmyk_to_rgb(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta, str]:
+    """CMYK -> sRGB through the embedded profile (or Pillow's naive formula without one)."""
+    a = _to8(pixels) if pixels.dtype == np.uint16 else pixels
+    im = _array_to_pil(a, "CMYK")
+    if meta.icc_profile:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(meta.icc_profile))
+            dst = ImageCms.createProfile("sRGB")
+            rgb = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+            srgb_bytes = ImageCms.ImageCmsProfile(dst).tobytes()
+            note = "CMYK converted to sRGB through its embedded ICC profile (this format cannot hold CMYK)"
+            return np.asarray(rgb), replace(meta, layout="RGB", bit_depth=8, icc_profile=srgb_bytes), note
+        except Exception:
+            pass
+    note = "CMYK converted to RGB without colour management (no usable ICC profile; this format cannot hold CMYK)"
+    return np.asarray(im.convert("RGB")), replace(meta, layout="RGB", bit_depth=8, icc_profile=None), note
+
+
+def prepare_for_format(pixels: np.ndarray, meta: ImageMeta, fmt: str) -> tuple[np.ndarray, ImageMeta, list[str]]:
+    """Convert pixels to what ``fmt`` can hold; return the notes that say what changed."""
+    notes: list[str] = []
+    if meta.layout == "CMYK" and fmt in ("png", "webp"):
+        pixels, meta, note = _cmyk_to_rgb(pixels, meta)
+        notes.append(note)
+    if fmt in ("jpeg", "webp") and pixels.dtype == np.uint16:
+        pixels = _to8(pixels)
+        meta = replace(meta, bit_depth=8)
+        notes.append(f"16-bit reduced to 8-bit ({fmt.upper()} holds 8 bits)")
+    if fmt == "jpeg" and meta.layout in ("LA", "RGBA"):
+        a = pixels.astype(np.float32)
+        alpha = a[:, :, -1:] / 255.0
+        flat = a[:, :, :-1] * alpha + 255.0 * (1.0 - alpha)
+        pixels = np.clip(np.round(flat), 0, 255).astype(np.uint8)
+        meta = replace(meta, layout=meta.layout[:-1])
+        notes.append("alpha flattened onto white (JPEG has no alpha)")
+    return pixels, meta, notes
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def format_for_path(path: str | os.PathLike[str]) -> str:
+    """The output format named by ``path``'s extension (png when unknown)."""
+    return _EXT_FORMAT.get(Path(path).suffix.lower(), "png")
+
+
+def _temp_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.tmp{os.getpid()}")
+
+
+def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, quality: int) -> None:
+    im = _array_to_pil(pixels, meta.layout)
+    kw: dict[str, object] = {}
+    if meta.icc_profile:
+        kw["icc_profile"] = meta.icc_profile
+    if meta.exif and fmt in ("png", "jpeg", "webp", "tiff"):
+        kw["exif"] = meta.exif
+    if meta.dpi and fmt in ("png", "jpeg", "tiff"):
+        kw["dpi"] = tuple(float(v) for v in meta.dpi) if fmt != "jpeg" else tuple(int(round(v)) for v in meta.dpi)
+    if fmt == "png":
+        kw["compress_level"] = 6
+        im.save(tmp, format="PNG", **kw)
+    elif fmt == "jpeg":
+        kw["quality"] = int(quality)
+        kw["subsampling"] = 0 if quality >= 90 else 2
+        im.save(tmp, format="JPEG", **kw)
+    elif fmt == "webp":
+        kw["quality"] = int(quality)
+        kw["lossless"] = quality >= 100
+        im.save(tmp, format="WEBP", **kw)
+    elif fmt == "tiff":
+        kw["compression"] = "tiff_adobe_deflate"
+        im.save(tmp, format="TIFF", **kw)
+    else:
+        raise OutputError(f"{tmp}: unknown format {fmt!r}")
+
+
+def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> None:
+    import pyvips
+
+    im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
+    interp = {"L": "grey16", "LA": "grey16", "RGB": "rgb16", "RGBA": "rgb16", "CMYK": "cmyk"}[meta.layout]
+    im = im.copy(interpretation=interp)
+    if meta.icc_profile:
+        im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
+    if meta.exif:
+        im.set_type(pyvips.GValue.blob_type, "exif-data", meta.exif)
+    if meta.dpi:
+        im = im.copy(xres=meta.dpi[0] / 25.4, yres=meta.dpi[1] / 25.4)
+    if fmt == "png":
+        im.pngsave(str(tmp), bitdepth=16, compression=6)
+    else:
+        im.tiffsave(str(tmp), compression="deflate", resunit="inch")
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    pixels: np.ndarray,
+    meta: ImageMeta,
+    fmt: str | None = None,
+    quality: int = 95,
+) -> list[str]:
+    """Write ``pixels`` with ``meta`` to ``path``, atomically.
+
+    The file is written under a temporary name in the target folder and renamed into place;
+    on any failure the temporary file is removed and nothing else is touched.
+
+    Args:
+        path: the output file.
+        pixels: ``(H, W, C)`` uint8 or uint16, laid out as ``meta.layout``.
+        meta: metadata to write (ICC, DPI, EXIF).
+        fmt: "png", "tiff", "jpeg" or "webp"; default from the extension.
+        quality: JPEG/WebP quality, 1-100 (WebP 100 is lossless).
+
+    Returns:
+        Notes on what had to change for the format (e.g. CMYK converted to sRGB for PNG).
+
+    Raises:
+        OutputError: unwritable folder, full disk, or any other write failure.
+    """
+    target = Path(path)
+    fmt = fmt or format_for_path(target)
+    if fmt not in FORMATS:
+        raise OutputError(f"{target}: unknown output format {fmt!r} (choose {', '.join(FORMATS)})")
+    if pixels.ndim != 3 or pixels.shape[2] != _LAYOUT_CHANNELS[meta.layout]:
+        raise ValueError(f"pixels of shape {pixels.shape} do not match layout {meta.layout}")
+    pixels, meta, notes = prepare_for_format(pixels, meta, fmt)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{target}: output folder {folder} does not exist")
+    tmp = _temp_path(target)
+    try:
+        deep_colour = pixels.dtype == np.uint16 and meta.layout != "L"
+        if deep_colour or (pixels.dtype == np.uint16 and fmt == "tiff"):
+            _write_vips(tmp, pixels, meta, fmt)
+        else:
+            _write_pillow(tmp, pixels, meta, fmt, quality)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise OutputError(f"{target}: cannot write ({_describe_os_error(exc)})") from None
+    return notes
+
+
+def _describe_os_error(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disk full"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied"
+    return _one_line(exc)

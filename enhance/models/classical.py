@@ -1,0 +1,41 @@
+"""Classical resamplers (Pillow's bicubic and Lanczos) as models of the registry.
+
+They work per channel in 32-bit float ("F" images), so 16-bit input keeps its precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["ClassicalUpscaler", "resample"]
+
+_FILTERS = {"bicubic": Image.BICUBIC, "lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR}
+
+
+def resample(x: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarray:
+    """Resize ``(h, w, C)`` float32 by an integer ``scale`` with a Pillow filter, per channel."""
+    if scale == 1:
+        return x.astype(np.float32, copy=True)
+    h, w, c = x.shape
+    out = np.empty((h * scale, w * scale, c), dtype=np.float32)
+    for i in range(c):
+        im = Image.fromarray(np.ascontiguousarray(x[:, :, i], dtype=np.float32))
+        out[:, :, i] = np.asarray(im.resize((w * scale, h * scale), _FILTERS[method]))
+    return out
+
+
+class ClassicalUpscaler:
+    """Pillow bicubic or Lanczos at an integer scale (see :class:`~enhance.models.base.Upscaler`)."""
+
+    def __init__(self, method: str, scale: int) -> None:
+        if method not in _FILTERS:
+            raise ValueError(f"unknown resampler {method!r}")
+        self.name = method
+        self.scale = scale
+        self.context = 4  # Lanczos-3 reaches 3 input pixels; one more for safety
+        self.multiple_of = 1
+        self.method = method
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return resample(x, self.scale, self.method)

@@ -1,0 +1,143 @@
+"""The CNN generator: residual blocks and sub-pixel (pixel-shuffle) upsampling.
+
+Neural Enhance's generator, kept compact for CPUs: a head convolution, ``blocks`` residual
+blocks (conv-ReLU-conv plus identity), optional stride-2 ``downscale`` stages that widen the
+receptive field for repair models, a sub-pixel tail that upsamples by ``scale`` (times
+``2**downscale``), and an optional global skip that adds a bilinear upsample of the input
+(``residual``), so the network only learns the detail a cheap resampler misses.
+
+This module imports torch; nothing on the RAISR or classical paths imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["GeneratorConfig", "Generator"]
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Hyper-parameters of :class:`Generator` (the ``--generator-*`` flags).
+
+    Attributes:
+        scale: zoom factor, 1 (repair) to 4.
+        blocks: number of residual blocks (``--generator-blocks``).
+        filters: feature channels (``--generator-filters``).
+        downscale: stride-2 stages after the head, undone in the tail (``--generator-downscale``).
+        residual: add a bilinear upsample of the input to the output (``--generator-residual``).
+        channels: image channels (3, RGB).
+    """
+
+    scale: int = 2
+    blocks: int = 4
+    filters: int = 64
+    downscale: int = 0
+    residual: bool = True
+    channels: int = 3
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "GeneratorConfig":
+        return cls(**json.loads(text))
+
+
+class _ResBlock(nn.Module):
+    def __init__(self, filters: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(filters, filters, 3, padding=1)
+        self.conv2 = nn.Conv2d(filters, filters, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x), inplace=True))
+
+
+class Generator(nn.Module):
+    """Residual sub-pixel super-resolution network.
+
+    Input ``(N, C, H, W)`` float in [0, 1]; output ``(N, C, H*scale, W*scale)``, roughly in
+    [0, 1] (not clipped: clip after the call). With ``downscale = d``, H and W must be
+    multiples of ``2**d`` (see :attr:`multiple_of`).
+
+    Example:
+        >>> g = Generator(GeneratorConfig(scale=2, blocks=1, filters=8))
+        >>> g(torch.rand(1, 3, 10, 12)).shape
+        torch.Size([1, 3, 20, 24])
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        c, f = config.channels, config.filters
+        self.config = config
+        self.head = nn.Conv2d(c, f, 3, padding=1)
+        self.down = nn.ModuleList(nn.Conv2d(f, f, 4, stride=2, padding=1) for _ in range(config.downscale))
+        self.body = nn.Sequential(*(_ResBlock(f) for _ in range(config.blocks)))
+        self.body_end = nn.Conv2d(f, f, 3, padding=1)
+        r = config.scale * (2 ** config.downscale)
+        self.tail = nn.Conv2d(f, c * r * r, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(r)
+
+    @property
+    def multiple_of(self) -> int:
+        """Input sides must be multiples of this (pad the input otherwise)."""
+        return 2 ** self.config.downscale
+
+    @property
+    def receptive_radius(self) -> int:
+        """An upper bound on the input pixels each output pixel depends on, per side."""
+        return (2 + 2 * self.config.blocks) * (2 ** self.config.downscale) + 2 * self.config.downscale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = self.head(x)
+        h = feat
+        for d in self.down:
+            h = F.relu(d(h), inplace=True)
+        h = self.body_end(self.body(h))
+        if self.config.downscale == 0:
+            h = h + feat
+        out = self.shuffle(self.tail(h))
+        if self.config.residual:
+            s = self.config.scale
+            base = x if s == 1 else F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)
+            out = out + base
+        return out
+
+
+def save_generator(path: str, model: Generator, metadata: dict[str, str] | None = None) -> None:
+    """Write ``model``'s weights to ``path`` (safetensors) with its config in the header.
+
+    The file is written to a temporary name beside ``path`` and renamed, so a crash never
+    leaves a half-written model.
+    """
+    import os
+
+    from safetensors.torch import save_file
+
+    meta = {"arch": "generator", "config": model.config.to_json(), "scale": str(model.config.scale)}
+    meta.update(metadata or {})
+    tmp = f"{path}.tmp{os.getpid()}"
+    state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, tmp, metadata=meta)
+    os.replace(tmp, path)
+
+
+def load_generator(path: str) -> tuple[Generator, dict[str, str]]:
+    """Load a generator written by :func:`save_generator` (safe: no pickle)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(path, framework="pt") as f:
+        meta = dict(f.metadata() or {})
+    if meta.get("arch") != "generator":
+        raise ValueError(f"{path}: not a generator model (arch={meta.get('arch')!r})")
+    model = Generator(GeneratorConfig.from_json(meta["config"]))
+    model.load_state_dict(load_file(path))
+    model.eval()
+    return model, meta

@@ -1,0 +1,1 @@
+"""Training: the corpus, degradations, data, losses and the loop (the ``train`` extra)."""

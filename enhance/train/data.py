@@ -1,0 +1,76 @@
+"""Training pairs: random crops of corpus images, degraded on the fly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .degrade import Degradation, degrade
+
+__all__ = ["PairSampler"]
+
+
+class PairSampler:
+    """Draws ``(lr, hr)`` batches from a list of HR images.
+
+    Images are drawn with probability proportional to their area; each crop gets one of the
+    eight flips/rotations. Deterministic for a given ``seed``.
+
+    Args:
+        images: ``(H, W, 3)`` uint8 arrays.
+        scale: zoom the pairs are for (1-4).
+        patch: HR patch side (a multiple of ``scale``), Neural Enhance's ``--batch-shape``.
+        degradation: how LR is made.
+        seed: random seed.
+        weights: per-image draw weights (default: by area).
+        train_scales: extra down-scaling of the source image before cropping (Neural Enhance's
+            ``--train-scales``): 0 keeps it, 1 halves it with a box filter, and so on.
+    """
+
+    def __init__(self, images: list[np.ndarray], scale: int, patch: int, degradation: Degradation,
+                 seed: int = 0, train_scales: int = 0, weights: np.ndarray | None = None) -> None:
+        if patch % scale:
+            raise ValueError(f"patch {patch} must be a multiple of scale {scale}")
+        self.scale, self.patch, self.degradation = scale, patch, degradation
+        self.margin = 2  # LR pixels of context around each crop
+        ctx = self.patch + 2 * self.margin * scale
+        imgs, keep = [], []
+        for idx, im in enumerate(images):
+            for _ in range(train_scales):
+                h, w = im.shape[0] // 2 * 2, im.shape[1] // 2 * 2
+                im = im[:h, :w].reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3)).round().astype(np.uint8)
+            if im.shape[0] >= ctx and im.shape[1] >= ctx:
+                imgs.append(im)
+                keep.append(idx)
+        if not imgs:
+            raise ValueError(f"no training image is at least {ctx}x{ctx} pixels")
+        self.images = imgs
+        area = np.array([a.shape[0] * a.shape[1] for a in imgs], dtype=np.float64)
+        if weights is not None:
+            area = np.asarray(weights, dtype=np.float64)[keep]
+        self.p = area / area.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``lr (n, p/s, p/s, 3)`` and ``hr (n, p, p, 3)``, both uint8."""
+        s, p, m = self.scale, self.patch, self.margin
+        ctx = p + 2 * m * s
+        lrs, hrs = [], []
+        for i in self.rng.choice(len(self.images), size=n, p=self.p):
+            im = self.images[i]
+            y = int(self.rng.integers(0, im.shape[0] - ctx + 1))
+            x = int(self.rng.integers(0, im.shape[1] - ctx + 1))
+            crop = im[y:y + ctx, x:x + ctx]
+            for _retry in range(4):  # flat crops (blank paper, sky) teach little: redraw some
+                if crop[::4, ::4].std() > 2.0:
+                    break
+                y = int(self.rng.integers(0, im.shape[0] - ctx + 1))
+                x = int(self.rng.integers(0, im.shape[1] - ctx + 1))
+                crop = im[y:y + ctx, x:x + ctx]
+            k = int(self.rng.integers(8))
+            crop = np.rot90(crop, k % 4)
+            if k >= 4:
+                crop = crop[:, ::-1]
+            crop = np.ascontiguousarray(crop)
+            lrs.append(degrade(crop, s, self.degradation, self.rng, margin=m))
+            hrs.append(crop[m * s:m * s + p, m * s:m * s + p])
+        return np.stack(lrs), np.stack(hrs)

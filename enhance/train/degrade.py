@@ -1,0 +1,125 @@
+"""Degradations that turn a clean high-resolution crop into a training input.
+
+One module for every model: the faithful super-resolution models see the benchmark
+protocol's MATLAB bicubic downscale (sometimes another kernel); the repair model sees JPEG at
+quality 10-60 and noise; the print model (``--type=print``) adds a print-and-scan simulation.
+Everything is NumPy/Pillow and seeded through a :class:`numpy.random.Generator`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+from ..resize import imresize
+
+__all__ = ["Degradation", "PRESETS", "degrade"]
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """How to degrade a crop. Probabilities are per sample.
+
+    Attributes:
+        kernels: downscale kernels to draw from: "matlab" (antialiased bicubic, the protocol),
+            "box", "bilinear", "lanczos" (Pillow).
+        kernel_weights: relative draw weights of ``kernels``.
+        blur: max Gaussian sigma (HR pixels) applied before downscaling, drawn in [0, blur].
+        blur_prob: probability of that blur.
+        noise: max Gaussian noise sigma in 0..255 levels, drawn in [0, noise].
+        noise_prob: probability of noise.
+        jpeg: (min, max) JPEG quality, or None for no JPEG.
+        jpeg_prob: probability of JPEG.
+    """
+
+    kernels: tuple[str, ...] = ("matlab",)
+    kernel_weights: tuple[float, ...] = (1.0,)
+    blur: float = 0.0
+    blur_prob: float = 0.0
+    noise: float = 0.0
+    noise_prob: float = 0.0
+    jpeg: tuple[int, int] | None = None
+    jpeg_prob: float = 0.0
+
+    def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
+        """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""
+        d = self
+        if train_blur:
+            d = replace(d, blur=float(train_blur), blur_prob=max(d.blur_prob, 0.5))
+        if train_noise:
+            d = replace(d, noise=float(train_noise) * 255.0 if train_noise < 1 else float(train_noise),
+                        noise_prob=max(d.noise_prob, 0.5))
+        if train_jpeg:
+            d = replace(d, jpeg=(int(train_jpeg), max(int(train_jpeg), 95)), jpeg_prob=max(d.jpeg_prob, 0.5))
+        return d
+
+
+#: Named degradation presets.
+PRESETS: dict[str, Degradation] = {
+    # exactly the benchmark protocol's LR
+    "bicubic": Degradation(),
+    # faithful upscaling of real files: mostly the protocol, sometimes other kernels
+    "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
+    # x1 repair: JPEG quality 10-60 plus noise
+    "repair": Degradation(noise=6.0, noise_prob=0.3, jpeg=(10, 60), jpeg_prob=1.0),
+}
+
+_PIL = {"box": Image.BOX, "bilinear": Image.BILINEAR, "lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC}
+
+
+def _downscale(hr: np.ndarray, scale: int, kernel: str) -> np.ndarray:
+    h, w = hr.shape[0] // scale, hr.shape[1] // scale
+    if scale == 1:
+        return hr.astype(np.float64)
+    if kernel == "matlab":
+        return imresize(hr, output_shape=(h, w))
+    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(hr[..., c], dtype=np.float32)).resize((w, h), _PIL[kernel]))
+             for c in range(hr.shape[2])]
+    return np.stack(chans, axis=-1).astype(np.float64)
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=int(quality))
+    buf.seek(0)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def degrade(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generator, margin: int = 0) -> np.ndarray:
+    """Degrade an HR crop into its LR training input.
+
+    Args:
+        hr: ``(H, W, 3)`` uint8 crop; H and W multiples of ``scale``.
+        scale: 1 to 4.
+        deg: the degradation.
+        rng: random source.
+        margin: LR pixels to cut from each side after degrading (the HR crop then carries
+            ``margin * scale`` pixels of context per side, so that edge handling of the
+            resampler never reaches the kept area).
+
+    Returns:
+        ``(H/scale - 2*margin, W/scale - 2*margin, 3)`` uint8.
+    """
+    x = hr.astype(np.float64)
+    if deg.blur > 0 and rng.random() < deg.blur_prob:
+        sigma = rng.uniform(0.2, deg.blur)
+        x = gaussian_filter(x, sigma=(sigma, sigma, 0), mode="reflect")
+    kernel = deg.kernels[int(rng.choice(len(deg.kernels), p=np.asarray(deg.kernel_weights) / sum(deg.kernel_weights)))]
+    if scale > 1:
+        x = _downscale(np.clip(x, 0, 255), scale, kernel) if kernel != "matlab" else imresize(x, output_shape=(x.shape[0] // scale, x.shape[1] // scale))
+    if deg.noise > 0 and rng.random() < deg.noise_prob:
+        sigma = rng.uniform(0.5, deg.noise)
+        if rng.random() < 0.3:  # luma-only (grain) noise
+            x = x + rng.normal(0.0, sigma, size=x.shape[:2] + (1,))
+        else:
+            x = x + rng.normal(0.0, sigma, size=x.shape)
+    out = np.clip(np.round(x), 0, 255).astype(np.uint8)
+    if deg.jpeg is not None and rng.random() < deg.jpeg_prob:
+        out = _jpeg(out, int(rng.integers(deg.jpeg[0], deg.jpeg[1] + 1)))
+    if margin:
+        out = out[margin:-margin, margin:-margin]
+    return out

@@ -1,0 +1,74 @@
+"""Reproduce the shipped neural models (``default`` x2/x3/x4 and ``repair`` x1).
+
+    python scripts/build_corpus.py data/corpus
+    python scripts/train_neural.py --corpus data/corpus all
+
+Each stage trains in runs/<model> with checkpoints (an interrupted run resumes where it
+stopped) and writes enhance/models/weights/<file>.safetensors. The x3, x4 and repair models
+start from the x2 model's body (fine-tuning), which converges far faster than from scratch.
+Stages print one line per epoch to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import replace
+
+from enhance.models.generator import GeneratorConfig
+from enhance.train.corpus import corpus_megapixels, kind_weights, load_corpus
+from enhance.train.loop import TrainConfig, TrainProgress, train
+
+WEIGHTS = "enhance/models/weights"
+#: share of training crops per corpus kind (photos are scarce but matter most)
+SHARES = {"photo": 0.5, "art": 0.25, "clipart": 0.25}
+BASE = TrainConfig(
+    epochs=70, epoch_size=200, batch_size=16, batch_shape=96, learning_rate=5e-4, schedule="cosine",
+    pixel_loss="l1", pixel_weight=1.0, degradation="bicubic", save_every=1, threads=2, seed=1,
+    generator=GeneratorConfig(scale=2, blocks=6, filters=48, residual=True),
+)
+STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
+    "default-x2": (BASE, "default-x2.safetensors", None),
+    "default-x4": (replace(BASE, scale=4, epochs=10, batch_shape=192, learning_rate=3e-4,
+                           generator=replace(BASE.generator, scale=4)), "default-x4.safetensors", "default-x2"),
+    "repair-x1": (replace(BASE, scale=1, epochs=10, batch_shape=48, learning_rate=3e-4, degradation="repair",
+                          generator=replace(BASE.generator, scale=1)), "repair-x1.safetensors", "default-x2"),
+    "default-x3": (replace(BASE, scale=3, epochs=10, batch_shape=144, learning_rate=3e-4,
+                           generator=replace(BASE.generator, scale=3)), "default-x3.safetensors", "default-x2"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stages", nargs="+", help=f"stages to run, or 'all': {', '.join(STAGES)}")
+    ap.add_argument("--corpus", default="data/corpus")
+    ap.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every stage's epochs (quick trials)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    stages = list(STAGES) if args.stages == ["all"] else args.stages
+    images, kinds = load_corpus(args.corpus)
+    weights = kind_weights(images, kinds, SHARES)
+    logging.info("corpus: %d images, %.0f MP", len(images), corpus_megapixels(images))
+    for name in stages:
+        cfg, fname, init = STAGES[name]
+        cfg = replace(cfg, epochs=max(1, round(cfg.epochs * args.epochs_scale)))
+        t0 = time.time()
+
+        def report(p: TrainProgress, name: str = name) -> None:
+            if p.epoch_done:
+                logging.info("%s epoch %d/%d lr=%.2e %s (%.0f s)", name, p.epoch, p.epochs, p.learning_rate,
+                             " ".join(f"{k}={v:.5f}" for k, v in p.losses.items()), p.seconds)
+
+        init_path = f"{WEIGHTS}/{STAGES[init][1]}" if init else None
+        meta = {"name": name.split("-")[0], "licence": "same as Enhance; trained on the registry corpus",
+                "recipe": f"scripts/train_neural.py {name}"}
+        train(images, cfg, f"runs/{name}", f"{WEIGHTS}/{fname}", init_from=init_path, progress=report, metadata=meta,
+              weights=weights)
+        logging.info("%s done in %.1f min", name, (time.time() - t0) / 60)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

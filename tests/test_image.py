@@ -1,0 +1,181 @@
+"""Reading and writing keeps what the file had: modes, bit depth, ICC, DPI, EXIF, orientation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from enhance.batch import BatchOptions, enhance_file, output_path
+from enhance.errors import InputError, OutputError
+from enhance.image import ImageMeta, open_image, save_image
+from enhance.models.registry import load_model
+
+from .conftest import smooth_rgb
+
+
+def _enhance(src: Path, fmt: str = "png", zoom: int = 2) -> tuple[Path, list[str]]:
+    opts = BatchOptions(zoom=zoom, model="bicubic", format=fmt)
+    dst = output_path(src, opts)
+    notes = enhance_file(src, dst, load_model("bicubic", zoom), opts)
+    return dst, notes
+
+
+@pytest.mark.parametrize(
+    "mode,expect_layout",
+    [("1", "L"), ("L", "L"), ("LA", "LA"), ("P", "RGB"), ("RGB", "RGB"), ("RGBA", "RGBA")],
+)
+def test_8bit_modes_roundtrip(tmp_path: Path, mode: str, expect_layout: str) -> None:
+    base = Image.fromarray(smooth_rgb(12, 10)).convert("RGBA")
+    im = base.convert("RGB").convert("P") if mode == "P" else base.convert(mode)
+    src = tmp_path / f"in_{mode}.png"
+    im.save(src)
+    dst, _ = _enhance(src)
+    out, meta = open_image(dst)
+    assert out.shape[:2] == (24, 20)
+    assert meta.layout == expect_layout
+    assert out.dtype == np.uint8
+
+
+def test_alpha_is_upscaled_and_kept(tmp_path: Path) -> None:
+    a = np.zeros((16, 16, 4), np.uint8)
+    a[..., :3] = 200
+    a[4:12, 4:12, 3] = 255
+    src = tmp_path / "alpha.png"
+    Image.fromarray(a, "RGBA").save(src)
+    dst, _ = _enhance(src)
+    out, meta = open_image(dst)
+    assert meta.layout == "RGBA"
+    assert out[16, 16, 3] == 255 and out[0, 0, 3] == 0
+
+
+def test_16bit_gray_png_stays_16bit(tmp_path: Path) -> None:
+    a = (np.linspace(0, 65535, 12 * 14).reshape(12, 14)).astype(np.uint16)
+    src = tmp_path / "g16.png"
+    Image.fromarray(a).save(src)
+    dst, _ = _enhance(src)
+    out, meta = open_image(dst)
+    assert meta.bit_depth == 16 and out.dtype == np.uint16 and out.shape == (24, 28, 1)
+    # values that 8-bit would have rounded away survive
+    assert len(np.unique(out)) > 256
+
+
+@pytest.mark.parametrize("ext", ["png", "tif"])
+def test_16bit_rgb_stays_16bit(tmp_path: Path, ext: str) -> None:
+    import pyvips
+
+    a = (np.random.default_rng(0).random((10, 12, 3)) * 65535).astype(np.uint16)
+    src = tmp_path / f"rgb16.{ext}"
+    if ext == "png":
+        pyvips.Image.new_from_array(a).copy(interpretation="rgb16").write_to_file(str(src))
+    else:
+        tifffile.imwrite(src, a, photometric="rgb")
+    pixels, meta = open_image(src)
+    assert pixels.dtype == np.uint16 and np.array_equal(pixels, a)
+    dst, _ = _enhance(src, fmt="png" if ext == "png" else "tiff")
+    out, meta2 = open_image(dst)
+    assert out.dtype == np.uint16 and out.shape == (20, 24, 3) and meta2.layout == "RGB"
+
+
+def test_cmyk_kept_in_tiff_and_converted_for_png(tmp_path: Path) -> None:
+    cmyk = Image.fromarray(smooth_rgb(10, 10)).convert("CMYK")
+    src = tmp_path / "c.tif"
+    cmyk.save(src)
+    dst, notes = _enhance(src, fmt="tiff")
+    out, meta = open_image(dst)
+    assert meta.layout == "CMYK" and out.shape == (20, 20, 4)
+    dst2, notes2 = _enhance(src, fmt="png")
+    out2, meta2 = open_image(dst2)
+    assert meta2.layout == "RGB"
+    assert any("CMYK converted" in n for n in notes2)
+
+
+def test_exif_orientation_applied_and_exif_kept(tmp_path: Path) -> None:
+    im = Image.fromarray(smooth_rgb(10, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    exif[0x013B] = "Jane Scanner"  # Artist
+    src = tmp_path / "o.jpg"
+    im.save(src, exif=exif.tobytes(), quality=95)
+    pixels, meta = open_image(src)
+    assert pixels.shape[:2] == (20, 10)  # rotated on read
+    dst, _ = _enhance(src)
+    out = Image.open(dst)
+    assert out.size == (20, 40)
+    ex = out.getexif()
+    assert ex.get(0x0112, 1) == 1
+    assert ex.get(0x013B) == "Jane Scanner"
+
+
+def test_icc_and_dpi(tmp_path: Path, srgb_icc: bytes) -> None:
+    src = tmp_path / "icc.png"
+    Image.fromarray(smooth_rgb(8, 8)).save(src, icc_profile=srgb_icc, dpi=(300, 300))
+    for fmt in ("png", "tiff", "jpeg"):
+        dst, _ = _enhance(src, fmt=fmt, zoom=3)
+        out = Image.open(dst)
+        assert out.info.get("icc_profile") == srgb_icc, fmt
+        assert tuple(round(float(v)) for v in out.info["dpi"]) == (900, 900), fmt
+    dst, _ = _enhance(src, fmt="webp")
+    assert Image.open(dst).info.get("icc_profile") == srgb_icc
+
+
+def test_animated_gif_first_frame(tmp_path: Path) -> None:
+    frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (10, 200, 90)]
+    src = tmp_path / "anim.gif"
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=50)
+    dst, notes = _enhance(src)
+    out, _ = open_image(dst)
+    assert out.shape[:2] == (16, 16)
+    assert abs(int(out[8, 8, 0]) - 10) <= 2  # the first frame
+    assert any("first of 3 frames" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        (b"", "empty file"),
+        (b"this is not an image at all\n" * 10, "not an image"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "not an image"),
+    ],
+)
+def test_bad_bytes_raise_input_error(tmp_path: Path, content: bytes, needle: str) -> None:
+    p = tmp_path / "bad.png"
+    p.write_bytes(content)
+    with pytest.raises(InputError) as ei:
+        open_image(p)
+    msg = str(ei.value)
+    assert str(p) in msg and needle in msg and "\n" not in msg
+
+
+def test_truncated_file(tmp_path: Path, sample_png: Path) -> None:
+    data = sample_png.read_bytes()
+    p = tmp_path / "trunc.png"
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="trunc.png"):
+        open_image(p)
+
+
+def test_pixel_limit(tmp_path: Path) -> None:
+    p = tmp_path / "big.png"
+    Image.new("L", (300, 200)).save(p)
+    with pytest.raises(InputError, match="exceeds the limit"):
+        open_image(p, max_pixels=50_000)
+    assert open_image(p, max_pixels=60_000)[0].shape == (200, 300, 1)
+
+
+def test_save_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def full_disk(*a: object, **k: object) -> None:
+        path = a[1] if len(a) > 1 else k.get("fp")
+        Path(str(path)).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full_disk)
+    target = tmp_path / "out.png"
+    with pytest.raises(OutputError, match="disk full"):
+        save_image(target, np.zeros((4, 4, 3), np.uint8), ImageMeta(layout="RGB"))
+    assert list(tmp_path.iterdir()) == []
