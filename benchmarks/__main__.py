@@ -1,0 +1,150 @@
+"""Command line of the benchmark harness (see ``python -m benchmarks --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import platform
+import sys
+from pathlib import Path
+
+from .protocol import BenchImage, load_bench, score_repair, score_sr, summarize
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _machine() -> str:
+    import os
+
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _load(path: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import speed
+    from .methods import resolve
+
+    images: list[BenchImage] = load_bench(names=args.images)
+    out_path = Path(args.out)
+    results = _load(out_path)
+    results.setdefault("sr", {})
+    results.setdefault("repair", {})
+    results["machine"] = _machine()
+    results["date"] = _dt.date.today().isoformat()
+    results["command"] = "python -m benchmarks " + " ".join(sys.argv[1:])
+    names = [m for m in args.models.split(",") if m]
+    for name in names:
+        method, scales = resolve(name)
+        if method is None:
+            print(f"skip {name}: not installed here", file=sys.stderr)
+            continue
+        if "sr" in args.tracks:
+            for s in args.scales:
+                if s not in scales or s == 1:
+                    continue
+                rows = score_sr(method, images, s)
+                entry = {"psnr": summarize(rows), "ssim": summarize(rows, "ssim"), "images": rows}
+                if not args.no_speed:
+                    sp = speed.measure(name, s, runs=args.runs)
+                    if sp:
+                        entry["speed"] = sp
+                results["sr"].setdefault(name, {})[f"x{s}"] = entry
+                print(f"{name} x{s}: PSNR-Y {entry['psnr']['mean']:.2f} SSIM-Y {entry['ssim']['mean']:.4f}"
+                      + (f" {entry['speed']['sec_per_mp']:.3f} s/MP" if "speed" in entry else ""), file=sys.stderr)
+        if "repair" in args.tracks and 1 in scales:
+            rows = score_repair(method, images)
+            base = score_repair(None, images)
+            by = {}
+            for setting in sorted({r["setting"] for r in rows}):
+                ours = [r for r in rows if r["setting"] == setting]
+                dmg = [r for r in base if r["setting"] == setting]
+                by[setting] = {"psnr": summarize(ours), "damaged": summarize(dmg)}
+            results["repair"][name] = {"settings": by, "images": rows}
+            for setting, v in by.items():
+                print(f"{name} repair {setting}: {v['psnr']['mean']:.2f} dB vs damaged {v['damaged']['mean']:.2f}", file=sys.stderr)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(results, indent=1))
+    if not args.no_report:
+        from .report import write_report
+
+        write_report(results, Path(args.markdown), Path(args.plot))
+    return 0
+
+
+def cmd_speedprobe(args: argparse.Namespace) -> int:
+    from .speed import probe
+
+    print(json.dumps(probe(args.method, args.scale, args.runs)))
+    return 0
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    from .pipeline import run_pipeline
+
+    res = run_pipeline(args.models.split(","), args.sizes, Path(args.workdir))
+    out_path = Path(args.out)
+    results = _load(out_path)
+    results["pipeline"] = res
+    results["pipeline_machine"] = _machine()
+    out_path.write_text(json.dumps(results, indent=1))
+    from .report import write_report
+
+    write_report(results, Path(args.markdown), Path(args.plot))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    write_report(_load(Path(args.out)), Path(args.markdown), Path(args.plot))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    root = Path(__file__).resolve().parents[1]
+    for name in ("run", "pipeline", "report"):
+        p = sub.add_parser(name)
+        p.add_argument("--out", default=str(RESULTS / "results.json"))
+        p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
+        p.add_argument("--plot", default=str(root / "benchmarks" / "psnr_vs_speed.png"))
+        if name == "run":
+            p.add_argument("--models", default="bicubic,lanczos,raisr,default")
+            p.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
+            p.add_argument("--tracks", default="sr,repair")
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.add_argument("--runs", type=int, default=5)
+            p.add_argument("--no-speed", action="store_true")
+            p.add_argument("--no-report", action="store_true")
+            p.set_defaults(fn=cmd_run)
+        elif name == "pipeline":
+            p.add_argument("--models", default="bicubic,lanczos")
+            p.add_argument("--sizes", type=float, nargs="+", default=[1.0, 100.0], help="output megapixels")
+            p.add_argument("--workdir", default="/tmp/enhance-pipeline-bench")
+            p.set_defaults(fn=cmd_pipeline)
+        else:
+            p.set_defaults(fn=cmd_report)
+    sp = sub.add_parser("speedprobe")
+    sp.add_argument("--method", required=True)
+    sp.add_argument("--scale", type=int, required=True)
+    sp.add_argument("--runs", type=int, default=5)
+    sp.set_defaults(fn=cmd_speedprobe)
+    args = ap.parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Whole-command speed and memory: ``enhance --zoom=2`` on a 1 MP and a 100 MP output.
+
+Each run is a fresh ``enhance`` process (import, model load, read, tiles, write), timed by
+wall clock; its peak RSS comes from ``os.wait4``. Seconds per output megapixel are given beside
+the output size.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from .protocol import BENCH_DIR
+
+
+def _input(workdir: Path, out_mp: float, zoom: int) -> Path:
+    side = int(round((out_mp * 1e6) ** 0.5 / zoom))
+    path = workdir / f"in_{side}.png"
+    if not path.exists():
+        Image.open(BENCH_DIR / "boats.png").convert("RGB").resize((side, side), Image.LANCZOS).save(path, compress_level=1)
+    return path
+
+
+def run_command(cmd: list[str]) -> tuple[float, float, int]:
+    """Run ``cmd``; return (wall seconds, peak RSS in MB, exit status)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+
+
+def run_pipeline(models: list[str], sizes: list[float], workdir: Path, zoom: int = 2) -> list[dict[str, object]]:
+    """Time ``enhance`` for each model and output size (PNG, plus streamed TIFF for big outputs)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    exe = shutil.which("enhance") or str(Path(sys.executable).with_name("enhance"))
+    rows = []
+    for mp in sizes:
+        src = _input(workdir, mp, zoom)
+        w, h = Image.open(src).size
+        out_mp = w * h * zoom * zoom / 1e6
+        formats = ["png"] + (["tiff"] if mp >= 50 else [])
+        for model in models:
+            for fmt in formats:
+                out_dir = workdir / f"out_{model}_{fmt}"
+                shutil.rmtree(out_dir, ignore_errors=True)
+                cmd = [exe, f"--zoom={zoom}", f"--model={model}", "-q", "--format", fmt, "--output", str(out_dir), str(src)]
+                wall, rss, rc = run_command(cmd)
+                rows.append({"model": model, "zoom": zoom, "format": fmt, "output_mp": round(out_mp, 2),
+                             "seconds": round(wall, 2), "sec_per_mp": round(wall / out_mp, 4),
+                             "max_rss_mb": round(rss, 1), "exit": rc})
+                print(f"pipeline {model} {fmt} {out_mp:.1f} MP: {wall:.1f} s, {rss:.0f} MB peak (exit {rc})", file=sys.stderr)
+                shutil.rmtree(out_dir, ignore_errors=True)
+    return rows

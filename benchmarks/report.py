@@ -1,0 +1,114 @@
+"""BENCHMARKS.md tables and the PSNR-versus-speed plot, from the JSON results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .protocol import CLASSES
+
+PEER_FIGURES = {  # from ../shared/BENCH.md, for reference beside our own measurements
+    "waifu2x cunet (BENCH.md)": {"x2": 32.98, "x4": 27.20},
+    "waifu2x upconv_7 (BENCH.md)": {"x2": 32.31, "x4": 27.15},
+    "anime4k ARNet (BENCH.md)": {"x2": 30.67, "x3": 27.92, "x4": 26.13},
+    "UpscalerJS esrgan-thick (BENCH.md)": {"x2": 29.73, "x3": 27.97, "x4": 26.62},
+}
+
+
+def _fmt(v: object, nd: int = 2) -> str:
+    return f"{v:.{nd}f}" if isinstance(v, (int, float)) else "–"
+
+
+def sr_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
+    lines: list[str] = []
+    sr = results.get("sr", {})
+    scales = sorted({k for m in sr.values() for k in m}, key=lambda k: int(k[1:]))
+    for sc in scales:
+        lines += [f"### {sc} super-resolution (mean PSNR-Y / SSIM-Y over the bench, per class PSNR-Y)", ""]
+        head = "| method | PSNR-Y | SSIM-Y | " + " | ".join(CLASSES) + " | s / output MP | × Pillow bicubic | peak RSS MB |"
+        lines += [head, "|" + "---|" * (head.count("|") - 1)]
+        ranked = sorted(((n, m[sc]) for n, m in sr.items() if sc in m), key=lambda t: t[1]["psnr"]["mean"])
+        for name, e in ranked:
+            sp = e.get("speed", {})
+            cls = " | ".join(_fmt(e["psnr"].get(c)) for c in CLASSES)
+            lines.append(f"| {name} | {_fmt(e['psnr']['mean'])} | {_fmt(e['ssim']['mean'], 4)} | {cls} | "
+                         f"{_fmt(sp.get('sec_per_mp'), 3)} | {_fmt(sp.get('ratio_to_bicubic'), 1)} | {_fmt(sp.get('max_rss_mb'), 0)} |")
+        lines.append("")
+    return lines
+
+
+def repair_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
+    rep = results.get("repair", {})
+    if not rep:
+        return []
+    lines = ["### x1 repair (PSNR-Y against the original; the damaged input beside it)", ""]
+    settings = sorted({s for m in rep.values() for s in m["settings"]})
+    lines += ["| method | " + " | ".join(settings) + " |", "|---|" + "---|" * len(settings)]
+    first = next(iter(rep.values()))
+    lines.append("| damaged input | " + " | ".join(_fmt(first["settings"][s]["damaged"]["mean"]) for s in settings) + " |")
+    for name, m in rep.items():
+        cells = []
+        for s in settings:
+            v = m["settings"][s]
+            cells.append(f"{_fmt(v['psnr']['mean'])} ({v['psnr']['mean'] - v['damaged']['mean']:+.2f})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def pipeline_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    rows = results.get("pipeline")
+    if not rows:
+        return []
+    lines = ["### Whole command: `enhance --zoom=2` (fresh process: import, load, read, tiles, write)", "",
+             "| model | output | format | seconds | s / output MP | peak RSS MB |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['output_mp']} MP | {r['format']} | {r['seconds']} | {r['sec_per_mp']} | {r['max_rss_mb']} |")
+    lines.append("")
+    return lines
+
+
+def plot(results: dict, path: Path) -> None:  # type: ignore[type-arg]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sr = results.get("sr", {})
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+    markers = {"x2": "o", "x3": "s", "x4": "^"}
+    colours: dict[str, str] = {}
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for name, m in sorted(sr.items()):
+        colours.setdefault(name, palette[len(colours) % len(palette)])
+        for sc, e in m.items():
+            sp = e.get("speed", {}).get("sec_per_mp")
+            if sp is None:
+                continue
+            ax.scatter(sp, e["psnr"]["mean"], marker=markers.get(sc, "o"), color=colours[name], s=50)
+            ax.annotate(f"{name} {sc}", (sp, e["psnr"]["mean"]), fontsize=7, xytext=(4, 2), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per output megapixel (2 CPU cores, log scale)")
+    ax.set_ylabel("mean PSNR-Y on the bench (dB)")
+    ax.set_title("Quality against speed (o x2, s x3, ^ x4): up and left is better")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | None = None) -> None:  # type: ignore[type-arg]
+    """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
+    body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
+            f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
+    body += sr_tables(results) + repair_tables(results) + pipeline_table(results)
+    if results.get("sr"):
+        plot(results, plot_path)
+        body += [f"![PSNR against speed]({plot_path.relative_to(markdown.parent) if plot_path.is_relative_to(markdown.parent) else plot_path})", ""]
+    start, end = "<!-- measured:start -->", "<!-- measured:end -->"
+    text = markdown.read_text() if markdown.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
+    if start not in text:
+        text += f"\n{start}\n{end}\n"
+    pre, rest = text.split(start, 1)
+    post = rest.split(end, 1)[1] if end in rest else ""
+    markdown.write_text(pre + start + "\n" + "\n".join(body) + "\n" + end + post)
