@@ -156,7 +156,9 @@ def train(
     Args:
         images: HR training images, ``(H, W, 3)`` uint8.
         cfg: the run's configuration.
-        run_dir: folder for checkpoints; an existing checkpoint there is resumed.
+        run_dir: folder for checkpoints; an unfinished checkpoint of the same configuration
+            there is resumed (a finished or different one is ignored: the run starts anew,
+            from ``init_from`` when given).
         output: the model file to write (also rewritten every ``save_every`` epochs).
         init_from: a model file to start from (fine-tuning) when no checkpoint exists.
         progress: called with :class:`TrainProgress` reports.
@@ -187,8 +189,10 @@ def train(
 
     start_epoch, iteration = 0, 0
     ckpt, state_file = run / "checkpoint.safetensors", run / "state.json"
-    if ckpt.exists() and state_file.exists():
-        st = json.loads(state_file.read_text())
+    st = json.loads(state_file.read_text()) if ckpt.exists() and state_file.exists() else None
+    same_run = st is not None and json.dumps(st.get("config"), sort_keys=True, default=str) == json.dumps(
+        json.loads(json.dumps(asdict(cfg), default=str)), sort_keys=True, default=str) and int(st["epoch"]) < cfg.epochs
+    if st is not None and same_run:
         tensors = load_file(str(ckpt))
         gen.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("gen.")})
         _load_opt("opt_g", opt_g, tensors)
@@ -249,7 +253,7 @@ def train(
             if cfg.smoothness_weight > 0:
                 losses["smooth"] = cfg.smoothness_weight * 1e-8 * _tv(out)
             if disc is not None and epoch >= cfg.adversarial_start:
-                losses["adversarial"] = cfg.adversary_weight * 1e-3 * F.softplus(-disc(out)).mean()
+                losses["adversarial"] = cfg.adversary_weight * 1e-5 * F.softplus(-disc(out)).mean()
             if epoch >= cfg.generator_start and losses:
                 total = sum(losses.values())
                 opt_g.zero_grad(set_to_none=True)

@@ -1,0 +1,223 @@
+"""``enhance --train``: train a generator or a RAISR filter set on your own images.
+
+The model is written to the current folder as ``ne{zoom}x-{type}-{name}.safetensors``, where
+``enhance --zoom={zoom} --model={name}`` finds it at once. Generator runs keep checkpoints in
+``.enhance-runs/``: an interrupted run resumes, and a new run with the same name starts from
+the model already there (fine-tuning), as Neural Enhance's two-step recipe expects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EnhanceError, InputError
+from ..image import open_image
+
+log = logging.getLogger(__name__)
+
+__all__ = ["run_training", "load_training_images"]
+
+
+def _to_rgb8(pixels: np.ndarray, layout: str) -> np.ndarray:
+    a = pixels
+    if a.dtype == np.uint16:
+        a = ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if layout in ("LA", "RGBA"):
+        alpha = a[:, :, -1:].astype(np.float32) / 255.0
+        a = np.clip(np.round(a[:, :, :-1] * alpha + 255.0 * (1 - alpha)), 0, 255).astype(np.uint8)
+        layout = layout[:-1]
+    if layout == "L":
+        a = np.repeat(a[:, :, :1], 3, axis=2)
+    if layout == "CMYK":
+        from PIL import Image
+
+        a = np.asarray(Image.frombuffer("CMYK", (a.shape[1], a.shape[0]), a.tobytes(), "raw", "CMYK", 0, 1).convert("RGB"))
+    return np.ascontiguousarray(a)
+
+
+def load_training_images(patterns: list[str], min_side: int = 32) -> tuple[list[np.ndarray], list[str]]:
+    """Read training images as RGB uint8; unreadable or tiny files are reported and skipped.
+
+    Returns:
+        The images, and one error line per skipped file.
+    """
+    from ..batch import expand_inputs
+
+    files, missing = expand_inputs(patterns)
+    errors = [r.message for r in missing]
+    images = []
+    for f in files:
+        try:
+            pixels, meta = open_image(f)
+        except InputError as exc:
+            errors.append(str(exc))
+            continue
+        if min(pixels.shape[:2]) < min_side:
+            errors.append(f"{f}: too small to train on ({pixels.shape[1]}x{pixels.shape[0]})")
+            continue
+        images.append(_to_rgb8(pixels, meta.layout))
+    return images, errors
+
+
+def _train_raisr(args: argparse.Namespace, images: list[np.ndarray], out: Path, quiet: bool) -> None:
+    from ..models.raisr import RaisrConfig, RaisrTrainer, train_pairs_from_hr
+
+    scale = args.scales
+    cfg = RaisrConfig(scale=scale, patch=9 if scale == 1 else 7)
+    tr = RaisrTrainer(cfg)
+    lumas = [(0.299 * im[..., 0] + 0.587 * im[..., 1] + 0.114 * im[..., 2]).astype(np.float32) / 255.0 for im in images]
+    damage = None
+    if scale == 1 or args.train_jpeg or args.train_noise:
+        damage = _raisr_damage(args, np.random.default_rng(args.seed))
+    step = max(1, len(lumas) // 40)
+    tr.fit_thresholds([train_pairs_from_hr(lumas[i], scale, damage)[0] for i in range(0, len(lumas), step)], seed=args.seed)
+    t0 = time.time()
+    bar = _bar(len(lumas) + 1, f"training raisr x{scale}", quiet)
+    for i, y in enumerate(lumas):
+        cheap, target = train_pairs_from_hr(y, scale, damage)
+        tr.add(cheap, target)
+        bar(i + 1)
+    tr.symmetrise()
+    model = tr.solve()
+    bar(len(lumas) + 1)
+    model.save(str(out), {"name": args.model, "type": args.type or "photo",
+                          "trained": f"{len(images)} images in {time.time() - t0:.0f} s"})
+
+
+def _raisr_damage(args: argparse.Namespace, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    lo = int(args.train_jpeg or 10)
+
+    def damage(y: np.ndarray) -> np.ndarray:
+        x = y * 255.0
+        if args.train_noise:
+            x = x + rng.normal(0, float(args.train_noise) * (255 if args.train_noise < 1 else 1), x.shape)
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(np.round(x), 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=int(rng.integers(lo, max(lo, 60) + 1)))
+        buf.seek(0)
+        return np.asarray(Image.open(buf), np.float32) / 255.0
+
+    return damage
+
+
+def _bar(total: int, label: str, quiet: bool):  # type: ignore[no-untyped-def]
+    if quiet or not sys.stderr.isatty():
+        state = {"last": -1}
+
+        def plain(done: int) -> None:
+            pct = int(100 * done / max(1, total))
+            if not quiet and pct // 10 != state["last"]:
+                state["last"] = pct // 10
+                print(f"{label}: {pct}%", file=sys.stderr)
+
+        return plain
+    from rich.progress import Progress
+
+    prog = Progress(transient=True)
+    task = prog.add_task(label, total=total)
+    prog.start()
+
+    def update(done: int) -> None:
+        prog.update(task, completed=done)
+        if done >= total:
+            prog.stop()
+
+    return update
+
+
+def _train_generator(args: argparse.Namespace, images: list[np.ndarray], out: Path, quiet: bool) -> None:
+    from ..models.generator import GeneratorConfig
+    from .loop import TrainConfig, TrainProgress, train
+
+    scale = args.generator_upscale or args.scales
+    if args.generator_upscale and args.generator_upscale != args.scales:
+        raise EnhanceError(f"--generator-upscale={args.generator_upscale} contradicts --scales={args.scales}")
+    layer = args.perceptual_layer
+    perceptual_weight = args.perceptual_weight if args.perceptual_weight is not None else (1.0 if layer else 0.0)
+    degradation = args.train_degradation or ("repair" if scale == 1 else "bicubic")
+    cfg = TrainConfig(
+        scale=scale, type=args.type or "photo", epochs=args.epochs, epoch_size=args.epoch_size,
+        batch_size=args.batch_size, batch_shape=args.batch_shape - args.batch_shape % scale,
+        learning_rate=args.learning_rate, learning_period=args.learning_period, learning_decay=args.learning_decay,
+        pixel_weight=args.pixel_weight if args.pixel_weight is not None else 1.0,
+        perceptual_layer=layer or "conv2_2", perceptual_weight=perceptual_weight,
+        smoothness_weight=args.smoothness_weight, adversary_weight=args.adversary_weight,
+        generator_start=args.generator_start, discriminator_start=args.discriminator_start,
+        adversarial_start=args.adversarial_start, discriminator_size=args.discriminator_size,
+        degradation=degradation, train_blur=args.train_blur, train_noise=args.train_noise, train_jpeg=args.train_jpeg,
+        train_scales=args.train_scales, save_every=args.save_every, device=args.device, seed=args.seed,
+        generator=GeneratorConfig(scale=scale, blocks=args.generator_blocks, filters=args.generator_filters,
+                                  downscale=args.generator_downscale, residual=bool(args.generator_residual)),
+    )
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise EnhanceError("--device cuda asked for, but no CUDA device is available")
+    run_dir = Path(".enhance-runs") / out.stem
+    init = out if out.exists() else None
+    if init is not None:
+        from ..models.generator import load_generator
+
+        _m, meta = load_generator(str(out))
+        if GeneratorConfig.from_json(meta["config"]) != cfg.generator:
+            raise EnhanceError(f"{out} exists with other --generator-* settings; pick another --model name or delete it")
+
+    def report(p: TrainProgress) -> None:
+        if p.epoch_done and not quiet:
+            losses = " ".join(f"{k}={v:.5f}" for k, v in p.losses.items())
+            print(f"epoch {p.epoch}/{p.epochs}  {losses}  lr={p.learning_rate:.2e}  ({p.seconds:.0f} s)", file=sys.stderr)
+
+    train(images, cfg, run_dir, out, init_from=init, progress=report,
+          metadata={"name": args.model, "config_train": _json(asdict(cfg))})
+
+
+def _json(d: dict) -> str:  # type: ignore[type-arg]
+    import json
+
+    return json.dumps(d, default=str, sort_keys=True)
+
+
+def run_training(args: argparse.Namespace) -> int:
+    """Run ``enhance --train`` from parsed command-line arguments; returns the exit status."""
+    name = args.model
+    if not name or name in ("default", "repair", "raisr", "bicubic", "lanczos"):
+        print("enhance: error: --train needs --model NAME (not a shipped model's name)", file=sys.stderr)
+        return 2
+    if not all(c.isalnum() or c in "_." for c in name):
+        print(f"enhance: error: model name {name!r} may use letters, digits, '_' and '.' only", file=sys.stderr)
+        return 2
+    typ = args.type or "photo"
+    out = Path(f"ne{args.scales}x-{typ}-{name}.safetensors")
+    images, errors = load_training_images(args.train)
+    for e in errors:
+        print(f"enhance: error: {e}", file=sys.stderr)
+    if not images:
+        print("enhance: error: no usable training images", file=sys.stderr)
+        return 1
+    mp = sum(im.shape[0] * im.shape[1] for im in images) / 1e6
+    if not args.quiet:
+        print(f"training {args.arch} x{args.scales} '{name}' on {len(images)} images ({mp:.1f} MP) -> {out}", file=sys.stderr)
+    t0 = time.time()
+    try:
+        if args.arch == "raisr":
+            _train_raisr(args, images, out, args.quiet)
+        else:
+            _train_generator(args, images, out, args.quiet)
+    except ValueError as exc:  # e.g. every image smaller than the patch
+        print(f"enhance: error: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"wrote {out} in {time.time() - t0:.0f} s; use it with: enhance --zoom={args.scales} --model={name} FILES",
+              file=sys.stderr)
+    return 1 if errors else 0

@@ -1,0 +1,85 @@
+"""The benchmark harness: MATLAB imresize, metrics, and a quick end-to-end run on tiny images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.metrics import psnr_y, rgb_to_y, ssim_y
+from benchmarks.protocol import BENCH_DIR, load_bench, make_lr, score_sr, summarize
+from enhance.resize import imresize
+
+from .conftest import smooth_rgb
+
+
+def test_constant_stays_constant() -> None:
+    x = np.full((24, 36, 3), 117.0)
+    for s in (0.5, 1 / 3, 0.25, 2.0):
+        assert np.abs(imresize(x, s) - 117.0).max() < 1e-9
+
+
+def test_edges_symmetric() -> None:
+    x = np.random.default_rng(0).random((30, 42))
+    a = imresize(x[:, ::-1], 0.5)
+    b = imresize(x, 0.5)[:, ::-1]
+    assert np.allclose(a, b)
+    assert np.allclose(imresize(x[::-1], 1 / 3), imresize(x, 1 / 3)[::-1])
+
+
+def test_matlab_known_values() -> None:
+    # a ramp shrinks to the ramp sampled at the new pixel centres (interior, antialiased cubic)
+    x = np.arange(16, dtype=np.float64)[None, :].repeat(4, 0)
+    y = imresize(x, output_shape=(4, 8))
+    assert np.allclose(y[0, 2:6], [4.5, 6.5, 8.5, 10.5])
+
+
+def test_metrics_sane() -> None:
+    a = smooth_rgb(40, 40)
+    assert psnr_y(a, a, 2) == float("inf")
+    assert abs(ssim_y(a, a, 2) - 1.0) < 1e-12
+    assert np.isclose(rgb_to_y(np.array([[[255, 255, 255]]]))[0, 0], 235.0)
+    b = np.clip(a.astype(int) + 5, 0, 255).astype(np.uint8)
+    assert 20 < psnr_y(b, a, 2) < 40
+
+
+@pytest.mark.skipif(not BENCH_DIR.exists(), reason="the shared bench set is not beside the checkout")
+def test_reproduces_bench_md_reference_figures() -> None:
+    from benchmarks.methods import pillow
+
+    images = load_bench()
+    assert len(images) == 12
+    assert abs(summarize(score_sr(pillow("bicubic"), images, 2))["mean"] - 29.38) < 0.02
+    assert abs(summarize(score_sr(pillow("lanczos"), images, 2))["mean"] - 29.79) < 0.02
+
+
+def test_quick_run_writes_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    manifest = []
+    for i, cat in enumerate(["photo", "line art", "scanned text page"]):
+        Image.fromarray(smooth_rgb(24, 36, seed=i)).save(bench / f"im{i}.png")
+        manifest.append({"name": f"im{i}", "file": f"im{i}.png", "category": cat})
+    (bench / "MANIFEST.json").write_text(json.dumps(manifest))
+    import benchmarks.protocol as protocol
+
+    monkeypatch.setattr(protocol, "BENCH_DIR", bench)
+    monkeypatch.setattr("benchmarks.__main__.load_bench", lambda names=None: protocol.load_bench(bench, names))
+    from benchmarks.__main__ import main
+
+    out, md, plot = tmp_path / "r.json", tmp_path / "B.md", tmp_path / "p.png"
+    rc = main(["run", "--models", "bicubic,lanczos,pil-bicubic", "--scales", "2", "3", "--tracks", "sr", "--no-speed",
+               "--out", str(out), "--markdown", str(md), "--plot", str(plot)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert set(res["sr"]) == {"bicubic", "lanczos", "pil-bicubic"}
+    assert res["sr"]["lanczos"]["x2"]["psnr"]["mean"] > 20
+    assert "line art" in res["sr"]["bicubic"]["x2"]["psnr"]
+    text = md.read_text()
+    assert "x3 super-resolution" in text and "lanczos" in text
+    lr = make_lr(smooth_rgb(24, 36), 3)
+    assert lr.shape == (8, 12, 3) and lr.dtype == np.uint8

@@ -1,0 +1,106 @@
+"""RAISR: hashing symmetry, learning that beats its cheap upscale, persistence, no torch import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from enhance.models.raisr import (
+    RaisrConfig,
+    RaisrModel,
+    RaisrTrainer,
+    RaisrUpscaler,
+    _bucket_permutation,
+    _tap_permutation,
+    rgb_to_ycbcr,
+    train_pairs_from_hr,
+    ycbcr_to_rgb,
+)
+
+from .conftest import smooth_rgb
+
+
+def _luma_img(h: int, w: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = 0.5 + 0.3 * np.sin(x / (3 + seed) + y / 5.0) * (((x + y) // 9) % 2)
+    return np.clip(img + 0.02 * rng.standard_normal((h, w)), 0, 1).astype(np.float32)
+
+
+def test_ycbcr_roundtrip() -> None:
+    x = smooth_rgb(9, 7).astype(np.float32) / 255.0
+    assert np.abs(ycbcr_to_rgb(rgb_to_ycbcr(x)) - x).max() < 1e-4
+
+
+def test_rotation_permutation_matches_rotated_image() -> None:
+    cfg = RaisrConfig(scale=2, patch=5)
+
+    def stats(img: np.ndarray) -> RaisrTrainer:
+        t = RaisrTrainer(cfg)
+        t.strength_thr, t.coherence_thr = np.array([0.02, 0.06]), np.array([0.3, 0.6])
+        t.add(*train_pairs_from_hr(img, 2))
+        return t
+
+    img = _luma_img(64, 64, 1)
+    base, rot = stats(img), stats(np.ascontiguousarray(np.rot90(img, 1)))
+    bp, tp = _bucket_permutation(cfg, 1, False), _tap_permutation(cfg.patch, 1, False)
+    moved = np.zeros_like(base.counts)
+    np.add.at(moved, bp, base.counts)
+    assert np.abs(moved - rot.counts).sum() <= 0.01 * rot.counts.sum()
+    b = int(np.argmax(rot.counts))
+    pred = sum(base.atb[s][tp] for s in np.flatnonzero(bp == b))
+    assert np.allclose(pred, rot.atb[b], rtol=1e-3, atol=1e-3)
+
+
+def test_learned_filters_beat_cheap_upscale(tmp_path: Path) -> None:
+    cfg = RaisrConfig(scale=2, patch=5, angles=8)
+    tr = RaisrTrainer(cfg)
+    train = [_luma_img(96, 96, s) for s in range(4)]
+    tr.fit_thresholds([train_pairs_from_hr(t, 2)[0] for t in train])
+    for t in train:
+        tr.add(*train_pairs_from_hr(t, 2))
+    tr.symmetrise()
+    model = tr.solve()
+    test = _luma_img(96, 96, 7)
+    cheap, target = train_pairs_from_hr(test, 2)
+    out = model.filter_luma(cheap)
+    err = lambda a: float(np.mean((a[4:-4, 4:-4] - target[4:-4, 4:-4]) ** 2))  # noqa: E731
+    assert err(out) < 0.8 * err(cheap)
+    path = tmp_path / "ne2x-photo-t.safetensors"
+    model.save(str(path))
+    again = RaisrModel.load(str(path))
+    assert np.array_equal(again.filters, model.filters)
+    up = RaisrUpscaler(again)
+    assert up(smooth_rgb(10, 12).astype(np.float32)[:, :, :] / 255.0).shape == (20, 24, 3)
+    assert up(np.zeros((10, 12, 1), np.float32)).shape == (20, 24, 1)
+
+
+def test_band_threads_match_single_pass() -> None:
+    cfg = RaisrConfig(scale=2, patch=5, angles=8)
+    rng = np.random.default_rng(0)
+    model = RaisrModel(cfg, rng.random((cfg.buckets, 25)).astype(np.float32) / 25, np.array([0.02, 0.05]), np.array([0.3, 0.6]))
+    y = _luma_img(300, 40, 3)
+    assert np.allclose(model.upscale_luma(y, threads=1), model.upscale_luma(y, threads=2), atol=1e-5)
+
+
+def test_raisr_path_never_imports_torch() -> None:
+    code = ("import sys, numpy as np; from enhance.models.raisr import RaisrModel, RaisrConfig; "
+            "import enhance; enhance.upscale(np.zeros((8, 8, 3), np.uint8), 2, model='bicubic'); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_shipped_raisr_loads_when_present() -> None:
+    from enhance.models.registry import list_models, load_model
+
+    entry = [e for e in list_models() if e.name == "raisr"]
+    if not entry:
+        pytest.fail("the raisr model is not in the zoo")
+    for s in entry[0].scales:
+        m = load_model("raisr", s)
+        assert m.scale == s

