@@ -223,6 +223,10 @@ def run_batch(
                 res = FileResult(src, target, "failed", f"{src}: {exc}")
             except MemoryError:
                 res = FileResult(src, target, "failed", f"{src}: out of memory (try a smaller --rendering-tile)")
+            except Exception as exc:  # a bug must not sink the batch; the details go to the debug log
+                log.debug("unexpected failure on %s", src, exc_info=True)
+                res = FileResult(src, target, "failed", f"{src}: unexpected error ({type(exc).__name__}: {exc}); "
+                                 "rerun with -v for details")
         res.seconds = time.perf_counter() - t0
         for note in res.notes:
             log.info("%s: %s", src, note)

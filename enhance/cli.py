@@ -103,7 +103,7 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level if verbose else logging.WARNING)
+    root.setLevel(logging.WARNING)  # other libraries' chatter stays out even with -v
     logging.getLogger("enhance").setLevel(level)
 
 

@@ -125,7 +125,7 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     import pyvips
 
     try:
-        im = pyvips.Image.new_from_file(str(path), access="sequential")
+        im = pyvips.Image.new_from_file(str(path))
         _check_pixels(path, im.width, im.height, max_pixels)
         fields = set(im.get_fields())
         icc = im.get("icc-profile-data") if "icc-profile-data" in fields else None
@@ -133,7 +133,7 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         dpi = None
         if "resolution-unit" in fields or "xres" in fields:
             xres, yres = float(im.get("xres")), float(im.get("yres"))
-            if xres > 1.0 and yres > 1.0:  # libvips uses 1 px/mm (25.4 dpi) to mean "not stated"
+            if 1.0 < xres < 4000 and 1.0 < yres < 4000:  # libvips: 1 px/mm (25.4 dpi) means "not stated"
                 dpi = (round(xres * 25.4, 3), round(yres * 25.4, 3))
         orientation = int(im.get("orientation")) if "orientation" in fields else 1
         interp = str(im.interpretation)
@@ -144,7 +144,7 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         raise
     except pyvips.Error as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-        raise InputError(f"{path}: cannot read 16-bit image ({msg})") from None
+        raise InputError(f"{path}: cannot read this high-bit-depth image ({msg})") from None
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.dtype != np.uint16:
@@ -292,15 +292,19 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         raise InputError(f"{p}: too many pixels (limit {max_pixels:,}; raise it with --max-pixels if intended)") from None
     except UnidentifiedImageError:
         raise InputError(f"{p}: not an image, or a format Enhance cannot read") from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct_error, MemoryError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct_error, MemoryError, IndexError) as exc:
         raise InputError(f"{p}: corrupt or truncated image ({_one_line(exc)})") from None
+    except NotImplementedError as exc:
+        raise InputError(f"{p}: a variant of {fmt_hint(p)} that Enhance cannot read ({_one_line(exc)})") from None
+    except Exception as exc:  # any other decoder failure is still this file's problem
+        raise InputError(f"{p}: cannot decode ({type(exc).__name__}: {_one_line(exc)})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = old_limit
     dpi = None
     if dpi_info:
         try:
             dx, dy = float(dpi_info[0]), float(dpi_info[1])
-            if dx > 1 and dy > 1:  # 1 (or 0) means "not stated" in many writers
+            if 1 < dx < 100_000 and 1 < dy < 100_000:  # 1 (or 0) means "not stated"; absurd values are junk
                 dpi = (dx, dy)
         except (TypeError, ValueError, IndexError):
             dpi = None
@@ -316,6 +320,11 @@ try:  # struct.error is raised by some Pillow plugins on corrupt headers
     from struct import error as struct_error
 except ImportError:  # pragma: no cover
     struct_error = OSError  # type: ignore[misc,assignment]
+
+
+def fmt_hint(p: Path) -> str:
+    """A human name for a file's format, from its extension."""
+    return (p.suffix.lstrip(".").upper() or "this format") + " file"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -498,7 +507,14 @@ def save_image(
         if deep_colour or (pixels.dtype == np.uint16 and fmt == "tiff"):
             _write_vips(tmp, pixels, meta, fmt)
         else:
-            _write_pillow(tmp, pixels, meta, fmt, quality)
+            try:
+                _write_pillow(tmp, pixels, meta, fmt, quality)
+            except Exception as exc:
+                if not meta.exif or isinstance(exc, OSError):
+                    raise
+                # an EXIF block Pillow can read but not re-encode: write the image without it
+                _write_pillow(tmp, pixels, replace(meta, exif=None), fmt, quality)
+                notes.append(f"EXIF dropped: it could not be re-encoded ({_one_line(exc)})")
         os.replace(tmp, target)
     except BaseException as exc:
         try:

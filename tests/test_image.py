@@ -179,3 +179,22 @@ def test_save_is_atomic_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(OutputError, match="disk full"):
         save_image(target, np.zeros((4, 4, 3), np.uint8), ImageMeta(layout="RGB"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_decoder_surprises_become_input_errors(tmp_path: Path, sample_png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow plugins raise NotImplementedError and others on odd variants (seen in Pillow's own test files)."""
+    def boom(*a: object, **k: object) -> None:
+        raise NotImplementedError("Unimplemented DXGI format 93")
+
+    monkeypatch.setattr(Image, "open", boom)
+    with pytest.raises(InputError, match="sample.png.*cannot read"):
+        open_image(sample_png)
+
+
+def test_absurd_dpi_is_ignored_not_fatal(tmp_path: Path) -> None:
+    src = tmp_path / "dpi.png"
+    Image.fromarray(smooth_rgb(8, 8)).save(src, dpi=(4_000_000, 4_000_000))
+    pixels, meta = open_image(src)
+    assert meta.dpi is None
+    dst, _ = _enhance(src)
+    assert Image.open(dst).size == (16, 16)
