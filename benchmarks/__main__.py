@@ -91,13 +91,17 @@ def cmd_speedprobe(args: argparse.Namespace) -> int:
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    from .pipeline import run_pipeline
+    from .pipeline import run_peers, run_pipeline
 
     res = run_pipeline(args.models.split(","), args.sizes, Path(args.workdir))
+    if args.peers:
+        res += run_peers(args.peers.split(","), Path(args.workdir))
     out_path = Path(args.out)
     results = _load(out_path)
-    results["pipeline"] = res
+    key = "pipeline" if not args.key else f"pipeline_{args.key}"
+    results[key] = res
     results["pipeline_machine"] = _machine()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=1))
     from .report import write_report
 
@@ -134,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--models", default="bicubic,lanczos")
             p.add_argument("--sizes", type=float, nargs="+", default=[1.0, 100.0], help="output megapixels")
             p.add_argument("--workdir", default="/tmp/enhance-pipeline-bench")
+            p.add_argument("--peers", default="", help="peers whose whole process to time beside (e.g. waifu2x-cunet)")
+            p.add_argument("--key", default="", help="store under pipeline_KEY (several comparisons side by side)")
             p.set_defaults(fn=cmd_pipeline)
         else:
             p.set_defaults(fn=cmd_report)

@@ -37,6 +37,24 @@ def run_command(cmd: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024.0, proc.returncode
 
 
+def run_peers(peers: list[str], workdir: Path, out_mp: float = 1.0) -> list[dict[str, object]]:
+    """A peer's whole process (read, x2, write PNG) on the same 1 MP-output input as enhance."""
+    src = _input(workdir, out_mp, 2)
+    w, h = Image.open(src).size
+    mp = w * h * 4 / 1e6
+    rows = []
+    for peer in peers:
+        cmd = [sys.executable, "-m", "benchmarks.peer_cli", peer, str(src), str(workdir / f"peer_{peer}.png")]
+        wall, rss, rc = run_command(cmd)
+        if rc != 0:
+            print(f"skip peer {peer} (exit {rc})", file=sys.stderr)
+            continue
+        rows.append({"model": f"{peer} (peer)", "zoom": 2, "format": "png", "output_mp": round(mp, 2), "seconds": round(wall, 2),
+                     "sec_per_mp": round(wall / mp, 4), "max_rss_mb": round(rss, 1), "exit": rc})
+        print(f"pipeline peer {peer} {mp:.1f} MP: {wall:.1f} s, {rss:.0f} MB peak", file=sys.stderr)
+    return rows
+
+
 def run_pipeline(models: list[str], sizes: list[float], workdir: Path, zoom: int = 2) -> list[dict[str, object]]:
     """Time ``enhance`` for each model and output size (PNG, plus streamed TIFF for big outputs)."""
     workdir.mkdir(parents=True, exist_ok=True)

@@ -55,11 +55,11 @@ def repair_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
     return lines
 
 
-def pipeline_table(results: dict) -> list[str]:  # type: ignore[type-arg]
-    rows = results.get("pipeline")
+def pipeline_table(results: dict, key: str = "pipeline", title: str = "") -> list[str]:  # type: ignore[type-arg]
+    rows = results.get(key)
     if not rows:
         return []
-    lines = ["### Whole command: `enhance --zoom=2` (fresh process: import, load, read, tiles, write)", "",
+    lines = [title or "### Whole command: `enhance --zoom=2` (fresh process: import, load, read, tiles, write)", "",
              "| model | output | format | seconds | s / output MP | peak RSS MB |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['output_mp']} MP | {r['format']} | {r['seconds']} | {r['sec_per_mp']} | {r['max_rss_mb']} |")
@@ -102,6 +102,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
     body += sr_tables(results) + repair_tables(results) + pipeline_table(results)
+    body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):
         plot(results, plot_path)
         body += [f"![PSNR against speed]({plot_path.relative_to(markdown.parent) if plot_path.is_relative_to(markdown.parent) else plot_path})", ""]

@@ -305,7 +305,8 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         try:
             dx, dy = float(dpi_info[0]), float(dpi_info[1])
             if 1 < dx < 100_000 and 1 < dy < 100_000:  # 1 (or 0) means "not stated"; absurd values are junk
-                dpi = (dx, dy)
+                # PNG stores pixels per metre: 150 dpi reads back as 149.9994; snap to whole dpi
+                dpi = tuple(float(round(v)) if abs(v - round(v)) < 0.01 else v for v in (dx, dy))  # type: ignore[assignment]
         except (TypeError, ValueError, IndexError):
             dpi = None
     notes = tuple(notes)

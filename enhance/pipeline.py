@@ -71,10 +71,8 @@ def upscale_pixels(
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     dtype = pixels.dtype
-    if dtype == np.uint8:
-        x = pixels.astype(np.float32) / 255.0
-    elif dtype == np.uint16:
-        x = pixels.astype(np.float32) / 65535.0
+    if dtype in (np.uint8, np.uint16):
+        x = pixels  # converted to float tile by tile
     elif dtype in (np.float32, np.float64):
         x = pixels.astype(np.float32)
         dtype = np.dtype(np.float32)

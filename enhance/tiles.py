@@ -12,6 +12,7 @@ memory by the tile size and the image width, not the image area.
 from __future__ import annotations
 
 import math
+import mmap
 from typing import Callable, Protocol
 
 import numpy as np
@@ -68,6 +69,14 @@ class TiffSink:
             self._mm[y0:y0 + rows.shape[0]] = rows[:, :, 0]
         else:
             self._mm[y0:y0 + rows.shape[0]] = rows
+        # write the rows out and drop them from this process's memory: RSS stays bounded
+        self._mm.flush()
+        mm = getattr(self._mm, "_mmap", None)
+        if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                mm.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass
 
     def close(self) -> None:
         """Flush to disk and release the mapping."""
@@ -86,6 +95,14 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     n = math.ceil((length - tile) / step) + 1
     starts = [min(i * step, length - tile) for i in range(n)]
     return sorted(set(starts))
+
+
+def _to_float(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) * np.float32(1.0 / 255.0)
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) * np.float32(1.0 / 65535.0)
+    return a.astype(np.float32, copy=False)
 
 
 def _ramp(n: int, start_ramp: int, end_ramp: int) -> np.ndarray:
@@ -113,7 +130,8 @@ def run_tiled(
     """Upscale ``image`` tile by tile into ``sink``.
 
     Args:
-        image: ``(H, W, C)`` float32 in [0, 1].
+        image: ``(H, W, C)`` float32 in [0, 1], or uint8/uint16 (converted tile by tile, so
+            the whole image never exists in float).
         fn: the per-tile model call, ``(h, w, C)`` -> ``(h*scale, w*scale, C)``.
         scale: the zoom (1-4).
         sink: receives finished output rows in ``out_dtype``.
@@ -148,7 +166,7 @@ def run_tiled(
             x1 = x0 + tw
             cy0, cy1 = max(0, y0 - context), min(h, y1 + context)
             cx0, cx1 = max(0, x0 - context), min(w, x1 + context)
-            inp = image[cy0:cy1, cx0:cx1]
+            inp = _to_float(image[cy0:cy1, cx0:cx1])
             ph = (-inp.shape[0]) % multiple_of
             pw = (-inp.shape[1]) % multiple_of
             if ph or pw:
