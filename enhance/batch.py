@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import EnhanceError, InputError, OutputError
-from .image import DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, open_image, prepare_for_format, save_image
+from .image import DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, atomic_output, open_image, prepare_for_format, save_image
 from .models.base import Upscaler
 from .models.registry import load_model
 from .pipeline import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
@@ -146,20 +146,10 @@ def enhance_file(
     if not os.access(folder, os.W_OK):
         raise OutputError(f"{target}: output folder {folder} is not writable")
     if opts.format == "tiff" and h * w * opts.zoom**2 > STREAM_PIXELS:
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        try:
+        with atomic_output(target) as tmp:
             sink = TiffSink(str(tmp), (h * opts.zoom, w * opts.zoom, pixels.shape[2]), pixels.dtype, **_tiff_kwargs(out_meta))
             upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
             sink.close()
-            os.replace(tmp, target)
-        except BaseException as exc:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            if isinstance(exc, OSError):
-                raise OutputError(f"{target}: cannot write ({'disk full' if exc.errno == 28 else exc.strerror or exc})") from None
-            raise
         if meta.exif:
             notes.append("EXIF not written to a streamed TIFF")
         return notes

@@ -24,8 +24,10 @@ import io
 import logging
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -502,8 +504,7 @@ def save_image(
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"{target}: output folder {folder} does not exist")
-    tmp = _temp_path(target)
-    try:
+    with atomic_output(target) as tmp:
         deep_colour = pixels.dtype == np.uint16 and meta.layout != "L"
         if deep_colour or (pixels.dtype == np.uint16 and fmt == "tiff"):
             _write_vips(tmp, pixels, meta, fmt)
@@ -516,16 +517,28 @@ def save_image(
                 # an EXIF block Pillow can read but not re-encode: write the image without it
                 _write_pillow(tmp, pixels, replace(meta, exif=None), fmt, quality)
                 notes.append(f"EXIF dropped: it could not be re-encoded ({_one_line(exc)})")
+    return notes
+
+
+@contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it into place if the block succeeds.
+
+    On any failure the temporary file is removed and :class:`OutputError` names ``target``
+    (Ctrl-C and exit pass through after the clean-up).
+    """
+    tmp = _temp_path(target)
+    try:
+        yield tmp
         os.replace(tmp, target)
     except BaseException as exc:
         try:
             tmp.unlink()
         except OSError:
             pass
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, OutputError)):
             raise
         raise OutputError(f"{target}: cannot write ({_describe_os_error(exc)})") from None
-    return notes
 
 
 def _describe_os_error(exc: BaseException) -> str:

@@ -156,3 +156,20 @@ def test_help_mentions_the_basics(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for flag in ("--zoom", "--model", "--output", "--skip-existing", "--rendering-tile", "--train", "examples"):
         assert flag in out
+
+
+def test_big_tiff_streams_with_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, srgb_icc: bytes) -> None:
+    import tifffile
+
+    import enhance.batch
+
+    monkeypatch.setattr(enhance.batch, "STREAM_PIXELS", 100)  # treat this tiny image as huge
+    src = _img(tmp_path / "big.png", 30, 40, dpi=(200, 200), icc_profile=srgb_icc)
+    assert main(["--model=bicubic", "-q", "--format", "tiff", "--rendering-tile", "16", str(src)]) == 0
+    out = tmp_path / "big_ne2x.tif"
+    with tifffile.TiffFile(out) as tf:
+        assert tf.pages[0].shape == (60, 80, 3)
+    im = Image.open(out)
+    assert tuple(round(float(v)) for v in im.info["dpi"]) == (400, 400)
+    assert im.info.get("icc_profile") == srgb_icc
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
