@@ -39,7 +39,8 @@ def test_tiled_equals_whole_classical(method: str, scale: int) -> None:
 
 
 def test_tiled_equals_whole_neural() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     from enhance.models.generator import Generator, GeneratorConfig
     from enhance.models.neural import NeuralUpscaler
 
