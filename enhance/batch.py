@@ -50,6 +50,7 @@ class BatchOptions:
     precision: str = "auto"
     max_pixels: int = DEFAULT_MAX_PIXELS
     model_dir: Path = Path(".")
+    detect_screens: bool = True
 
 
 @dataclass
@@ -135,6 +136,13 @@ def enhance_file(
     """
     pixels, meta = open_image(source, max_pixels=opts.max_pixels)
     notes = list(meta.notes)
+    if opts.detect_screens:
+        from .descreen import detect_screen
+
+        report = detect_screen(pixels, meta.dpi[0] if meta.dpi else None)
+        if report.found:
+            notes.append(report.describe() + "; descreening (--type=print) is not available yet, "
+                         "so the dots are enlarged as they are")
     # convert before upscaling what the output format cannot hold (cheaper than after)
     pixels, meta, conv_notes = prepare_for_format(pixels, meta, opts.format) if opts.format in ("png", "webp") else (pixels, meta, [])
     notes += conv_notes

@@ -1,0 +1,121 @@
+"""Halftone screen detection from FFT peaks (the start of ``--type=print``).
+
+A clustered-dot screen is a periodic lattice: its spectrum has sharp, strong peaks at the
+screen frequency, in (at least) two orthogonal directions. Engravings, hatching and text have
+broad spectral ridges instead, and hatching has one direction (or, cross-hatched, two whose
+peaks are neither sharp nor at one common frequency). :func:`detect_screen` looks for a sharp
+peak and its orthogonal partner at the same radius, and reports the period, angle and, given
+the scan's DPI, the ruling in lines per inch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import maximum_filter, median_filter
+
+__all__ = ["ScreenReport", "detect_screen"]
+
+
+@dataclass(frozen=True)
+class ScreenReport:
+    """What :func:`detect_screen` found.
+
+    Attributes:
+        found: a halftone screen is present.
+        period: screen period in pixels (None when not found).
+        angle: screen angle in degrees in [0, 90), measured from the x axis toward +y (image
+            rows downward), as :mod:`enhance.train.halftone` draws screens (None when not found).
+        lpi: lines per inch, when the DPI was given.
+        strength: peak prominence (log-magnitude above the local background) of the weaker of
+            the two orthogonal peaks; the decision threshold is :data:`THRESHOLD`.
+    """
+
+    found: bool
+    period: float | None = None
+    angle: float | None = None
+    lpi: float | None = None
+    strength: float = 0.0
+
+    def describe(self) -> str:
+        """One line for the user."""
+        if not self.found:
+            return "no halftone screen detected"
+        lpi = f", about {self.lpi:.0f} lpi" if self.lpi else ""
+        return f"halftone screen detected: period {self.period:.2f} px at {self.angle:.0f} degrees{lpi}"
+
+
+#: Minimum prominence (natural-log magnitude above the local median) of both orthogonal peaks.
+THRESHOLD = 2.5
+
+
+def _gray(pixels: np.ndarray) -> np.ndarray:
+    x = pixels.astype(np.float32)
+    if x.ndim == 3:
+        x = x[..., :3].mean(axis=2) if x.shape[2] >= 3 else x[..., 0]
+    return x
+
+
+def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 1024,
+                  min_period: float = 2.2, max_period: float = 16.0) -> ScreenReport:
+    """Detect a halftone screen in an image.
+
+    Args:
+        pixels: ``(H, W)`` or ``(H, W, C)`` array, any numeric dtype.
+        dpi: the scan's resolution, to report lines per inch.
+        max_side: analyse a centred crop of at most this side.
+        min_period, max_period: screen periods (pixels) to look for.
+
+    Returns:
+        A :class:`ScreenReport`.
+    """
+    g = _gray(pixels)
+    h, w = g.shape
+    n = min(max_side, h, w)
+    n -= n % 2
+    if n < 64:
+        return ScreenReport(False)
+    y0, x0 = (h - n) // 2, (w - n) // 2
+    crop = g[y0:y0 + n, x0:x0 + n]
+    crop = crop - crop.mean()
+    win = np.hanning(n).astype(np.float32)
+    spec = np.abs(np.fft.fftshift(np.fft.fft2(crop * win[:, None] * win[None, :])))
+    logm = np.log(spec + 1e-6)
+    prominence = logm - median_filter(logm, size=9)
+    c = n // 2
+    yy, xx = np.mgrid[0:n, 0:n]
+    r = np.hypot(yy - c, xx - c)
+    band = (r >= n / max_period) & (r <= n / min_period) & (yy <= c)  # half plane: spectrum is symmetric
+    cand = np.where(band & (prominence == maximum_filter(prominence, size=5)), prominence, -np.inf)
+    order = np.argsort(cand.ravel())[::-1][:12]
+    best: tuple[float, float, float] | None = None
+    found: list[tuple[float, float, float]] = []
+    for idx in order:
+        p1 = float(cand.ravel()[idx])
+        if not np.isfinite(p1) or p1 < THRESHOLD:
+            break
+        py, px = divmod(int(idx), n)
+        fy, fx = py - c, px - c
+        radius = float(np.hypot(fy, fx))
+        # the orthogonal partner at the same radius (rotate the frequency vector by 90 degrees)
+        qy, qx = -fx, fy
+        if qy > 0:
+            qy, qx = -qy, -qx
+        qy_i, qx_i = int(round(qy)) + c, int(round(qx)) + c
+        ys, xs = slice(max(0, qy_i - 2), qy_i + 3), slice(max(0, qx_i - 2), qx_i + 3)
+        p2 = float(prominence[ys, xs].max()) if prominence[ys, xs].size else -np.inf
+        strength = min(p1, p2)
+        if strength >= THRESHOLD:
+            found.append((strength, n / radius, float(np.degrees(np.arctan2(fy, fx))) % 90.0))
+    if found:
+        # harmonics sit at shorter periods, ink-to-ink beats are weaker: among the near-strongest
+        # peaks the screen is the one with the longest period
+        top = max(f[0] for f in found)
+        best = max((f for f in found if f[0] >= 0.85 * top), key=lambda f: f[1])
+    if best is None:
+        top = float(cand.max()) if np.isfinite(cand.max()) else 0.0
+        return ScreenReport(False, strength=min(top, THRESHOLD))
+    strength, period, angle = best
+    lpi = dpi / period if dpi else None
+    return ScreenReport(True, period, angle, lpi, strength)

@@ -1,0 +1,96 @@
+"""Print-and-scan simulation: continuous tone -> clustered-dot halftone -> scan.
+
+The first stage of the descreening work (``--type=print``): it makes training pairs and test
+images for the screen detector. An AM clustered-dot screen is a threshold array built from
+two crossed cosines at the screen's period and angle, evaluated on a fine device grid and
+averaged down to the scan grid (the scanner's pixel integration), with dot gain, paper texture
+and scanner blur and noise on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+__all__ = ["PrintSettings", "screen_gray", "print_and_scan"]
+
+#: Classic offset screen angles in degrees for C, M, Y, K.
+CMYK_ANGLES = (15.0, 75.0, 0.0, 45.0)
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    """One print-and-scan setting.
+
+    Attributes:
+        lpi: screen ruling (lines per inch), e.g. 85 (newspaper) to 175.
+        dpi: scan resolution in dots per inch.
+        angle: screen angle in degrees for grayscale prints (K uses it in CMYK too).
+        colour: CMYK four-screen print instead of one gray screen.
+        dot_gain: how much dots spread (0 = none), as a blur of the ink on the device grid.
+        paper: paper-texture noise amplitude (0..1 of full scale).
+        scan_blur: scanner optics blur in scan pixels (Gaussian sigma).
+        scan_noise: scanner noise sigma in 0..1.
+        oversample: device grid pixels per scan pixel (per axis).
+    """
+
+    lpi: float = 150.0
+    dpi: float = 600.0
+    angle: float = 45.0
+    colour: bool = False
+    dot_gain: float = 0.15
+    paper: float = 0.01
+    scan_blur: float = 0.5
+    scan_noise: float = 0.005
+    oversample: int = 4
+
+    @property
+    def period(self) -> float:
+        """Screen period in scan pixels."""
+        return self.dpi / self.lpi
+
+
+def screen_gray(ink: np.ndarray, period: float, angle_deg: float, oversample: int = 4, dot_gain: float = 0.0) -> np.ndarray:
+    """Halftone an ink-coverage image ``(H, W)`` in [0, 1] with a clustered-dot screen.
+
+    Returns the printed ink coverage ``(H, W)`` in [0, 1], averaged from a device grid
+    ``oversample`` times finer (so dot edges become partial coverage, as a scanner sees them).
+    """
+    h, w = ink.shape
+    o = max(1, int(oversample))
+    yy, xx = np.mgrid[0:h * o, 0:w * o].astype(np.float32)
+    yy = (yy + 0.5) / o - 0.5
+    xx = (xx + 0.5) / o - 0.5
+    a = np.deg2rad(angle_deg)
+    u = (xx * np.cos(a) + yy * np.sin(a)) * (2 * np.pi / period)
+    v = (-xx * np.sin(a) + yy * np.cos(a)) * (2 * np.pi / period)
+    thr = 0.5 - 0.25 * (np.cos(u) + np.cos(v))  # low at dot centres, where ink appears first
+    fine = np.repeat(np.repeat(ink, o, axis=0), o, axis=1)
+    dots = (fine > thr).astype(np.float32)
+    if dot_gain > 0:
+        dots = np.clip(gaussian_filter(dots, dot_gain * o * period / 4) * (1 + dot_gain), 0, 1)
+    return dots.reshape(h, o, w, o).mean(axis=(1, 3))
+
+
+def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Generator) -> np.ndarray:
+    """Simulate printing ``rgb`` (``(H, W, 3)`` float in [0, 1], already at scan resolution)
+    and scanning it back. Returns ``(H, W, 3)`` float32 in [0, 1]."""
+    s = settings
+    paper = 1.0 - s.paper * np.abs(gaussian_filter(rng.standard_normal(rgb.shape[:2]), 1.0)).astype(np.float32)
+    if s.colour:
+        k = 1.0 - rgb.max(axis=2)
+        cmy = (1.0 - rgb - k[..., None]) / np.maximum(1.0 - k[..., None], 1e-6)
+        inks = [cmy[..., 0], cmy[..., 1], cmy[..., 2], k]
+        cov = [screen_gray(c, s.period, ang + s.angle - 45.0, s.oversample, s.dot_gain) for c, ang in zip(inks, CMYK_ANGLES)]
+        out = np.stack([(1 - cov[0]) * (1 - cov[3]), (1 - cov[1]) * (1 - cov[3]), (1 - cov[2]) * (1 - cov[3])], axis=-1)
+    else:
+        gray = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+        cov = screen_gray(1.0 - gray, s.period, s.angle, s.oversample, s.dot_gain)
+        out = np.repeat((1.0 - cov)[..., None], 3, axis=2)
+    out = out * paper[..., None]
+    if s.scan_blur > 0:
+        out = gaussian_filter(out, (s.scan_blur, s.scan_blur, 0))
+    out = out + rng.normal(0, s.scan_noise, out.shape)
+    return np.clip(out, 0, 1).astype(np.float32)
