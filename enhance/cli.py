@@ -36,6 +36,9 @@ so the print size stays), EXIF, alpha and 16-bit depth. Quote globs so enhance e
 def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="enhance",
+        usage="enhance [--zoom=2] [--model=NAME] [--output DIR] [options] FILE_OR_GLOB ...\n"
+              "       enhance --train GLOB --model NAME [--arch raisr] [--scales=2] [training options]\n"
+              "       enhance --list-models",
         description="Faithful 2x, 3x and 4x enlargements (and x1 repair) of scans and small images.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
