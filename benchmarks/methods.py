@@ -29,7 +29,7 @@ def pillow(filter_name: str) -> Method:
     return run
 
 
-def ours(name: str, precision: str = "auto", tile: int = 256) -> Method:
+def ours(name: str, precision: str = "auto", tile: int = 512) -> Method:
     """An Enhance registry model through the library (tiled, as the command runs it)."""
     from enhance.models.registry import load_model
     from enhance.pipeline import upscale_pixels

@@ -54,7 +54,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")
     ap.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     ap.add_argument("--list-models", action="store_true", help="list the models with their scales, type, size and speed")
-    ap.add_argument("--rendering-tile", type=int, default=256, metavar="PX", help="tile side in input pixels (memory vs speed; default 256)")
+    ap.add_argument("--rendering-tile", type=int, default=512, metavar="PX", help="tile side in input pixels (memory vs speed; default 512)")
     ap.add_argument("--rendering-overlap", type=int, default=16, metavar="PX", help="blended overlap between tiles (default 16)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda when a GPU is present (neural models)")
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),

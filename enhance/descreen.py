@@ -57,7 +57,7 @@ def _gray(pixels: np.ndarray) -> np.ndarray:
     return x
 
 
-def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 1024,
+def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 512,
                   min_period: float = 2.2, max_period: float = 16.0) -> ScreenReport:
     """Detect a halftone screen in an image.
 

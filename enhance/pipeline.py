@@ -22,7 +22,7 @@ from .tiles import ArraySink, Sink, run_tiled
 __all__ = ["upscale", "upscale_pixels", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
 
 #: Default tile side (input pixels) and overlap, Neural Enhance's --rendering-tile/-overlap.
-DEFAULT_TILE = 256
+DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 16
 
 

@@ -121,7 +121,7 @@ def run_tiled(
     scale: int,
     sink: Sink,
     out_dtype: np.dtype,
-    tile: int = 256,
+    tile: int = 512,
     overlap: int = 16,
     context: int = 8,
     multiple_of: int = 1,
