@@ -5,7 +5,8 @@
 
 Uses every photo and painting of the corpus and a fixed share of the clip-art (about 100 MP
 in all), MATLAB-bicubic LR (the benchmark protocol's), and for x1 JPEG quality 10-60 plus
-noise. Writes enhance/models/weights/raisr-x{s}.safetensors. NumPy/SciPy only.
+noise; 7x7 filters at every scale. Writes enhance/models/weights/raisr-x{s}.safetensors.
+NumPy/SciPy only.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _jpeg_damage(rng: np.random.Generator):  # type: ignore[no-untyped-def]
 
 def config_for(scale: int) -> RaisrConfig:
     """The shipped configuration per scale."""
-    return RaisrConfig(scale=scale, patch=9 if scale == 1 else 7)
+    return RaisrConfig(scale=scale, patch=7)
 
 
 def train_scale(images: list[np.ndarray], scale: int, seed: int = 0, log: logging.Logger | None = None) -> RaisrTrainer:

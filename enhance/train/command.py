@@ -70,7 +70,7 @@ def _train_raisr(args: argparse.Namespace, images: list[np.ndarray], out: Path, 
     from ..models.raisr import RaisrConfig, RaisrTrainer, train_pairs_from_hr
 
     scale = args.scales
-    cfg = RaisrConfig(scale=scale, patch=9 if scale == 1 else 7)
+    cfg = RaisrConfig(scale=scale, patch=7)
     tr = RaisrTrainer(cfg)
     lumas = [(0.299 * im[..., 0] + 0.587 * im[..., 1] + 0.114 * im[..., 2]).astype(np.float32) / 255.0 for im in images]
     damage = None
