@@ -297,7 +297,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     except (OSError, SyntaxError, ValueError, EOFError, struct_error, MemoryError, IndexError) as exc:
         raise InputError(f"{p}: corrupt or truncated image ({_one_line(exc)})") from None
     except NotImplementedError as exc:
-        raise InputError(f"{p}: a variant of {fmt_hint(p)} that Enhance cannot read ({_one_line(exc)})") from None
+        raise InputError(f"{p}: a variant of {_fmt_hint(p)} that Enhance cannot read ({_one_line(exc)})") from None
     except Exception as exc:  # any other decoder failure is still this file's problem
         raise InputError(f"{p}: cannot decode ({type(exc).__name__}: {_one_line(exc)})") from None
     finally:
@@ -325,7 +325,7 @@ except ImportError:  # pragma: no cover
     struct_error = OSError  # type: ignore[misc,assignment]
 
 
-def fmt_hint(p: Path) -> str:
+def _fmt_hint(p: Path) -> str:
     """A human name for a file's format, from its extension."""
     return (p.suffix.lstrip(".").upper() or "this format") + " file"
 

@@ -24,7 +24,8 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-__all__ = ["RaisrConfig", "RaisrModel", "RaisrUpscaler", "RaisrTrainer", "rgb_to_ycbcr", "ycbcr_to_rgb"]
+__all__ = ["RaisrConfig", "RaisrModel", "RaisrUpscaler", "RaisrTrainer", "train_filters", "train_pairs_from_hr",
+           "jpeg_damage", "luma", "rgb_to_ycbcr", "ycbcr_to_rgb"]
 
 
 @dataclass(frozen=True)
@@ -414,7 +415,53 @@ def train_pairs_from_hr(hr_y: np.ndarray, scale: int, degrade: Callable[[np.ndar
     return cheap, hr.astype(np.float32)
 
 
-def default_config(scale: int) -> RaisrConfig:
-    """The shipped configuration for ``scale``."""
-    return RaisrConfig(scale=scale, patch=7 if scale > 1 else 7)
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma in [0, 1] of an ``(H, W, 3)`` uint8 image (float32)."""
+    x = rgb.astype(np.float32) / 255.0
+    return 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
 
+
+def jpeg_damage(rng: np.random.Generator, quality: tuple[int, int] = (10, 60), noise: float = 0.0,
+                noise_prob: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
+    """A ``degrade`` for :func:`train_pairs_from_hr`: optional Gaussian noise (sigma drawn in
+    ``[min(1, noise), noise]`` levels, with probability ``noise_prob``), then JPEG at a quality
+    drawn in ``quality``."""
+    import io
+
+    from PIL import Image
+
+    def damage(y: np.ndarray) -> np.ndarray:
+        x = y * 255.0
+        if noise > 0 and rng.random() < noise_prob:
+            x = x + rng.normal(0, rng.uniform(min(1.0, noise), noise), x.shape)
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(np.round(x), 0, 255).astype(np.uint8)).save(
+            buf, format="JPEG", quality=int(rng.integers(quality[0], quality[1] + 1)))
+        buf.seek(0)
+        return np.asarray(Image.open(buf), np.float32) / 255.0
+
+    return damage
+
+
+def train_filters(
+    images: list[np.ndarray],
+    cfg: RaisrConfig,
+    degrade: Callable[[np.ndarray], np.ndarray] | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> RaisrModel:
+    """Learn a filter set from HR images (``(H, W, 3)`` uint8): thresholds from a sample of
+    about 40 images, per-bucket accumulation over all, the 8-fold symmetry, then the solve.
+
+    ``progress(done, total)`` is called after each image.
+    """
+    lumas = [luma(im) for im in images]
+    tr = RaisrTrainer(cfg)
+    step = max(1, len(lumas) // 40)
+    tr.fit_thresholds([train_pairs_from_hr(lumas[i], cfg.scale, degrade)[0] for i in range(0, len(lumas), step)], seed=seed)
+    for i, y in enumerate(lumas):
+        tr.add(*train_pairs_from_hr(y, cfg.scale, degrade))
+        if progress is not None:
+            progress(i + 1, len(lumas))
+    tr.symmetrise()
+    return tr.solve()

@@ -18,28 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EnhanceError, InputError
-from ..image import open_image
+from ..image import ImageMeta, open_image, prepare_for_format
 
 log = logging.getLogger(__name__)
 
 __all__ = ["run_training", "load_training_images"]
 
 
-def _to_rgb8(pixels: np.ndarray, layout: str) -> np.ndarray:
-    a = pixels
-    if a.dtype == np.uint16:
-        a = ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    if layout in ("LA", "RGBA"):
-        alpha = a[:, :, -1:].astype(np.float32) / 255.0
-        a = np.clip(np.round(a[:, :, :-1] * alpha + 255.0 * (1 - alpha)), 0, 255).astype(np.uint8)
-        layout = layout[:-1]
-    if layout == "L":
-        a = np.repeat(a[:, :, :1], 3, axis=2)
-    if layout == "CMYK":
-        from PIL import Image
-
-        a = np.asarray(Image.frombuffer("CMYK", (a.shape[1], a.shape[0]), a.tobytes(), "raw", "CMYK", 0, 1).convert("RGB"))
-    return np.ascontiguousarray(a)
+def _to_rgb8(pixels: np.ndarray, meta: ImageMeta) -> np.ndarray:
+    """Any layout and depth -> ``(H, W, 3)`` uint8 RGB, through image.py's own conversions."""
+    pixels, meta, _ = prepare_for_format(pixels, meta, "png")  # CMYK -> sRGB
+    pixels, meta, _ = prepare_for_format(pixels, meta, "jpeg")  # 16 -> 8 bit, alpha onto white
+    if meta.layout == "L":
+        pixels = np.repeat(pixels[:, :, :1], 3, axis=2)
+    return np.ascontiguousarray(pixels)
 
 
 def load_training_images(patterns: list[str], min_side: int = 32) -> tuple[list[np.ndarray], list[str]]:
@@ -62,52 +54,24 @@ def load_training_images(patterns: list[str], min_side: int = 32) -> tuple[list[
         if min(pixels.shape[:2]) < min_side:
             errors.append(f"{f}: too small to train on ({pixels.shape[1]}x{pixels.shape[0]})")
             continue
-        images.append(_to_rgb8(pixels, meta.layout))
+        images.append(_to_rgb8(pixels, meta))
     return images, errors
 
 
 def _train_raisr(args: argparse.Namespace, images: list[np.ndarray], out: Path, quiet: bool) -> None:
-    from ..models.raisr import RaisrConfig, RaisrTrainer, train_pairs_from_hr
+    from ..models.raisr import RaisrConfig, jpeg_damage, train_filters
 
     scale = args.scales
-    cfg = RaisrConfig(scale=scale, patch=7)
-    tr = RaisrTrainer(cfg)
-    lumas = [(0.299 * im[..., 0] + 0.587 * im[..., 1] + 0.114 * im[..., 2]).astype(np.float32) / 255.0 for im in images]
     damage = None
     if scale == 1 or args.train_jpeg or args.train_noise:
-        damage = _raisr_damage(args, np.random.default_rng(args.seed))
-    step = max(1, len(lumas) // 40)
-    tr.fit_thresholds([train_pairs_from_hr(lumas[i], scale, damage)[0] for i in range(0, len(lumas), step)], seed=args.seed)
+        lo = int(args.train_jpeg or 10)
+        noise = float(args.train_noise or 0.0) * (255.0 if args.train_noise and args.train_noise < 1 else 1.0)
+        damage = jpeg_damage(np.random.default_rng(args.seed), (lo, max(lo, 60)), noise, 1.0)
     t0 = time.time()
-    bar = _bar(len(lumas) + 1, f"training raisr x{scale}", quiet)
-    for i, y in enumerate(lumas):
-        cheap, target = train_pairs_from_hr(y, scale, damage)
-        tr.add(cheap, target)
-        bar(i + 1)
-    tr.symmetrise()
-    model = tr.solve()
-    bar(len(lumas) + 1)
+    bar = _bar(len(images), f"training raisr x{scale}", quiet)
+    model = train_filters(images, RaisrConfig(scale=scale, patch=7), damage, args.seed, lambda d, _t: bar(d))
     model.save(str(out), {"name": args.model, "type": args.type or "photo",
                           "trained": f"{len(images)} images in {time.time() - t0:.0f} s"})
-
-
-def _raisr_damage(args: argparse.Namespace, rng: np.random.Generator):  # type: ignore[no-untyped-def]
-    import io
-
-    from PIL import Image
-
-    lo = int(args.train_jpeg or 10)
-
-    def damage(y: np.ndarray) -> np.ndarray:
-        x = y * 255.0
-        if args.train_noise:
-            x = x + rng.normal(0, float(args.train_noise) * (255 if args.train_noise < 1 else 1), x.shape)
-        buf = io.BytesIO()
-        Image.fromarray(np.clip(np.round(x), 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=int(rng.integers(lo, max(lo, 60) + 1)))
-        buf.seek(0)
-        return np.asarray(Image.open(buf), np.float32) / 255.0
-
-    return damage
 
 
 def _bar(total: int, label: str, quiet: bool):  # type: ignore[no-untyped-def]

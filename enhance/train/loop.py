@@ -110,7 +110,7 @@ def _tv(x: torch.Tensor) -> torch.Tensor:
 
 def _state_to_tensors(prefix: str, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
     out = {}
-    for i, (pid, st) in enumerate(opt.state_dict()["state"].items()):
+    for pid, st in opt.state_dict()["state"].items():
         for k, v in st.items():
             out[f"{prefix}.{pid}.{k}"] = v.detach().cpu().reshape(-1) if torch.is_tensor(v) else torch.tensor([float(v)])
     return out
