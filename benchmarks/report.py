@@ -55,6 +55,55 @@ def repair_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
     return lines
 
 
+def print_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
+    pr = results.get("print")
+    if not pr:
+        return []
+    import numpy as np
+
+    lines = ["### Print track: descreening simulated scans (PSNR-Y against the continuous-tone original, "
+             "4 px border; in brackets the residual error power at the screen frequency, dB, lower is better)", "",
+             f"Command: `{results.get('print_command', 'python -m benchmarks print')}`", ""]
+    keys = [k for k in pr if not k.startswith("_")]
+    lines += ["| method | " + " | ".join(keys) + " | mean |", "|---|" + "---|" * (len(keys) + 1)]
+
+    def family(name: str) -> str:
+        return name.split(" (")[0]
+
+    fams: dict[str, dict[str, tuple[str, float, float | None]]] = {}
+    for k in keys:
+        for name, rows in pr[k]["methods"].items():
+            p = float(np.mean([r["psnr"] for r in rows]))
+            e = [r["screen_db"] for r in rows if r.get("screen_db") is not None]
+            fams.setdefault(family(name), {})[k] = (name, p, float(np.mean(e)) if e else None)
+    for fam, per in sorted(fams.items(), key=lambda t: np.mean([v[1] for v in t[1].values()])):
+        cells = []
+        for k in keys:
+            if k in per:
+                name, p, e = per[k]
+                extra = name[len(fam):].strip(" ()").replace("best ", "")
+                cells.append(f"{p:.2f}" + (f" [{e:.1f}]" if e is not None else "") + (f" ({extra})" if extra else ""))
+            else:
+                cells.append("–")
+        mean = np.mean([v[1] for v in per.values()]) if len(per) == len(keys) else None
+        lines.append(f"| {fam} | " + " | ".join(cells) + f" | {_fmt(mean)} |")
+    lines.append("")
+    lines += ["Settings: " + "; ".join(f"`{k}` {pr[k]['label']}" + (f" (period {pr[k]['period']:.2f} px)" if pr[k].get("period") else "")
+                                      for k in keys) + ".", ""]
+    lines += ["Crop sheets (original, scan, best Gaussian, notch, peers, Enhance; 2x nearest): "
+              + ", ".join(f"[{k}](crops/print_{k}.png)" for k in keys), ""]
+    pt = pr.get("_passthrough")
+    if pt:
+        lines += ["Unscreened line work forced through the descreener (`--type=print` on a file without a screen; "
+                  "`--auto` leaves such files alone): PSNR-Y of the output against the input, and the share of the "
+                  "input's gradient energy kept.", "", "| method | " + " | ".join(r["image"] for r in next(iter(pt.values()))) + " |",
+                  "|---|" + "---|" * len(next(iter(pt.values())))]
+        for name, rows in pt.items():
+            lines.append(f"| {name} | " + " | ".join(f"{r['psnr_vs_input']:.2f} dB, {100 * r['gradient_energy_kept']:.0f} %" for r in rows) + " |")
+        lines.append("")
+    return lines
+
+
 def pipeline_table(results: dict, key: str = "pipeline", title: str = "") -> list[str]:  # type: ignore[type-arg]
     rows = results.get(key)
     if not rows:
@@ -101,7 +150,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + pipeline_table(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):
         plot(results, plot_path)

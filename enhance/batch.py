@@ -35,7 +35,11 @@ STREAM_PIXELS = 64_000_000
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What to do with each file (the ``enhance`` command's options)."""
+    """What to do with each file (the ``enhance`` command's options).
+
+    ``type="print"`` descreens every file before the zoom; ``auto`` descreens only the files in
+    which :func:`~enhance.descreen.detect_screen` finds a halftone screen.
+    """
 
     zoom: int = 2
     model: str = "default"
@@ -51,6 +55,7 @@ class BatchOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     model_dir: Path = Path(".")
     detect_screens: bool = True
+    auto: bool = False
 
 
 @dataclass
@@ -128,21 +133,37 @@ def enhance_file(
     model: Upscaler,
     opts: BatchOptions,
     tile_progress: Callable[[int, int], None] | None = None,
+    print_model: Callable[[], Upscaler] | None = None,
 ) -> list[str]:
     """Enhance one file into ``target`` (atomically). Returns notes for the user.
+
+    With ``opts.auto``, a file that carries a halftone screen goes through ``print_model()``
+    (the descreening chain) instead of ``model``.
 
     Raises:
         InputError, OutputError: the one-line problem with this file.
     """
     pixels, meta = open_image(source, max_pixels=opts.max_pixels)
     notes = list(meta.notes)
-    if opts.detect_screens:
-        from .descreen import detect_screen
+    if opts.detect_screens or opts.auto:
+        from .descreen import MAX_TRAINED_PERIOD, detect_screen
 
         report = detect_screen(pixels, meta.dpi[0] if meta.dpi else None)
         if report.found:
-            notes.append(report.describe() + "; descreening (--type=print) is not available yet, "
-                         "so the dots are enlarged as they are")
+            if opts.type == "print":
+                notes.append(report.describe() + "; descreening (--type=print)")
+            elif opts.auto and print_model is not None:
+                model = print_model()
+                notes.append(report.describe() + "; descreening (--auto)")
+            else:
+                notes.append(report.describe() + "; the dots will be enlarged as they are: "
+                             "use --type=print (or --auto) to descreen")
+            if report.period is not None and report.period > MAX_TRAINED_PERIOD and (opts.type == "print" or opts.auto):
+                notes.append(f"the screen period ({report.period:.1f} px) is coarser than the descreen model "
+                             f"was trained for (up to {MAX_TRAINED_PERIOD:.0f} px): dots may remain; "
+                             "a lower-dpi scan descreens better")
+        elif opts.type == "print":
+            notes.append("no halftone screen detected; descreening anyway (--type=print)")
     # convert before upscaling what the output format cannot hold (cheaper than after)
     pixels, meta, conv_notes = prepare_for_format(pixels, meta, opts.format) if opts.format in ("png", "webp") else (pixels, meta, [])
     notes += conv_notes
@@ -189,6 +210,14 @@ def run_batch(
     """
     if model is None:
         model = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir)
+    cache: list[Upscaler] = []
+
+    def print_model() -> Upscaler:  # loaded on the first screened file only
+        if not cache:
+            name = "default" if opts.zoom == 1 and opts.model == "repair" else opts.model
+            cache.append(load_model(name, opts.zoom, "print", opts.device, opts.precision, opts.model_dir))
+        return cache[0]
+
     results: list[FileResult] = []
     claimed: dict[str, Path] = {}
     input_keys = {os.path.realpath(f) for f in files}
@@ -211,7 +240,7 @@ def run_batch(
             claimed[key] = src
             try:
                 tile_cb = (lambda d, t, i=i, src=src: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
-                notes = enhance_file(src, target, model, opts, tile_cb)
+                notes = enhance_file(src, target, model, opts, tile_cb, print_model if opts.auto else None)
                 res = FileResult(src, target, "done", "", notes)
             except InputError as exc:
                 res = FileResult(src, target, "failed", str(exc))
@@ -227,7 +256,7 @@ def run_batch(
                                  "rerun with -v for details")
         res.seconds = time.perf_counter() - t0
         for note in res.notes:
-            log.info("%s: %s", src, note)
+            log.debug("%s: %s", src, note)
         results.append(res)
         if progress:
             progress(BatchEvent("done", i, n, src, result=res))

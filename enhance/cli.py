@@ -48,7 +48,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--model", default=None,
                     help="model name: default, repair, raisr, bicubic, lanczos, or one you trained (default: "
                          "'default', or 'repair' at --zoom=1)")
-    ap.add_argument("--type", default=None, help="content type, picks the model variant trained for it (photo, print, ...)")
+    ap.add_argument("--type", default=None, help="content type, picks the model variant trained for it (photo, ...); "
+                    "print: remove the halftone screen of a scanned print first")
+    ap.add_argument("--auto", action="store_true", help="descreen (as --type=print) only the files in which a halftone screen is detected")
     ap.add_argument("--output", "-o", type=Path, default=None, metavar="DIR", help="write outputs into DIR instead of beside the inputs")
     ap.add_argument("--format", default="png", choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")
@@ -130,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
     from .batch import BatchEvent, BatchOptions, expand_inputs, run_batch
     from .image import DEFAULT_MAX_PIXELS
 
-    model = args.model or ("repair" if args.zoom == 1 else "default")
+    model = args.model or ("repair" if args.zoom == 1 and args.type != "print" else "default")
     if args.output is not None and not args.output.is_dir():
         try:
             args.output.mkdir(parents=True, exist_ok=True)
@@ -141,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
         zoom=args.zoom, model=model, type=args.type, output_dir=args.output, format=args.format,
         quality=max(1, min(100, args.quality)), skip_existing=args.skip_existing, tile=max(8, args.rendering_tile),
         overlap=max(0, args.rendering_overlap), device=args.device, precision=args.precision,
-        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS, auto=args.auto,
     )
     files, missing = expand_inputs(args.files)
     for r in missing:

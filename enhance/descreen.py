@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import maximum_filter, median_filter
 
-__all__ = ["ScreenReport", "detect_screen"]
+__all__ = ["ScreenReport", "detect_screen", "MAX_TRAINED_PERIOD"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class ScreenReport:
         lpi = f", about {self.lpi:.0f} lpi" if self.lpi else ""
         return f"halftone screen detected: period {self.period:.2f} px at {self.angle:.0f} degrees{lpi}"
 
+
+#: The coarsest screen period (scan pixels) the shipped descreen model was trained on.
+MAX_TRAINED_PERIOD = 10.0
 
 #: Minimum prominence (natural-log magnitude above the local median) of both orthogonal peaks.
 THRESHOLD = 2.5

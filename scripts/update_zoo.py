@@ -20,6 +20,7 @@ DESCRIPTIONS = {
     "default": "faithful CNN (residual blocks, pixel shuffle), pixel loss: invents no texture",
     "repair": "x1 CNN that removes JPEG damage (quality 10-60) and noise",
     "raisr": "hashed learned 7x7 filters (RAISR): fast CPU previews and huge scans",
+    "descreen": "x1 CNN that removes halftone screens from scanned print (--type=print runs it first)",
 }
 
 

@@ -83,3 +83,31 @@ def test_quick_run_writes_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "x3 super-resolution" in text and "lanczos" in text
     lr = make_lr(smooth_rgb(24, 36), 3)
     assert lr.shape == (8, 12, 3) and lr.dtype == np.uint8
+
+
+def test_print_track_scores_baselines_on_a_tiny_bench() -> None:
+    """The print track runs end to end on tiny images; the scores mean what they say: blurring
+    a screened scan beats the raw scan, and removes energy at the screen frequency."""
+    from scipy.ndimage import gaussian_filter
+
+    from benchmarks.printtrack import (GAUSS_SIGMAS, PRINT_SETTINGS, best_of, gaussian, notch, score,
+                                       screen_energy, simulate)
+    from benchmarks.protocol import BenchImage
+
+    rng = np.random.default_rng(3)
+    pics = [np.clip(127 + gaussian_filter(rng.standard_normal((96, 96, 3)), (6, 6, 0)) * 900, 0, 255).astype(np.uint8)
+            for _ in range(2)]
+    images = [BenchImage(f"t{i}", "photo", p) for i, p in enumerate(pics)]
+    case = PRINT_SETTINGS[0]
+    scan, truth = simulate(images[0], case, 0)
+    assert scan.shape == truth.shape == pics[0].shape
+    raw = score(lambda s: s, images, case)
+    sigma, blurred = best_of(gaussian, GAUSS_SIGMAS, images, case)
+    assert sigma in GAUSS_SIGMAS
+    assert np.mean([r["psnr"] for r in blurred]) > np.mean([r["psnr"] for r in raw]) + 3
+    assert blurred[0]["screen_db"] < raw[0]["screen_db"] - 6
+    notched = score(notch, images, case)
+    assert notched[0]["screen_db"] < raw[0]["screen_db"]
+    assert screen_energy(truth, truth, case) < -100  # no error, no energy
+    fm = next(c for c in PRINT_SETTINGS if c.settings.screen == "fm")
+    assert screen_energy(scan, truth, fm) is None

@@ -60,3 +60,100 @@ def test_command_says_when_it_meets_a_screen(tmp_path: Path, capsys: pytest.Capt
 
     m = re.search(r"halftone screen detected.*about (\d+) lpi", err)
     assert m and abs(int(m.group(1)) - 150) <= 5
+
+
+def test_gray_print_makes_a_gray_target_and_colour_print_keeps_colour() -> None:
+    from dataclasses import replace
+
+    from enhance.train.degrade import PRESETS, degrade_pair
+
+    hr = (_picture()[:96, :96] * 255).round().astype(np.uint8)
+    deg = replace(PRESETS["print"], halftone=1.0, noise_prob=0.0, jpeg_prob=0.0)
+    kinds = set()
+    for seed in range(12):
+        lr, target = degrade_pair(hr, 1, deg, np.random.default_rng(seed))
+        assert lr.shape == hr.shape and target.shape == hr.shape
+        gray = bool((target[..., 0] == target[..., 1]).all() and (target[..., 1] == target[..., 2]).all())
+        kinds.add(gray)
+        if gray:  # the target is the original's luma, and the scan is gray as well (but for sensor noise)
+            assert np.abs(lr[..., 0].astype(int) - lr[..., 2]).mean() < 6
+            y = hr.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+            assert np.abs(target[..., 0] - y).max() <= 0.5 + 1e-9
+        else:
+            assert (target == hr).all()
+    assert kinds == {True, False}  # both kinds of print are drawn
+
+
+def test_stochastic_screen_keeps_tone_and_has_no_lattice() -> None:
+    from enhance.train.halftone import screen_fm
+
+    ink = np.full((128, 128), 0.3, dtype=np.float32)
+    cov = screen_fm(ink, 0.8, np.random.default_rng(0))
+    assert abs(float(cov.mean()) - 0.3) < 0.02  # tone is kept
+    assert cov.std() > 0.05  # it is dots, not a flat tint
+    assert not detect_screen(1.0 - cov).found  # and not a periodic screen
+
+
+def test_chain_runs_first_then_second_and_adds_contexts() -> None:
+    from enhance.models.chain import Chain
+    from enhance.models.classical import ClassicalUpscaler
+
+    class Halve:
+        name, scale, context, multiple_of = "halve", 1, 3, 4
+
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            return x * 0.5 + 0.8  # leaves [0, 1]: the chain must clip before the next model
+
+    up = ClassicalUpscaler("bicubic", 2)
+    c = Chain(Halve(), up)
+    assert (c.scale, c.context, c.multiple_of) == (2, 3 + up.context, 4)
+    x = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(c(x), up(np.clip(x * 0.5 + 0.8, 0, 1)), atol=1e-6)
+    with pytest.raises(ValueError):
+        Chain(up, up)
+
+
+def _screened_png(tmp_path: Path, name: str = "halftone.png") -> tuple[Path, np.ndarray]:
+    pic = _picture()
+    scan = print_and_scan(pic, PrintSettings(133, 400, 45, colour=True), np.random.default_rng(2))
+    src = tmp_path / name
+    Image.fromarray((scan * 255).round().astype(np.uint8)).save(src, dpi=(400, 400))
+    return src, (pic * 255).round().astype(np.uint8)
+
+
+def test_print_type_descreens_and_beats_the_scan(tmp_path: Path) -> None:
+    """The shipped descreen model brings a simulated scan closer to its original."""
+    from enhance.models.registry import load_model
+    from enhance.pipeline import upscale_pixels
+
+    from benchmarks.metrics import psnr_y
+
+    src, original = _screened_png(tmp_path)
+    scan = np.asarray(Image.open(src))
+    model = load_model("default", 1, "print")
+    assert model.scale == 1
+    out = upscale_pixels(scan, "RGB", model)
+    assert out is not None and out.shape == scan.shape
+    assert psnr_y(out, original, 4) > psnr_y(scan, original, 4) + 3.0
+    chained = load_model("bicubic", 2, "print")
+    assert chained.scale == 2 and chained.name.startswith("descreen+")
+
+
+def test_auto_descreens_only_screened_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from enhance.cli import main
+
+    screened, _ = _screened_png(tmp_path)
+    plain = tmp_path / "plain.png"
+    Image.fromarray((_picture() * 255).round().astype(np.uint8)).save(plain)
+    assert main(["--auto", "--zoom=2", "--model=bicubic", str(screened), str(plain)]) == 0
+    err = capsys.readouterr().err
+    assert "descreening (--auto)" in err and err.count("descreening") == 1
+    bicubic_only = tmp_path / "ref"
+    bicubic_only.mkdir()
+    assert main(["--zoom=2", "--model=bicubic", "-o", str(bicubic_only), str(screened), str(plain)]) == 0
+    a = np.asarray(Image.open(tmp_path / "halftone_ne2x.png")).astype(int)
+    b = np.asarray(Image.open(bicubic_only / "halftone_ne2x.png")).astype(int)
+    assert np.abs(a - b).mean() > 5  # the screened file went through the descreener
+    c = np.asarray(Image.open(tmp_path / "plain_ne2x.png"))
+    d = np.asarray(Image.open(bicubic_only / "plain_ne2x.png"))
+    assert (c == d).all()  # the plain one did not

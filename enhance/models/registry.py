@@ -172,6 +172,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+#: The x1 model that removes halftone screens; ``type="print"`` runs it before the named model.
+DESCREEN = "descreen"
+
+
 def load_model(
     name: str,
     zoom: int,
@@ -185,7 +189,10 @@ def load_model(
     Args:
         name: registry name ("bicubic", "lanczos", "default", "repair", "raisr", or your own).
         zoom: 1 to 4.
-        type: content type preference ("photo", "print", ...).
+        type: content type preference ("photo", "print", ...). ``"print"`` with a model that has
+            no print variant of its own descreens first (the ``descreen`` model, x1) and then
+            runs the named model, so ``load_model("default", 2, "print")`` descreens and doubles
+            and ``load_model("default", 1, "print")`` only descreens.
         device: "cpu" or "cuda" (neural models only).
         precision: "fp32", "bf16" or "auto" (neural models only).
         search_dir: folder searched for user-trained ``ne{zoom}x-{type}-{name}.safetensors``.
@@ -198,6 +205,15 @@ def load_model(
         >>> m.scale
         2
     """
+    if type == "print" and name != DESCREEN:
+        own = [e for e in list_models(search_dir) if e.name == name and e.type == "print" and zoom in e.scales]
+        if not own:  # descreen at x1, then the named model does the zoom
+            descreen = load_model(DESCREEN, 1, "print", device, precision, search_dir)
+            if zoom == 1 and name == "default":
+                return descreen
+            from .chain import Chain
+
+            return Chain(descreen, load_model(name, zoom, None, device, precision, search_dir))
     entry, mfile = find_model(name, zoom, type, search_dir)
     if entry.arch == "classical":
         from .classical import ClassicalUpscaler

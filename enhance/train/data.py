@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .degrade import Degradation, degrade
+from .degrade import Degradation, degrade_pair
 
 __all__ = ["PairSampler"]
 
@@ -71,6 +71,7 @@ class PairSampler:
             if k >= 4:
                 crop = crop[:, ::-1]
             crop = np.ascontiguousarray(crop)
-            lrs.append(degrade(crop, s, self.degradation, self.rng, margin=m))
-            hrs.append(crop[m * s:m * s + p, m * s:m * s + p])
+            lr, target = degrade_pair(crop, s, self.degradation, self.rng, margin=m)
+            lrs.append(lr)
+            hrs.append(target[m * s:m * s + p, m * s:m * s + p])
         return np.stack(lrs), np.stack(hrs)

@@ -17,7 +17,7 @@ from scipy.ndimage import gaussian_filter
 
 from ..resize import imresize
 
-__all__ = ["Degradation", "PRESETS", "degrade"]
+__all__ = ["Degradation", "PRESETS", "degrade", "degrade_pair"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class Degradation:
         noise_prob: probability of noise.
         jpeg: (min, max) JPEG quality, or None for no JPEG.
         jpeg_prob: probability of JPEG.
+        halftone: probability that the (downscaled) crop is printed and scanned back through
+            :mod:`enhance.train.halftone` with a random setting (the ``print`` model's input);
+            a grayscale print turns the target gray too (colour cannot be recovered from it).
     """
 
     kernels: tuple[str, ...] = ("matlab",)
@@ -44,6 +47,7 @@ class Degradation:
     noise_prob: float = 0.0
     jpeg: tuple[int, int] | None = None
     jpeg_prob: float = 0.0
+    halftone: float = 0.0
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
         """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""
@@ -66,6 +70,9 @@ PRESETS: dict[str, Degradation] = {
     "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
     # x1 repair: JPEG quality 10-60 plus noise
     "repair": Degradation(noise=6.0, noise_prob=0.3, jpeg=(10, 60), jpeg_prob=1.0),
+    # descreening (--type=print): most crops printed with a halftone screen and scanned (some
+    # kept unscreened so that line art and engravings pass through), scans sometimes JPEG'd
+    "print": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.85),
 }
 
 _PIL = {"box": Image.BOX, "bilinear": Image.BILINEAR, "lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC}
@@ -104,6 +111,18 @@ def degrade(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generat
     Returns:
         ``(H/scale - 2*margin, W/scale - 2*margin, 3)`` uint8.
     """
+    return degrade_pair(hr, scale, deg, rng, margin)[0]
+
+
+def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generator,
+                 margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`degrade`, but also return the target: ``hr`` itself, or its luma in three
+    equal channels when the crop was printed with a single (gray) screen.
+
+    Returns:
+        ``(lr, target)``, both uint8; ``target`` has ``hr``'s shape.
+    """
+    target = hr
     x = hr.astype(np.float64)
     if deg.blur > 0 and rng.random() < deg.blur_prob:
         sigma = rng.uniform(0.2, deg.blur)
@@ -111,6 +130,14 @@ def degrade(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generat
     kernel = deg.kernels[int(rng.choice(len(deg.kernels), p=np.asarray(deg.kernel_weights) / sum(deg.kernel_weights)))]
     if scale > 1:
         x = _downscale(np.clip(x, 0, 255), scale, kernel) if kernel != "matlab" else imresize(x, output_shape=(x.shape[0] // scale, x.shape[1] // scale))
+    if deg.halftone > 0 and rng.random() < deg.halftone:
+        from .halftone import print_and_scan, random_settings
+
+        settings = random_settings(rng)
+        x = print_and_scan(np.clip(x / 255.0, 0, 1), settings, rng).astype(np.float64) * 255.0
+        if not settings.colour:
+            y = hr.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+            target = np.repeat(np.clip(np.round(y), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
     if deg.noise > 0 and rng.random() < deg.noise_prob:
         sigma = rng.uniform(0.5, deg.noise)
         if rng.random() < 0.3:  # luma-only (grain) noise
@@ -122,4 +149,4 @@ def degrade(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generat
         out = _jpeg(out, int(rng.integers(deg.jpeg[0], deg.jpeg[1] + 1)))
     if margin:
         out = out[margin:-margin, margin:-margin]
-    return out
+    return out, target

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-__all__ = ["PrintSettings", "screen_gray", "print_and_scan"]
+__all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "random_settings"]
 
 #: Classic offset screen angles in degrees for C, M, Y, K.
 CMYK_ANGLES = (15.0, 75.0, 0.0, 45.0)
@@ -34,6 +34,9 @@ class PrintSettings:
         scan_blur: scanner optics blur in scan pixels (Gaussian sigma).
         scan_noise: scanner noise sigma in 0..1.
         oversample: device grid pixels per scan pixel (per axis).
+        screen: "am" (clustered dots on a lattice) or "fm" (stochastic: dots of a fixed size at
+            blue-noise positions, as in FM/error-diffusion prints; ``lpi`` is then unused).
+        fm_dot: FM dot size in scan pixels.
     """
 
     lpi: float = 150.0
@@ -45,6 +48,8 @@ class PrintSettings:
     scan_blur: float = 0.5
     scan_noise: float = 0.005
     oversample: int = 4
+    screen: str = "am"
+    fm_dot: float = 0.75
 
     @property
     def period(self) -> float:
@@ -74,6 +79,44 @@ def screen_gray(ink: np.ndarray, period: float, angle_deg: float, oversample: in
     return dots.reshape(h, o, w, o).mean(axis=(1, 3))
 
 
+def screen_fm(ink: np.ndarray, dot: float, rng: np.random.Generator, oversample: int = 4,
+              dot_gain: float = 0.0) -> np.ndarray:
+    """Stochastic (FM) screening of ``ink`` ``(H, W)`` in [0, 1]: a blue-noise threshold array
+    whose cells are ``dot`` scan pixels wide. Returns printed coverage ``(H, W)`` in [0, 1]."""
+    h, w = ink.shape
+    o = max(1, int(oversample))
+    cell = max(1, int(round(dot * o)))
+    ch, cw = -(-h * o // cell), -(-w * o // cell)
+    noise = rng.standard_normal((ch, cw))
+    noise = noise - gaussian_filter(noise, 1.5)  # high-pass: blue-ish noise, no clumps
+    ranks = np.empty(noise.size, dtype=np.float32)
+    ranks[np.argsort(noise, axis=None)] = (np.arange(noise.size, dtype=np.float32) + 0.5) / noise.size
+    thr = np.repeat(np.repeat(ranks.reshape(ch, cw), cell, axis=0), cell, axis=1)[:h * o, :w * o]
+    fine = np.repeat(np.repeat(ink, o, axis=0), o, axis=1)
+    dots = (fine > thr).astype(np.float32)
+    if dot_gain > 0:
+        dots = np.clip(gaussian_filter(dots, dot_gain * cell / 2) * (1 + dot_gain), 0, 1)
+    return dots.reshape(h, o, w, o).mean(axis=(1, 3))
+
+
+def _screen(ink: np.ndarray, s: PrintSettings, angle: float, rng: np.random.Generator) -> np.ndarray:
+    if s.screen == "fm":
+        return screen_fm(ink, s.fm_dot, rng, s.oversample, s.dot_gain)
+    return screen_gray(ink, s.period, angle, s.oversample, s.dot_gain)
+
+
+def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob: float = 0.1) -> PrintSettings:
+    """Draw a plausible print-and-scan setting for training: 65-200 lpi scanned at 300-1200 dpi,
+    screen periods of 2.5 to 10 scan pixels, any angle, colour or gray, AM or (sometimes) FM."""
+    period = float(np.exp(rng.uniform(np.log(2.5), np.log(10.0))))
+    dpi = float(rng.choice([300.0, 400.0, 600.0, 800.0, 1200.0]))
+    return PrintSettings(
+        lpi=dpi / period, dpi=dpi, angle=float(rng.uniform(0, 90)), colour=bool(rng.random() < colour_prob),
+        dot_gain=float(rng.uniform(0.0, 0.3)), paper=float(rng.uniform(0.0, 0.03)),
+        scan_blur=float(rng.uniform(0.3, 1.0)), scan_noise=float(rng.uniform(0.0, 0.015)),
+        screen="fm" if rng.random() < fm_prob else "am", fm_dot=float(rng.uniform(0.5, 1.5)), oversample=3)
+
+
 def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Generator) -> np.ndarray:
     """Simulate printing ``rgb`` (``(H, W, 3)`` float in [0, 1], already at scan resolution)
     and scanning it back. Returns ``(H, W, 3)`` float32 in [0, 1]."""
@@ -83,11 +126,11 @@ def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Gene
         k = 1.0 - rgb.max(axis=2)
         cmy = (1.0 - rgb - k[..., None]) / np.maximum(1.0 - k[..., None], 1e-6)
         inks = [cmy[..., 0], cmy[..., 1], cmy[..., 2], k]
-        cov = [screen_gray(c, s.period, ang + s.angle - 45.0, s.oversample, s.dot_gain) for c, ang in zip(inks, CMYK_ANGLES)]
+        cov = [_screen(c, s, ang + s.angle - 45.0, rng) for c, ang in zip(inks, CMYK_ANGLES)]
         out = np.stack([(1 - cov[0]) * (1 - cov[3]), (1 - cov[1]) * (1 - cov[3]), (1 - cov[2]) * (1 - cov[3])], axis=-1)
     else:
         gray = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
-        cov = screen_gray(1.0 - gray, s.period, s.angle, s.oversample, s.dot_gain)
+        cov = _screen(1.0 - gray, s, s.angle, rng)
         out = np.repeat((1.0 - cov)[..., None], 3, axis=2)
     out = out * paper[..., None]
     if s.scan_blur > 0:
