@@ -108,7 +108,7 @@ def _train_generator(args: argparse.Namespace, images: list[np.ndarray], out: Pa
         raise EnhanceError(f"--generator-upscale={args.generator_upscale} contradicts --scales={args.scales}")
     layer = args.perceptual_layer
     perceptual_weight = args.perceptual_weight if args.perceptual_weight is not None else (1.0 if layer else 0.0)
-    degradation = args.train_degradation or ("repair" if scale == 1 else "bicubic")
+    degradation = args.train_degradation or ("print" if args.type == "print" else "repair" if scale == 1 else "bicubic")
     cfg = TrainConfig(
         scale=scale, type=args.type or "photo", epochs=args.epochs, epoch_size=args.epoch_size,
         batch_size=args.batch_size, batch_shape=args.batch_shape - args.batch_shape % scale,
@@ -155,7 +155,7 @@ def _json(d: dict) -> str:  # type: ignore[type-arg]
 def run_training(args: argparse.Namespace) -> int:
     """Run ``enhance --train`` from parsed command-line arguments; returns the exit status."""
     name = args.model
-    if not name or name in ("default", "repair", "raisr", "bicubic", "lanczos"):
+    if not name or name in ("default", "repair", "raisr", "descreen", "bicubic", "lanczos"):
         print("enhance: error: --train needs --model NAME (not a shipped model's name)", file=sys.stderr)
         return 2
     if not all(c.isalnum() or c in "_." for c in name):
