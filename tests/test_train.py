@@ -66,6 +66,25 @@ def test_train_raisr_then_use_it(tmp_path: Path, data: Path, monkeypatch: pytest
     assert Image.open(tmp_path / "in_ne2x.png").size == (28, 20)
 
 
+def test_train_own_descreener_then_use_it(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--type=print trains on simulated prints; --type=print --model=NAME then runs that model
+    alone (no shipped descreener in front of it), at x1 and chained before a zoom."""
+    monkeypatch.chdir(tmp_path)
+    os.remove(data / "broken.jpg")
+    assert main(["--train", str(data / "*.png"), "--model", "book", "--type=print", "--scales=1", "--epochs=1",
+                 "--epoch-size=2", "--batch-size=2", "--batch-shape=32", "--generator-blocks=1",
+                 "--generator-filters=8", "--generator-downscale=2", "--generator-residual=0", "-q"]) == 0
+    assert (tmp_path / "ne1x-print-book.safetensors").exists()
+    from enhance.models.registry import load_model
+
+    m = load_model("book", 1, "print", search_dir=tmp_path)
+    assert m.name == "book" and m.multiple_of == 4
+    src = tmp_path / "in.png"
+    Image.fromarray(smooth_rgb(10, 14)).save(src)
+    assert main(["--zoom=1", "--type=print", "--model=book", "-q", str(src)]) == 0
+    assert Image.open(tmp_path / "in_ne1x.png").size == (14, 10)
+
+
 def test_train_needs_a_name(tmp_path: Path, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--train", str(data / "*.png")]) == 2
     assert "--model NAME" in capsys.readouterr().err
