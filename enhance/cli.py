@@ -78,7 +78,8 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--learning-rate", type=float, default=1e-4)
     tr.add_argument("--learning-period", type=int, default=75, help="epochs between learning-rate decays")
     tr.add_argument("--learning-decay", type=float, default=0.5)
-    tr.add_argument("--pixel-weight", type=float, default=None, help="weight of the L1 pixel loss (default 1, or 0 with a perceptual layer)")
+    tr.add_argument("--pixel-weight", type=float, default=None, help="weight of the L1 pixel loss (default 1, which keeps a GAN faithful in colour; "
+                    "0 trains on the other losses alone, as Neural Enhance did)")
     tr.add_argument("--perceptual-layer", default=None, help="EfficientNet-Lite0 feature layer for the perceptual loss (conv1_2 .. conv5_4; see docs)")
     tr.add_argument("--perceptual-weight", type=float, default=None, help="weight of the perceptual loss (default 1 when a layer is given explicitly)")
     tr.add_argument("--smoothness-weight", type=float, default=0.0, help="weight of the total-variation term")

@@ -73,6 +73,8 @@ PRESETS: dict[str, Degradation] = {
     # descreening (--type=print): most crops printed with a halftone screen and scanned (some
     # kept unscreened so that line art and engravings pass through), scans sometimes JPEG'd
     "print": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.85),
+    # the same with more unscreened crops (30 %), so that line art and engravings pass through
+    "print-keep": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.7),
 }
 
 _PIL = {"box": Image.BOX, "bilinear": Image.BILINEAR, "lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC}

@@ -278,7 +278,7 @@ def train(
             checkpoint(epoch)
             break
         mean = {k: v / cfg.epoch_size for k, v in sums.items()}
-        log.info("epoch %d/%d %s", epoch + 1, cfg.epochs, " ".join(f"{k}={v:.5f}" for k, v in mean.items()))
+        log.debug("epoch %d/%d %s", epoch + 1, cfg.epochs, " ".join(f"{k}={v:.5f}" for k, v in mean.items()))
         if progress:
             progress(TrainProgress(epoch + 1, cfg.epochs, cfg.epoch_size, cfg.epoch_size, mean,
                                    _lr_at(cfg, epoch + 1), time.time() - t0, epoch_done=True))
