@@ -163,7 +163,8 @@ def enhance_file(
                              f"was trained for (up to {MAX_TRAINED_PERIOD:.0f} px): dots may remain; "
                              "a lower-dpi scan descreens better")
         elif opts.type == "print":
-            notes.append("no halftone screen detected; descreening anyway (--type=print)")
+            notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
+                         "engravings and line art: --auto leaves files without a screen alone")
     # convert before upscaling what the output format cannot hold (cheaper than after)
     pixels, meta, conv_notes = prepare_for_format(pixels, meta, opts.format) if opts.format in ("png", "webp") else (pixels, meta, [])
     notes += conv_notes
