@@ -32,6 +32,19 @@ def _load(path: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def _store(args: argparse.Namespace, entries: dict) -> None:  # type: ignore[type-arg]
+    """Merge ``entries`` into the results JSON (read just before writing, so runs of other
+    tracks stored meanwhile survive) and rewrite BENCHMARKS.md and the plot."""
+    from .report import write_report
+
+    out_path = Path(args.out)
+    results = _load(out_path)
+    results.update(entries)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(results, indent=1))
+    write_report(results, Path(args.markdown), Path(args.plot))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from . import speed
     from .methods import resolve
@@ -96,16 +109,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     res = run_pipeline(args.models.split(","), args.sizes, Path(args.workdir))
     if args.peers:
         res += run_peers(args.peers.split(","), Path(args.workdir))
-    out_path = Path(args.out)
-    results = _load(out_path)
     key = "pipeline" if not args.key else f"pipeline_{args.key}"
-    results[key] = res
-    results["pipeline_machine"] = _machine()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(results, indent=1))
-    from .report import write_report
-
-    write_report(results, Path(args.markdown), Path(args.plot))
+    _store(args, {key: res, "pipeline_machine": _machine()})
     return 0
 
 
@@ -113,16 +118,9 @@ def cmd_print(args: argparse.Namespace) -> int:
     from .printtrack import run_track
 
     images = load_bench(names=args.images)
-    out_path = Path(args.out)
-    results = _load(out_path)
-    results["print"] = run_track(images, args.sheets, lambda s: print(s, file=sys.stderr), not args.no_peers)
-    results["print_machine"] = _machine()
-    results["print_command"] = "python -m benchmarks " + " ".join(sys.argv[1:])
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(results, indent=1))
-    from .report import write_report
-
-    write_report(results, Path(args.markdown), Path(args.plot))
+    track = run_track(images, args.sheets, lambda s: print(s, file=sys.stderr), not args.no_peers)
+    _store(args, {"print": track, "print_machine": _machine(),
+                  "print_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
     return 0
 
 

@@ -29,9 +29,9 @@ def pillow(filter_name: str) -> Method:
     return run
 
 
-def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path = ROOT) -> Method:
+def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path = ROOT, type: str | None = None) -> Method:
     """An Enhance registry model through the library (tiled, as the command runs it); user
-    models are looked up in ``search_dir``."""
+    models are looked up in ``search_dir``; ``type`` as for ``load_model``."""
     from enhance.models.registry import load_model
     from enhance.pipeline import upscale_pixels
 
@@ -39,7 +39,7 @@ def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path =
 
     def run(lr: np.ndarray, s: int) -> np.ndarray:
         if s not in cache:
-            cache[s] = load_model(name, s, precision=precision, search_dir=search_dir)
+            cache[s] = load_model(name, s, type, precision=precision, search_dir=search_dir)
         out = upscale_pixels(lr, "RGB", cache[s], tile=tile)  # type: ignore[arg-type]
         assert out is not None
         return out

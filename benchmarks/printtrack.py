@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from scipy.ndimage import gaussian_filter, maximum_filter, median_filter
 
-from enhance.train.halftone import PrintSettings, print_and_scan
+from enhance.train.halftone import PrintSettings, gray_target, luma, print_and_scan
 
 from .metrics import psnr_y
 from .protocol import BenchImage
@@ -70,21 +70,14 @@ def _simulate(im: BenchImage, case: PrintCase, index: int) -> tuple[np.ndarray, 
     rng = np.random.default_rng(1000 * index + sum(map(ord, case.key)))
     scan = print_and_scan(im.hr.astype(np.float32) / 255.0, case.settings, rng)
     scan8 = np.clip(np.round(scan * 255.0), 0, 255).astype(np.uint8)
-    if case.settings.colour:
-        return scan8, im.hr
-    y = np.clip(np.round(im.hr.astype(np.float64) @ np.array([0.299, 0.587, 0.114])), 0, 255).astype(np.uint8)
-    return scan8, np.repeat(y[..., None], 3, axis=2)
-
-
-def _luma(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return scan8, (im.hr if case.settings.colour else gray_target(im.hr))
 
 
 def screen_energy(out: np.ndarray, truth: np.ndarray, case: PrintCase) -> float | None:
     """Power of the luma error in a ring of +-15 % around the screen frequency, dB per pixel."""
     if case.settings.screen != "am":
         return None
-    err = _luma(out) - _luma(truth)
+    err = luma(out) - luma(truth)
     err = err[BORDER:-BORDER, BORDER:-BORDER]
     h, w = err.shape
     win = np.outer(np.hanning(h), np.hanning(w))
@@ -166,7 +159,7 @@ def crop_sheet(images: list[BenchImage], case: PrintCase, methods: dict[str, Des
                image: str = "coffee", crop: int = 160) -> None:
     """A before/after sheet for one setting: original, scan and each method on one crop, 2x
     nearest-neighbour so the dots stay visible, labelled."""
-    from PIL import Image, ImageDraw
+    from .sheet import panel_strip
 
     idx = next((i for i, im in enumerate(images) if im.name == image), 0)
     im = images[idx]
@@ -174,15 +167,7 @@ def crop_sheet(images: list[BenchImage], case: PrintCase, methods: dict[str, Des
     h, w = truth.shape[:2]
     y0, x0 = max(0, h // 2 - crop // 2), max(0, w // 2 - crop // 2)
     panels = [("original", truth), ("scan", scan)] + [(k, m(scan)) for k, m in methods.items()]
-    z = 2
-    label_h = 18
-    sheet = Image.new("RGB", (len(panels) * (crop * z + 4), crop * z + label_h), "white")
-    draw = ImageDraw.Draw(sheet)
-    for j, (name, arr) in enumerate(panels):
-        tile = Image.fromarray(arr[y0:y0 + crop, x0:x0 + crop]).resize((crop * z, crop * z), Image.NEAREST)
-        sheet.paste(tile, (j * (crop * z + 4), label_h))
-        draw.text((j * (crop * z + 4) + 4, 3), name, fill="black")
-    sheet.save(path)
+    panel_strip([(name, arr[y0:y0 + crop, x0:x0 + crop]) for name, arr in panels], zoom=2).save(path)
 
 
 def waifu2x_noise3() -> Descreener | None:
@@ -204,19 +189,10 @@ def waifu2x_noise3() -> Descreener | None:
 
 def ours(model: str = "default") -> Descreener:
     """Enhance's descreening (``load_model(model, 1, type="print")``) through the tiled pipeline."""
-    from enhance.models.registry import load_model
-    from enhance.pipeline import upscale_pixels
+    from . import methods
 
-    from .methods import ROOT
-
-    m = load_model(model, 1, "print", search_dir=ROOT)
-
-    def run(scan: np.ndarray) -> np.ndarray:
-        out = upscale_pixels(scan, "RGB", m)
-        assert out is not None
-        return out
-
-    return run
+    m = methods.ours(model, type="print")
+    return lambda scan: m(scan, 1)
 
 
 PASSTHROUGH = ("huckfinn_scan", "sailboat_lineart", "page")
@@ -230,8 +206,8 @@ def passthrough(method: Descreener, images: list[BenchImage]) -> list[dict[str, 
         if im.name not in PASSTHROUGH:
             continue
         out = method(im.hr)
-        gi = np.gradient(_luma(im.hr))
-        go = np.gradient(_luma(out))
+        gi = np.gradient(luma(im.hr))
+        go = np.gradient(luma(out))
         kept = float(sum((g**2).sum() for g in go) / max(1e-9, sum((g**2).sum() for g in gi)))
         rows.append({"image": im.name, "psnr_vs_input": psnr_y(out, im.hr, BORDER), "gradient_energy_kept": kept})
     return rows

@@ -133,13 +133,12 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     if scale > 1:
         x = _downscale(np.clip(x, 0, 255), scale, kernel) if kernel != "matlab" else imresize(x, output_shape=(x.shape[0] // scale, x.shape[1] // scale))
     if deg.halftone > 0 and rng.random() < deg.halftone:
-        from .halftone import print_and_scan, random_settings
+        from .halftone import gray_target, print_and_scan, random_settings
 
         settings = random_settings(rng)
         x = print_and_scan(np.clip(x / 255.0, 0, 1), settings, rng).astype(np.float64) * 255.0
         if not settings.colour:
-            y = hr.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-            target = np.repeat(np.clip(np.round(y), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+            target = gray_target(hr)
     if deg.noise > 0 and rng.random() < deg.noise_prob:
         sigma = rng.uniform(0.5, deg.noise)
         if rng.random() < 0.3:  # luma-only (grain) noise

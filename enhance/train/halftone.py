@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-__all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "random_settings"]
+__all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "random_settings", "luma", "gray_target"]
 
 #: Classic offset screen angles in degrees for C, M, Y, K.
 CMYK_ANGLES = (15.0, 75.0, 0.0, 45.0)
@@ -55,6 +55,19 @@ class PrintSettings:
     def period(self) -> float:
         """Screen period in scan pixels."""
         return self.dpi / self.lpi
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma ``(H, W)`` float64 of ``(H, W, 3)`` RGB, in the input's range: what a gray
+    print reproduces."""
+    return rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def gray_target(rgb8: np.ndarray) -> np.ndarray:
+    """The ground truth of a gray print of ``rgb8`` (``(H, W, 3)`` uint8): its luma, rounded,
+    in three equal channels."""
+    y = np.clip(np.round(luma(rgb8)), 0, 255).astype(np.uint8)
+    return np.repeat(y[..., None], 3, axis=2)
 
 
 def screen_gray(ink: np.ndarray, period: float, angle_deg: float, oversample: int = 4, dot_gain: float = 0.0) -> np.ndarray:
@@ -129,8 +142,7 @@ def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Gene
         cov = [_screen(c, s, ang + s.angle - 45.0, rng) for c, ang in zip(inks, CMYK_ANGLES)]
         out = np.stack([(1 - cov[0]) * (1 - cov[3]), (1 - cov[1]) * (1 - cov[3]), (1 - cov[2]) * (1 - cov[3])], axis=-1)
     else:
-        gray = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
-        cov = _screen(1.0 - gray, s, s.angle, rng)
+        cov = _screen(1.0 - luma(rgb), s, s.angle, rng)
         out = np.repeat((1.0 - cov)[..., None], 3, axis=2)
     out = out * paper[..., None]
     if s.scan_blur > 0:
