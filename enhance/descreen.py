@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import maximum_filter, median_filter
 
 __all__ = ["ScreenReport", "detect_screen", "MAX_TRAINED_PERIOD"]
 
@@ -53,6 +52,35 @@ MAX_TRAINED_PERIOD = 10.0
 THRESHOLD = 2.5
 
 
+def _block_median(x: np.ndarray, block: int = 8) -> np.ndarray:
+    """A smooth local-median background of a square ``(n, n)`` map: medians of ``block`` x
+    ``block`` tiles, interpolated bilinearly back to full size (n a multiple of ``block``).
+    Sparse peaks do not move a tile's median, which is all the background must ignore."""
+    n = x.shape[0]
+    m = n // block
+    med = np.median(x[: m * block, : m * block].reshape(m, block, m, block).transpose(0, 2, 1, 3).reshape(m, m, -1), axis=2)
+    pos = (np.arange(n) + 0.5) / block - 0.5
+    i0 = np.clip(np.floor(pos).astype(int), 0, m - 2)
+    t = np.clip(pos - i0, 0.0, 1.0).astype(np.float32)
+    rows = med[i0] * (1 - t)[:, None] + med[i0 + 1] * t[:, None]
+    return rows[:, i0] * (1 - t)[None, :] + rows[:, i0 + 1] * t[None, :]
+
+
+def _median_1d(v: np.ndarray, size: int = 9) -> np.ndarray:
+    """Running median of a 1-D array (edge-replicated)."""
+    r = size // 2
+    return np.median(np.lib.stride_tricks.sliding_window_view(np.pad(v, r, mode="edge"), size), axis=1)
+
+
+def _max_filter(x: np.ndarray, size: int = 5) -> np.ndarray:
+    """Separable ``size`` x ``size`` maximum filter (borders padded with -inf)."""
+    r = size // 2
+    p = np.pad(x, ((r, r), (0, 0)), constant_values=-np.inf)
+    x = np.lib.stride_tricks.sliding_window_view(p, size, axis=0).max(axis=-1)
+    p = np.pad(x, ((0, 0), (r, r)), constant_values=-np.inf)
+    return np.lib.stride_tricks.sliding_window_view(p, size, axis=1).max(axis=-1)
+
+
 def _gray(pixels: np.ndarray) -> np.ndarray:
     x = pixels.astype(np.float32)
     if x.ndim == 3:
@@ -76,7 +104,7 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
     g = _gray(pixels)
     h, w = g.shape
     n = min(max_side, h, w)
-    n -= n % 2
+    n -= n % 16
     if n < 64:
         return ScreenReport(False)
     y0, x0 = (h - n) // 2, (w - n) // 2
@@ -85,12 +113,18 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
     win = np.hanning(n).astype(np.float32)
     spec = np.abs(np.fft.fftshift(np.fft.fft2(crop * win[:, None] * win[None, :])))
     logm = np.log(spec + 1e-6)
-    prominence = logm - median_filter(logm, size=9)
+    background = _block_median(logm)
+    # straight horizontal and vertical lines (rules, frames, line art) draw ridges along the
+    # axes of the spectrum; there a peak must also stand above its neighbours on the ridge
     c = n // 2
+    for k in range(c - 2, c + 3):
+        background[k] = np.maximum(background[k], _median_1d(logm[k]))
+        background[:, k] = np.maximum(background[:, k], _median_1d(logm[:, k]))
+    prominence = logm - background
     yy, xx = np.mgrid[0:n, 0:n]
     r = np.hypot(yy - c, xx - c)
     band = (r >= n / max_period) & (r <= n / min_period) & (yy <= c)  # half plane: spectrum is symmetric
-    cand = np.where(band & (prominence == maximum_filter(prominence, size=5)), prominence, -np.inf)
+    cand = np.where(band & (prominence == _max_filter(prominence, 5)), prominence, -np.inf)
     order = np.argsort(cand.ravel())[::-1][:12]
     best: tuple[float, float, float] | None = None
     found: list[tuple[float, float, float]] = []
