@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
 __all__ = ["RaisrConfig", "RaisrModel", "RaisrUpscaler", "RaisrTrainer", "train_filters", "train_pairs_from_hr",
            "jpeg_damage", "luma", "rgb_to_ycbcr", "ycbcr_to_rgb"]
@@ -94,13 +93,31 @@ def _cheap_upscale(x: np.ndarray, scale: int) -> np.ndarray:
     return np.asarray(im.resize((w * scale, h * scale), Image.BICUBIC), dtype=np.float32)
 
 
+def _gaussian(x: np.ndarray, sigma: float, truncate: float) -> np.ndarray:
+    """Separable Gaussian blur of a 2-D image, mirror borders (``scipy.ndimage.gaussian_filter``
+    with ``mode="reflect"``, written out so the inference path need not import scipy.ndimage)."""
+    r = int(truncate * sigma + 0.5)
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k = (k / k.sum()).astype(x.dtype)
+    h, w = x.shape
+    p = np.pad(x, ((r, r), (0, 0)), mode="symmetric")
+    y = k[0] * p[0:h]
+    for i in range(1, 2 * r + 1):
+        y += k[i] * p[i:i + h]
+    p = np.pad(y, ((0, 0), (r, r)), mode="symmetric")
+    out = k[0] * p[:, 0:w]
+    for i in range(1, 2 * r + 1):
+        out += k[i] * p[:, i:i + w]
+    return out
+
+
 def _structure(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Angle in [0, pi), strength, coherence of the smoothed structure tensor, per pixel."""
     gy, gx = np.gradient(img)
     t = 2.5
-    ixx = gaussian_filter(gx * gx, sigma, truncate=t)
-    iyy = gaussian_filter(gy * gy, sigma, truncate=t)
-    ixy = gaussian_filter(gx * gy, sigma, truncate=t)
+    ixx = _gaussian(gx * gx, sigma, t)
+    iyy = _gaussian(gy * gy, sigma, t)
+    ixy = _gaussian(gx * gy, sigma, t)
     tr = ixx + iyy
     disc = np.sqrt(np.maximum((ixx - iyy) ** 2 + 4.0 * ixy * ixy, 0.0))
     l1 = np.maximum(0.5 * (tr + disc), 0.0)
