@@ -45,6 +45,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # more repair training from the shipped repair weights (4 epochs were too few: +1.07 dB)
     "repair-x1-more": (replace(BASE, scale=1, epochs=25, batch_shape=48, learning_rate=2e-4, degradation="repair",
                                generator=replace(BASE.generator, scale=1)), "repair-x1.safetensors", "repair-x1"),
+    # more x4 training from the shipped x4 weights (its first fine-tune ran only 800 iterations)
+    "default-x4-more": (replace(BASE, scale=4, epochs=16, batch_shape=192, learning_rate=2e-4,
+                                generator=replace(BASE.generator, scale=4)), "default-x4.safetensors", "default-x4"),
     # descreening (--type=print), x1: its own architecture (two stride-2 stages give a 60 px
     # receptive radius, enough for screens of up to 10 px period), trained from scratch; no
     # identity skip: with one, cancelling the dots pixel by pixel learns far slower (150-step
