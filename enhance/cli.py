@@ -61,6 +61,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", default="cpu", help="cpu, or cuda when a GPU is present (neural models)")
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                     help="neural inference precision (auto: bf16 where the CPU has bf16 units)")
+    ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch"),
+                    help="neural inference engine (auto: ONNX Runtime on a CPU, PyTorch for CUDA and bf16)")
     ap.add_argument("--max-pixels", type=int, default=None, metavar="N",
                     help="refuse inputs with more than N pixels (decompression bombs; default 400000000)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress display, errors only")
@@ -143,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
     opts = BatchOptions(
         zoom=args.zoom, model=model, type=args.type, output_dir=args.output, format=args.format,
         quality=max(1, min(100, args.quality)), skip_existing=args.skip_existing, tile=max(8, args.rendering_tile),
-        overlap=max(0, args.rendering_overlap), device=args.device, precision=args.precision,
+        overlap=max(0, args.rendering_overlap), device=args.device, precision=args.precision, backend=args.backend,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS, auto=args.auto,
     )
     files, missing = expand_inputs(args.files)
@@ -154,7 +156,7 @@ def _run(args: argparse.Namespace) -> int:
     from .models.registry import load_model
 
     try:
-        loaded = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir)
+        loaded = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir, opts.backend)
     except EnhanceError as exc:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2

@@ -11,42 +11,13 @@ This module imports torch; nothing on the RAISR or classical paths imports it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .genconfig import GeneratorConfig
+
 __all__ = ["GeneratorConfig", "Generator"]
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Hyper-parameters of :class:`Generator` (the ``--generator-*`` flags).
-
-    Attributes:
-        scale: zoom factor, 1 (repair) to 4.
-        blocks: number of residual blocks (``--generator-blocks``).
-        filters: feature channels (``--generator-filters``).
-        downscale: stride-2 stages after the head, undone in the tail (``--generator-downscale``).
-        residual: add a bilinear upsample of the input to the output (``--generator-residual``).
-        channels: image channels (3, RGB).
-    """
-
-    scale: int = 2
-    blocks: int = 4
-    filters: int = 64
-    downscale: int = 0
-    residual: bool = True
-    channels: int = 3
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "GeneratorConfig":
-        return cls(**json.loads(text))
 
 
 class _ResBlock(nn.Module):
@@ -87,12 +58,12 @@ class Generator(nn.Module):
     @property
     def multiple_of(self) -> int:
         """Input sides must be multiples of this (pad the input otherwise)."""
-        return 2 ** self.config.downscale
+        return self.config.multiple_of
 
     @property
     def receptive_radius(self) -> int:
         """An upper bound on the input pixels each output pixel depends on, per side."""
-        return (2 + 2 * self.config.blocks) * (2 ** self.config.downscale) + 2 * self.config.downscale
+        return self.config.receptive_radius
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feat = self.head(x)

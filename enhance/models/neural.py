@@ -7,21 +7,12 @@ import logging
 import numpy as np
 import torch
 
+from .genconfig import bf16_supported
 from .generator import Generator, load_generator
 
 log = logging.getLogger(__name__)
 
 __all__ = ["NeuralUpscaler", "bf16_supported"]
-
-
-def bf16_supported() -> bool:
-    """True when this CPU has native bfloat16 matrix units (AMX or AVX512-BF16)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read()
-        return " amx_bf16" in flags or " avx512_bf16" in flags
-    except OSError:
-        return False
 
 
 class NeuralUpscaler:

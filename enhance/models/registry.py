@@ -183,6 +183,7 @@ def load_model(
     device: str = "cpu",
     precision: str = "auto",
     search_dir: str | Path = ".",
+    backend: str = "auto",
 ) -> Upscaler:
     """Load a model ready to upscale by ``zoom``.
 
@@ -196,6 +197,8 @@ def load_model(
         device: "cpu" or "cuda" (neural models only).
         precision: "fp32", "bf16" or "auto" (neural models only).
         search_dir: folder searched for user-trained ``ne{zoom}x-{type}-{name}.safetensors``.
+        backend: neural models only: "onnxruntime" (fp32 on the CPU; what "auto" picks there
+            unless bf16 runs natively), "torch" (CUDA, bfloat16), or "auto".
 
     Raises:
         ModelError: unknown name, missing zoom, missing file or checksum mismatch.
@@ -208,12 +211,12 @@ def load_model(
     if type == "print" and name != DESCREEN:
         own = [e for e in list_models(search_dir) if e.name == name and e.type == "print" and zoom in e.scales]
         if not own:  # descreen at x1, then the named model does the zoom
-            descreen = load_model(DESCREEN, 1, "print", device, precision, search_dir)
+            descreen = load_model(DESCREEN, 1, "print", device, precision, search_dir, backend)
             if zoom == 1 and name == "default":
                 return descreen
             from .chain import Chain
 
-            return Chain(descreen, load_model(name, zoom, None, device, precision, search_dir))
+            return Chain(descreen, load_model(name, zoom, None, device, precision, search_dir, backend))
     entry, mfile = find_model(name, zoom, type, search_dir)
     if entry.arch == "classical":
         from .classical import ClassicalUpscaler
@@ -229,6 +232,18 @@ def load_model(
 
         return RaisrUpscaler.from_file(str(mfile.path), name)
     if entry.arch == "generator":
+        if backend not in ("auto", "torch", "onnxruntime"):
+            raise ModelError(f"unknown backend {backend!r} (auto, torch or onnxruntime)")
+        if backend != "torch" and not device.startswith("cuda"):
+            from . import ort
+            from .genconfig import bf16_supported
+
+            wants_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported())
+            if backend == "onnxruntime" or not wants_bf16:
+                if ort.available():
+                    return ort.OrtUpscaler.from_file(str(mfile.path), name)
+                if backend == "onnxruntime":
+                    raise ModelError("backend onnxruntime asked for, but onnxruntime/onnx are not installed")
         try:
             from .neural import NeuralUpscaler
         except ImportError as exc:  # torch missing

@@ -1,0 +1,52 @@
+"""The ONNX Runtime backend computes what the PyTorch generator computes, and is the CPU default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from enhance.models.generator import Generator, GeneratorConfig, save_generator
+from enhance.models.neural import NeuralUpscaler
+from enhance.models.ort import OrtUpscaler
+from enhance.models.registry import load_model
+
+
+def _random_generator(cfg: GeneratorConfig) -> Generator:
+    torch.manual_seed(3)
+    g = Generator(cfg)
+    with torch.no_grad():
+        for p in g.parameters():  # larger than the init, so every layer shows in the output
+            p.add_(0.05 * torch.randn_like(p))
+    return g.eval()
+
+
+@pytest.mark.parametrize("cfg", [
+    GeneratorConfig(scale=2, blocks=2, filters=8),
+    GeneratorConfig(scale=3, blocks=1, filters=8),
+    GeneratorConfig(scale=4, blocks=1, filters=6, residual=False),
+    GeneratorConfig(scale=1, blocks=2, filters=8, downscale=2, residual=False),
+    GeneratorConfig(scale=1, blocks=1, filters=8, downscale=1),
+], ids=["x2", "x3", "x4-no-skip", "x1-down2", "x1-down1-skip"])
+@pytest.mark.parametrize("channels", [3, 1])
+def test_matches_torch(tmp_path: Path, cfg: GeneratorConfig, channels: int) -> None:
+    g = _random_generator(cfg)
+    path = tmp_path / "g.safetensors"
+    save_generator(str(path), g)
+    x = np.random.default_rng(0).random((24, 20, channels)).astype(np.float32)
+    ref = NeuralUpscaler(g, "t", precision="fp32")(x)
+    out = OrtUpscaler.from_file(str(path), "t")(x)
+    assert out.shape == ref.shape == (24 * cfg.scale, 20 * cfg.scale, channels)
+    assert np.abs(out - ref).max() < 1e-4
+    assert np.abs(ref - np.repeat(x, cfg.scale, 0).repeat(cfg.scale, 1)).max() > 1e-2  # not a trivial net
+
+
+def test_cpu_default_is_onnxruntime_and_torch_on_request() -> None:
+    auto = load_model("default", 2, precision="fp32")
+    assert isinstance(auto, OrtUpscaler)
+    assert isinstance(load_model("default", 2, precision="fp32", backend="torch"), NeuralUpscaler)
+    x = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
+    ref = load_model("default", 2, precision="fp32", backend="torch")(x)
+    assert np.abs(auto(x) - ref).max() < 1e-4
