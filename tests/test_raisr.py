@@ -15,6 +15,7 @@ from enhance.models.raisr import (
     RaisrTrainer,
     RaisrUpscaler,
     _bucket_permutation,
+    _grid_phase,
     _tap_permutation,
     rgb_to_ycbcr,
     train_pairs_from_hr,
@@ -36,13 +37,13 @@ def test_ycbcr_roundtrip() -> None:
     assert np.abs(ycbcr_to_rgb(rgb_to_ycbcr(x)) - x).max() < 1e-4
 
 
-def test_rotation_permutation_matches_rotated_image() -> None:
-    cfg = RaisrConfig(scale=2, patch=5)
-
+@pytest.mark.parametrize("cfg", [RaisrConfig(scale=2, patch=5), RaisrConfig(scale=1, patch=5, grid=8)],
+                         ids=["x2", "x1-grid8"])
+def test_rotation_permutation_matches_rotated_image(cfg: RaisrConfig) -> None:
     def stats(img: np.ndarray) -> RaisrTrainer:
         t = RaisrTrainer(cfg)
         t.strength_thr, t.coherence_thr = np.array([0.02, 0.06]), np.array([0.3, 0.6])
-        t.add(*train_pairs_from_hr(img, 2))
+        t.add(*train_pairs_from_hr(img, cfg.scale))
         return t
 
     img = _luma_img(64, 64, 1)
@@ -79,11 +80,33 @@ def test_learned_filters_beat_cheap_upscale(tmp_path: Path) -> None:
     assert up(np.zeros((10, 12, 1), np.float32)).shape == (20, 24, 1)
 
 
-def test_band_threads_match_single_pass() -> None:
-    cfg = RaisrConfig(scale=2, patch=5, angles=8)
+def _jpeg(y: np.ndarray, quality: int) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.round(y * 255).astype(np.uint8)).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(buf), np.float32) / 255.0
+
+
+def test_grid_phase_finds_the_jpeg_lattice_of_a_cropped_image() -> None:
+    damaged = _jpeg(_luma_img(160, 160, 2), 20)
+    assert _grid_phase(damaged) == (0, 0)
+    # cropped at (3, 5): the crop's pixel (5, 3) starts a block, and (5 + 3) % 8 == (3 + 5) % 8 == 0
+    assert _grid_phase(damaged[3:, 5:]) == (3, 5)
+    assert _grid_phase(damaged[8:, 14:]) == (0, 6)
+    assert _grid_phase(_luma_img(160, 160, 2)[3:, 5:]) == (0, 0)  # no lattice: the corner
+
+
+@pytest.mark.parametrize("cfg", [RaisrConfig(scale=2, patch=5, angles=8), RaisrConfig(scale=1, patch=5, angles=8, grid=8)],
+                         ids=["x2", "x1-grid8"])
+def test_band_threads_match_single_pass(cfg: RaisrConfig) -> None:
     rng = np.random.default_rng(0)
     model = RaisrModel(cfg, rng.random((cfg.buckets, 25)).astype(np.float32) / 25, np.array([0.02, 0.05]), np.array([0.3, 0.6]))
     y = _luma_img(300, 40, 3)
+    if cfg.scale == 1:
+        y = _jpeg(y, 30)[5:]  # a lattice off the corner: every band must use the same phase
     assert np.allclose(model.upscale_luma(y, threads=1), model.upscale_luma(y, threads=2), atol=1e-5)
 
 

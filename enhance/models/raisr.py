@@ -37,6 +37,10 @@ class RaisrConfig:
         angles, strengths, coherences: hash bins.
         sigma: Gaussian weighting of the structure tensor window (pixels).
         census_blend: blend toward the cheap upscale where the census structure changed.
+        grid: x1 only: hash the pixel's position in a ``grid`` x ``grid`` block lattice (8 for
+            JPEG repair: ringing and blocking depend on where a pixel sits in its 8x8 block).
+            At x2-x4 the lattice is always the ``scale`` x ``scale`` output pixels of one input
+            pixel.
         regularisation: ridge added to each bucket's normal equations (relative to its trace).
     """
 
@@ -48,10 +52,16 @@ class RaisrConfig:
     sigma: float = 1.5
     census_blend: bool = True
     regularisation: float = 1e-3
+    grid: int = 0
+
+    @property
+    def period(self) -> int:
+        """Side of the position lattice (the scale, or ``grid`` at x1)."""
+        return self.scale if self.scale > 1 else max(1, self.grid)
 
     @property
     def positions(self) -> int:
-        return max(1, self.scale) ** 2
+        return self.period ** 2
 
     @property
     def buckets(self) -> int:
@@ -129,20 +139,41 @@ def _structure(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, n
     return angle, strength, coherence
 
 
-def _position_map(h: int, w: int, scale: int) -> np.ndarray:
-    if scale <= 1:
+def _position_map(h: int, w: int, period: int, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    if period <= 1:
         return np.zeros((h, w), np.int32)
-    py = (np.arange(h) % scale)[:, None]
-    px = (np.arange(w) % scale)[None, :]
-    return (py * scale + px).astype(np.int32)
+    py = ((np.arange(h) + offset[0]) % period)[:, None]
+    px = ((np.arange(w) + offset[1]) % period)[None, :]
+    return (py * period + px).astype(np.int32)
 
 
-def _hash(img: np.ndarray, cfg: RaisrConfig, s_thr: np.ndarray, c_thr: np.ndarray) -> np.ndarray:
+def _grid_phase(y: np.ndarray, period: int = 8) -> tuple[int, int]:
+    """Offsets ``(oy, ox)`` that put a JPEG block lattice found in ``y`` (2-D) at position 0.
+
+    Block edges show as larger steps between the last column of one block and the first of
+    the next; the phase with the largest mean step wins when it stands clearly above the
+    others, else the lattice is assumed to start at the image's corner (0, 0)."""
+    def phase(d: np.ndarray) -> int:
+        n = d.shape[1] - d.shape[1] % period
+        if n < 4 * period:
+            return 0
+        col = np.abs(d[:, :n]).mean(axis=0).reshape(-1, period).mean(axis=0)  # col j: step into column j+1
+        best = int(np.argmax(col))
+        rest = np.delete(col, best)
+        if col[best] < 1.15 * np.median(rest) + 1e-6:
+            return 0
+        return (-(best + 1)) % period
+
+    return phase(np.diff(y, axis=0).T), phase(np.diff(y, axis=1))
+
+
+def _hash(img: np.ndarray, cfg: RaisrConfig, s_thr: np.ndarray, c_thr: np.ndarray,
+          offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     angle, strength, coherence = _structure(img, cfg.sigma)
     a = np.minimum((angle * (cfg.angles / np.pi)).astype(np.int32), cfg.angles - 1)
     s = np.searchsorted(s_thr, strength).astype(np.int32)
     c = np.searchsorted(c_thr, coherence).astype(np.int32)
-    pos = _position_map(img.shape[0], img.shape[1], cfg.scale)
+    pos = _position_map(img.shape[0], img.shape[1], cfg.period, offset)
     return (((a * cfg.strengths + s) * cfg.coherences + c) * cfg.positions + pos).astype(np.int32)
 
 
@@ -205,11 +236,12 @@ class RaisrModel:
         return cls(cfg, t["filters"], t["strength_thr"], t["coherence_thr"])
 
     # -- inference
-    def filter_luma(self, cheap: np.ndarray) -> np.ndarray:
-        """Apply the filters to a cheap-upscaled luma image ``(H, W)`` float32; same shape out."""
+    def filter_luma(self, cheap: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Apply the filters to a cheap-upscaled luma image ``(H, W)`` float32; same shape out.
+        ``offset`` shifts the position lattice (x1 ``grid`` models)."""
         cfg = self.cfg
         r = cfg.patch // 2
-        buckets = _hash(cheap, cfg, self.strength_thr, self.coherence_thr)
+        buckets = _hash(cheap, cfg, self.strength_thr, self.coherence_thr, offset)
         padded = np.pad(cheap, r, mode="reflect")
         h, w = cheap.shape
         out = np.zeros((h, w), np.float32)
@@ -232,22 +264,24 @@ class RaisrModel:
         threads; NumPy releases the GIL in the heavy loops.
         """
         cheap = _cheap_upscale(y, self.cfg.scale)
+        offset = _grid_phase(cheap, self.cfg.period) if self.cfg.scale == 1 and self.cfg.period > 1 else (0, 0)
         h = cheap.shape[0]
         band = 128
         if threads <= 1 or h <= 2 * band:
-            return self.filter_luma(cheap)
+            return self.filter_luma(cheap, offset)
         m = self.cfg.patch // 2 + 8  # filter radius + structure-tensor reach
-        # band edges on multiples of the scale keep each pixel's position bucket unchanged
-        step = band - band % max(1, self.cfg.scale)
+        # band edges on multiples of the lattice keep each pixel's position bucket unchanged
+        p = self.cfg.period
+        step = band - band % p
         starts = list(range(0, h, step))
         out = np.empty_like(cheap)
 
         def work(y0: int) -> None:
             y1 = min(h, y0 + step)
             a0 = max(0, y0 - m)
-            a0 -= a0 % max(1, self.cfg.scale)
+            a0 -= a0 % p
             a1 = min(h, y1 + m)
-            res = self.filter_luma(cheap[a0:a1])
+            res = self.filter_luma(cheap[a0:a1], offset)
             out[y0:y1] = res[y0 - a0:y1 - a0]
 
         with ThreadPoolExecutor(threads) as ex:
@@ -296,7 +330,7 @@ def _tap_permutation(patch: int, rot: int, flip: bool) -> np.ndarray:
 def _bucket_permutation(cfg: RaisrConfig, rot: int, flip: bool) -> np.ndarray:
     """Where each bucket's statistics go when the image is rotated by ``rot`` x 90 degrees
     counter-clockwise (after which it is flipped left-right if ``flip``)."""
-    s = max(1, cfg.scale)
+    s = cfg.period
     out = np.empty(cfg.buckets, np.int64)
     half = cfg.angles // 2
     for a in range(cfg.angles):
