@@ -106,9 +106,9 @@ def cmd_speedprobe(args: argparse.Namespace) -> int:
 def cmd_pipeline(args: argparse.Namespace) -> int:
     from .pipeline import run_peers, run_pipeline
 
-    res = run_pipeline(args.models.split(","), args.sizes, Path(args.workdir))
+    res = run_pipeline(args.models.split(","), args.sizes, Path(args.workdir), repeat=args.repeat)
     if args.peers:
-        res += run_peers(args.peers.split(","), Path(args.workdir))
+        res += run_peers(args.peers.split(","), Path(args.workdir), repeat=args.repeat)
     key = "pipeline" if not args.key else f"pipeline_{args.key}"
     _store(args, {key: res, "pipeline_machine": _machine()})
     return 0
@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--workdir", default="/tmp/enhance-pipeline-bench")
             p.add_argument("--peers", default="", help="peers whose whole process to time beside (e.g. waifu2x-cunet)")
             p.add_argument("--key", default="", help="store under pipeline_KEY (several comparisons side by side)")
+            p.add_argument("--repeat", type=int, default=3, help="runs per one-picture command (median kept)")
             p.set_defaults(fn=cmd_pipeline)
         elif name == "print":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")

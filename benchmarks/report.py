@@ -109,9 +109,10 @@ def pipeline_table(results: dict, key: str = "pipeline", title: str = "") -> lis
     if not rows:
         return []
     lines = [title or "### Whole command: `enhance --zoom=2` (fresh process: import, load, read, tiles, write)", "",
-             "| model | output | format | seconds | s / output MP | peak RSS MB |", "|---|---|---|---|---|---|"]
+             "| model | output | format | seconds (median) | each run | s / output MP | peak RSS MB |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['output_mp']} MP | {r['format']} | {r['seconds']} | {r['sec_per_mp']} | {r['max_rss_mb']} |")
+        runs = ", ".join(f"{t:.2f}" for t in r.get("runs", [r["seconds"]]))
+        lines.append(f"| {r['model']} | {r['output_mp']} MP | {r['format']} | {r['seconds']} | {runs} | {r['sec_per_mp']} | {r['max_rss_mb']} |")
     lines.append("")
     return lines
 
