@@ -61,6 +61,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                               degradation="print-keep", seed=2,
                               generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
                       "print-x1.safetensors", "print-x1"),
+    # a third, lower cycle with a quarter of the prints FM (the setting where it trailed the blur)
+    "print-x1-third": (replace(BASE, scale=1, type="print", epochs=10, batch_shape=128, learning_rate=1.5e-4,
+                               degradation="print-fm", seed=3,
+                               generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
+                       "print-x1.safetensors", "print-x1"),
 }
 
 

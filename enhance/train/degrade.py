@@ -37,6 +37,7 @@ class Degradation:
         halftone: probability that the (downscaled) crop is printed and scanned back through
             :mod:`enhance.train.halftone` with a random setting (the ``print`` model's input);
             a grayscale print turns the target gray too (colour cannot be recovered from it).
+        halftone_fm: share of those prints made with a stochastic (FM) screen instead of an AM one.
     """
 
     kernels: tuple[str, ...] = ("matlab",)
@@ -48,6 +49,7 @@ class Degradation:
     jpeg: tuple[int, int] | None = None
     jpeg_prob: float = 0.0
     halftone: float = 0.0
+    halftone_fm: float = 0.1
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
         """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""
@@ -75,6 +77,8 @@ PRESETS: dict[str, Degradation] = {
     "print": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.85),
     # the same with more unscreened crops (30 %), so that line art and engravings pass through
     "print-keep": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.7),
+    # and with a quarter of the prints stochastic (FM), where the first cycles did worst
+    "print-fm": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75, halftone_fm=0.25),
 }
 
 _PIL = {"box": Image.BOX, "bilinear": Image.BILINEAR, "lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC}
@@ -135,7 +139,7 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     if deg.halftone > 0 and rng.random() < deg.halftone:
         from .halftone import gray_target, print_and_scan, random_settings
 
-        settings = random_settings(rng)
+        settings = random_settings(rng, fm_prob=deg.halftone_fm)
         x = print_and_scan(np.clip(x / 255.0, 0, 1), settings, rng).astype(np.float64) * 255.0
         if not settings.colour:
             target = gray_target(hr)
