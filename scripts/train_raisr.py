@@ -5,7 +5,8 @@
 
 Uses every photo and painting of the corpus and a fixed share of the clip-art (about 100 MP
 in all), MATLAB-bicubic LR (the benchmark protocol's), and for x1 JPEG quality 10-60 plus
-noise; 7x7 filters at every scale. Writes enhance/models/weights/raisr-x{s}.safetensors.
+noise; the filters of ``recommended_config`` (7x7 then a 5x5 refining cascade; at x1 the JPEG
+block lattice is hashed too). Writes enhance/models/weights/raisr-x{s}.safetensors.
 NumPy/SciPy only.
 """
 
@@ -18,15 +19,10 @@ import time
 
 import numpy as np
 
-from enhance.models.raisr import RaisrConfig, jpeg_damage, train_filters
+from enhance.models.raisr import jpeg_damage, recommended_config, train_filters
 from enhance.train.corpus import load_corpus
 
 WEIGHTS = "enhance/models/weights"
-
-
-def config_for(scale: int) -> RaisrConfig:
-    """The shipped configuration per scale."""
-    return RaisrConfig(scale=scale, patch=7)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     for s in args.scales:
         t0 = time.time()
         damage = jpeg_damage(np.random.default_rng(0), (10, 60), noise=6.0, noise_prob=0.3) if s == 1 else None
-        model = train_filters(images, config_for(s), damage, seed=0,
+        model = train_filters(images, recommended_config(s), damage, seed=0,
                               progress=lambda d, t, s=s: d % 100 == 0 and log.info("x%d: %d/%d images", s, d, t))
         secs = time.time() - t0
         model.save(f"{WEIGHTS}/raisr-x{s}.safetensors", {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -99,11 +100,36 @@ def test_grid_phase_finds_the_jpeg_lattice_of_a_cropped_image() -> None:
     assert _grid_phase(_luma_img(160, 160, 2)[3:, 5:]) == (0, 0)  # no lattice: the corner
 
 
-@pytest.mark.parametrize("cfg", [RaisrConfig(scale=2, patch=5, angles=8), RaisrConfig(scale=1, patch=5, angles=8, grid=8)],
-                         ids=["x2", "x1-grid8"])
+def test_refining_cascade_trains_saves_and_helps(tmp_path: Path) -> None:
+    from enhance.models.raisr import train_filters
+
+    train = [np.repeat((255 * _luma_img(96, 96, s))[..., None], 3, axis=2).astype(np.uint8) for s in range(4)]
+    one = train_filters(train, RaisrConfig(scale=2, patch=5, angles=8))
+    two = train_filters(train, RaisrConfig(scale=2, patch=5, angles=8, refine_patch=3))
+    assert two.refine is not None and two.refine.cfg.patch == 3 and np.array_equal(one.filters, two.filters)
+    cheap, target = train_pairs_from_hr(_luma_img(96, 96, 7), 2)
+    err = lambda a: float(np.mean((a[8:-8, 8:-8] - target[8:-8, 8:-8]) ** 2))  # noqa: E731
+    path = tmp_path / "cascade.safetensors"
+    two.save(str(path))
+    again = RaisrModel.load(str(path))
+    assert again.refine is not None and np.array_equal(again.refine.filters, two.refine.filters)
+    out1, out2 = one.filter_luma(cheap), again._stages(cheap, (0, 0))
+    assert err(out2) < err(out1)  # the second pass removes part of what the first leaves
+    assert RaisrUpscaler(again).context == again.cfg.reach > RaisrUpscaler(one).context
+
+
+@pytest.mark.parametrize("cfg", [RaisrConfig(scale=2, patch=5, angles=8), RaisrConfig(scale=1, patch=5, angles=8, grid=8),
+                                 RaisrConfig(scale=2, patch=5, angles=8, refine_patch=5)],
+                         ids=["x2", "x1-grid8", "x2-cascade"])
 def test_band_threads_match_single_pass(cfg: RaisrConfig) -> None:
     rng = np.random.default_rng(0)
-    model = RaisrModel(cfg, rng.random((cfg.buckets, 25)).astype(np.float32) / 25, np.array([0.02, 0.05]), np.array([0.3, 0.6]))
+
+    def random_set(c: RaisrConfig) -> RaisrModel:
+        return RaisrModel(c, rng.random((c.buckets, 25)).astype(np.float32) / 25, np.array([0.02, 0.05]), np.array([0.3, 0.6]))
+
+    refine = random_set(cfg.refine_config()) if cfg.refine_patch else None
+    first = random_set(replace(cfg, refine_patch=0))
+    model = RaisrModel(cfg, first.filters, first.strength_thr, first.coherence_thr, refine)
     y = _luma_img(300, 40, 3)
     if cfg.scale == 1:
         y = _jpeg(y, 30)[5:]  # a lattice off the corner: every band must use the same phase

@@ -9,7 +9,9 @@ pixel's neighbourhood into the sharp one. Learning is one pass of accumulating `
 rotations obtained by permuting the accumulated matrices, so a model trains in minutes on a
 laptop CPU. Filtering works on luma; chroma comes from the cheap upscale. A census-transform
 test blends back toward the cheap image where filtering changed the local structure, which
-suppresses halos and noise amplification.
+suppresses halos and noise amplification. An optional second, smaller filter set
+(``refine_patch``) is learned on the first one's output and applied after it: hashed again on
+the sharper picture, it removes much of what the first pass leaves (a cascade).
 
 This module never imports torch.
 """
@@ -18,12 +20,12 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["RaisrConfig", "RaisrModel", "RaisrUpscaler", "RaisrTrainer", "train_filters", "train_pairs_from_hr",
+__all__ = ["RaisrConfig", "RaisrModel", "RaisrUpscaler", "RaisrTrainer", "recommended_config", "train_filters", "train_pairs_from_hr",
            "jpeg_damage", "luma", "rgb_to_ycbcr", "ycbcr_to_rgb"]
 
 
@@ -41,6 +43,7 @@ class RaisrConfig:
             JPEG repair: ringing and blocking depend on where a pixel sits in its 8x8 block).
             At x2-x4 the lattice is always the ``scale`` x ``scale`` output pixels of one input
             pixel.
+        refine_patch: side of a second filter set applied to the first one's output (0: none).
         regularisation: ridge added to each bucket's normal equations (relative to its trace).
     """
 
@@ -53,6 +56,16 @@ class RaisrConfig:
     census_blend: bool = True
     regularisation: float = 1e-3
     grid: int = 0
+    refine_patch: int = 0
+
+    def refine_config(self) -> "RaisrConfig":
+        """The configuration of the second (refining) filter set."""
+        return replace(self, patch=self.refine_patch, refine_patch=0)
+
+    @property
+    def reach(self) -> int:
+        """Input pixels per side that one output pixel depends on (filters plus hash window)."""
+        return self.patch // 2 + 8 + (self.refine_patch // 2 + 8 if self.refine_patch else 0)
 
     @property
     def period(self) -> int:
@@ -199,10 +212,15 @@ _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.float32)
 
 
 class RaisrModel:
-    """A trained filter set: ``filters`` ``(buckets, patch*patch)`` float32 and hash thresholds."""
+    """A trained filter set: ``filters`` ``(buckets, patch*patch)`` float32 and hash thresholds,
+    and, when ``cfg.refine_patch`` is set, the refining set ``refine`` applied after it."""
 
-    def __init__(self, cfg: RaisrConfig, filters: np.ndarray, strength_thr: np.ndarray, coherence_thr: np.ndarray) -> None:
+    def __init__(self, cfg: RaisrConfig, filters: np.ndarray, strength_thr: np.ndarray, coherence_thr: np.ndarray,
+                 refine: "RaisrModel | None" = None) -> None:
+        if bool(cfg.refine_patch) != (refine is not None):
+            raise ValueError("refine_patch and the refining filter set go together")
         self.cfg = cfg
+        self.refine = refine
         self.filters = np.ascontiguousarray(filters, dtype=np.float32)
         self.strength_thr = np.asarray(strength_thr, np.float64)
         self.coherence_thr = np.asarray(coherence_thr, np.float64)
@@ -218,8 +236,13 @@ class RaisrModel:
         meta = {"arch": "raisr", "config": json.dumps(asdict(self.cfg), sort_keys=True), "scale": str(self.cfg.scale)}
         meta.update(metadata or {})
         tmp = f"{path}.tmp{os.getpid()}"
-        save_file({"filters": self.filters, "strength_thr": self.strength_thr.astype(np.float32),
-                   "coherence_thr": self.coherence_thr.astype(np.float32)}, tmp, metadata=meta)
+        tensors = {"filters": self.filters, "strength_thr": self.strength_thr.astype(np.float32),
+                   "coherence_thr": self.coherence_thr.astype(np.float32)}
+        if self.refine is not None:
+            tensors.update({"refine.filters": self.refine.filters,
+                            "refine.strength_thr": self.refine.strength_thr.astype(np.float32),
+                            "refine.coherence_thr": self.refine.coherence_thr.astype(np.float32)})
+        save_file(tensors, tmp, metadata=meta)
         os.replace(tmp, path)
 
     @classmethod
@@ -233,7 +256,10 @@ class RaisrModel:
                 raise ValueError(f"{path}: not a RAISR model")
             t = {k: f.get_tensor(k) for k in f.keys()}
         cfg = RaisrConfig(**json.loads(meta["config"]))
-        return cls(cfg, t["filters"], t["strength_thr"], t["coherence_thr"])
+        refine = None
+        if cfg.refine_patch:
+            refine = cls(cfg.refine_config(), t["refine.filters"], t["refine.strength_thr"], t["refine.coherence_thr"])
+        return cls(cfg, t["filters"], t["strength_thr"], t["coherence_thr"], refine)
 
     # -- inference
     def filter_luma(self, cheap: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -257,6 +283,10 @@ class RaisrModel:
             out = wgt * out + (1.0 - wgt) * cheap
         return out
 
+    def _stages(self, cheap: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
+        out = self.filter_luma(cheap, offset)
+        return out if self.refine is None else self.refine.filter_luma(out, offset)
+
     def upscale_luma(self, y: np.ndarray, threads: int = 2) -> np.ndarray:
         """Cheap upscale then filter a luma image ``(h, w)`` in [0, 1] -> ``(h*s, w*s)``.
 
@@ -268,8 +298,8 @@ class RaisrModel:
         h = cheap.shape[0]
         band = 128
         if threads <= 1 or h <= 2 * band:
-            return self.filter_luma(cheap, offset)
-        m = self.cfg.patch // 2 + 8  # filter radius + structure-tensor reach
+            return self._stages(cheap, offset)
+        m = self.cfg.reach  # filter radius + structure-tensor reach, per stage
         # band edges on multiples of the lattice keep each pixel's position bucket unchanged
         p = self.cfg.period
         step = band - band % p
@@ -281,7 +311,7 @@ class RaisrModel:
             a0 = max(0, y0 - m)
             a0 -= a0 % p
             a1 = min(h, y1 + m)
-            res = self.filter_luma(cheap[a0:a1], offset)
+            res = self._stages(cheap[a0:a1], offset)
             out[y0:y1] = res[y0 - a0:y1 - a0]
 
         with ThreadPoolExecutor(threads) as ex:
@@ -296,7 +326,7 @@ class RaisrUpscaler:
         self.model = model
         self.name = name
         self.scale = model.cfg.scale
-        self.context = model.cfg.patch // 2 + 8
+        self.context = model.cfg.reach
         self.multiple_of = 1
         self.threads = threads
 
@@ -494,6 +524,15 @@ def jpeg_damage(rng: np.random.Generator, quality: tuple[int, int] = (10, 60), n
     return damage
 
 
+def recommended_config(scale: int) -> RaisrConfig:
+    """The configuration of the shipped filter sets (and of ``enhance --train --arch raisr``):
+    7x7 filters refined by a 5x5 cascade at x2-x4; at x1 (repair) the JPEG block lattice is
+    hashed too. Chosen by measurement (BENCHMARKS.md)."""
+    if scale == 1:
+        return RaisrConfig(scale=1, patch=7, grid=8, refine_patch=5)
+    return RaisrConfig(scale=scale, patch=7, refine_patch=5)
+
+
 def train_filters(
     images: list[np.ndarray],
     cfg: RaisrConfig,
@@ -503,16 +542,30 @@ def train_filters(
 ) -> RaisrModel:
     """Learn a filter set from HR images (``(H, W, 3)`` uint8): thresholds from a sample of
     about 40 images, per-bucket accumulation over all, the 8-fold symmetry, then the solve.
+    With ``cfg.refine_patch``, a second pass over the images learns the refining set on the
+    first set's output.
 
-    ``progress(done, total)`` is called after each image.
+    ``progress(done, total)`` is called after each image of each pass.
     """
     lumas = [luma(im) for im in images]
-    tr = RaisrTrainer(cfg)
+    passes = 2 if cfg.refine_patch else 1
+    total = passes * len(lumas)
     step = max(1, len(lumas) // 40)
-    tr.fit_thresholds([train_pairs_from_hr(lumas[i], cfg.scale, degrade)[0] for i in range(0, len(lumas), step)], seed=seed)
-    for i, y in enumerate(lumas):
-        tr.add(*train_pairs_from_hr(y, cfg.scale, degrade))
-        if progress is not None:
-            progress(i + 1, len(lumas))
-    tr.symmetrise()
-    return tr.solve()
+
+    def one_pass(stage_cfg: RaisrConfig, before: Callable[[np.ndarray], np.ndarray], done0: int) -> RaisrModel:
+        tr = RaisrTrainer(stage_cfg)
+        tr.fit_thresholds([before(train_pairs_from_hr(lumas[i], cfg.scale, degrade)[0])
+                           for i in range(0, len(lumas), step)], seed=seed)
+        for i, y in enumerate(lumas):
+            cheap, target = train_pairs_from_hr(y, cfg.scale, degrade)
+            tr.add(before(cheap), target)
+            if progress is not None:
+                progress(done0 + i + 1, total)
+        tr.symmetrise()
+        return tr.solve()
+
+    first = one_pass(replace(cfg, refine_patch=0), lambda c: c, 0)
+    if not cfg.refine_patch:
+        return first
+    refine = one_pass(cfg.refine_config(), first.filter_luma, len(lumas))
+    return RaisrModel(cfg, first.filters, first.strength_thr, first.coherence_thr, refine)

@@ -59,7 +59,7 @@ def load_training_images(patterns: list[str], min_side: int = 32) -> tuple[list[
 
 
 def _train_raisr(args: argparse.Namespace, images: list[np.ndarray], out: Path, quiet: bool) -> None:
-    from ..models.raisr import RaisrConfig, jpeg_damage, train_filters
+    from ..models.raisr import jpeg_damage, recommended_config, train_filters
 
     scale = args.scales
     damage = None
@@ -68,8 +68,9 @@ def _train_raisr(args: argparse.Namespace, images: list[np.ndarray], out: Path, 
         noise = float(args.train_noise or 0.0) * (255.0 if args.train_noise and args.train_noise < 1 else 1.0)
         damage = jpeg_damage(np.random.default_rng(args.seed), (lo, max(lo, 60)), noise, 1.0)
     t0 = time.time()
-    bar = _bar(len(images), f"training raisr x{scale}", quiet)
-    model = train_filters(images, RaisrConfig(scale=scale, patch=7), damage, args.seed, lambda d, _t: bar(d))
+    cfg = recommended_config(scale)
+    bar = _bar(len(images) * (2 if cfg.refine_patch else 1), f"training raisr x{scale}", quiet)
+    model = train_filters(images, cfg, damage, args.seed, lambda d, _t: bar(d))
     model.save(str(out), {"name": args.model, "type": args.type or "photo",
                           "trained": f"{len(images)} images in {time.time() - t0:.0f} s"})
 
