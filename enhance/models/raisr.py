@@ -526,10 +526,10 @@ def jpeg_damage(rng: np.random.Generator, quality: tuple[int, int] = (10, 60), n
 
 def recommended_config(scale: int) -> RaisrConfig:
     """The configuration of the shipped filter sets (and of ``enhance --train --arch raisr``):
-    7x7 filters refined by a 5x5 cascade at x2-x4; at x1 (repair) the JPEG block lattice is
-    hashed too. Chosen by measurement (BENCHMARKS.md)."""
+    7x7 filters refined by a 5x5 cascade at x2-x4; at x1 (repair) 7x7 then 7x7, with the JPEG
+    block lattice hashed too. Chosen by measurement (BENCHMARKS.md)."""
     if scale == 1:
-        return RaisrConfig(scale=1, patch=7, grid=8, refine_patch=5)
+        return RaisrConfig(scale=1, patch=7, grid=8, refine_patch=7)
     return RaisrConfig(scale=scale, patch=7, refine_patch=5)
 
 
