@@ -119,13 +119,14 @@ def test_refining_cascade_trains_saves_and_helps(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("cfg", [RaisrConfig(scale=2, patch=5, angles=8), RaisrConfig(scale=1, patch=5, angles=8, grid=8),
-                                 RaisrConfig(scale=2, patch=5, angles=8, refine_patch=5)],
-                         ids=["x2", "x1-grid8", "x2-cascade"])
+                                 RaisrConfig(scale=2, patch=5, angles=8, refine_patch=5),
+                                 RaisrConfig(scale=4, patch=9, angles=8, sigma=4.0, refine_patch=7)],
+                         ids=["x2", "x1-grid8", "x2-cascade", "x4-wide-window"])
 def test_band_threads_match_single_pass(cfg: RaisrConfig) -> None:
     rng = np.random.default_rng(0)
 
     def random_set(c: RaisrConfig) -> RaisrModel:
-        return RaisrModel(c, rng.random((c.buckets, 25)).astype(np.float32) / 25, np.array([0.02, 0.05]), np.array([0.3, 0.6]))
+        return RaisrModel(c, rng.random((c.buckets, c.patch ** 2)).astype(np.float32) / c.patch ** 2, np.array([0.02, 0.05]), np.array([0.3, 0.6]))
 
     refine = random_set(cfg.refine_config()) if cfg.refine_patch else None
     first = random_set(replace(cfg, refine_patch=0))
@@ -153,3 +154,17 @@ def test_shipped_raisr_loads_when_present() -> None:
     for s in entry[0].scales:
         m = load_model("raisr", s)
         assert m.scale == s
+
+
+def test_saved_model_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    """safetensors writes owner-only files; a saved model follows the umask like any other file."""
+    import os
+
+    cfg = RaisrConfig(scale=2, patch=3, angles=4)
+    model = RaisrModel(cfg, np.zeros((cfg.buckets, 9), np.float32), np.array([0.1, 0.2]), np.array([0.3, 0.6]))
+    old = os.umask(0o022)
+    try:
+        model.save(str(tmp_path / "m.safetensors"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644

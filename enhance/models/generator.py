@@ -91,12 +91,14 @@ def save_generator(path: str, model: Generator, metadata: dict[str, str] | None 
 
     from safetensors.torch import save_file
 
+    from ._files import publish
+
     meta = {"arch": "generator", "config": model.config.to_json(), "scale": str(model.config.scale)}
     meta.update(metadata or {})
     tmp = f"{path}.tmp{os.getpid()}"
     state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, tmp, metadata=meta)
-    os.replace(tmp, path)
+    publish(tmp, path)
 
 
 def load_generator(path: str) -> tuple[Generator, dict[str, str]]:
