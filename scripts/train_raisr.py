@@ -3,10 +3,11 @@
     python scripts/build_corpus.py data/corpus
     python scripts/train_raisr.py --corpus data/corpus 2 3 4 1
 
-Uses every photo and painting of the corpus and a fixed share of the clip-art (about 100 MP
+Uses every photo and painting of the corpus and a fixed share of the clip-art (about 220 MP
 in all), MATLAB-bicubic LR (the benchmark protocol's), and for x1 JPEG quality 10-60 plus
-noise; the filters of ``recommended_config`` (7x7 then a 5x5 refining cascade; at x1 the JPEG
-block lattice is hashed too). Writes enhance/models/weights/raisr-x{s}.safetensors.
+noise; the filters of ``recommended_config`` (x2: 7x7 then a 5x5 refining cascade; x3/x4:
+11x11 then 9x9; x1: 7x7 twice, with the JPEG block lattice hashed too). Writes
+enhance/models/weights/raisr-x{s}.safetensors.
 NumPy/SciPy only.
 """
 

@@ -65,7 +65,8 @@ class RaisrConfig:
     @property
     def reach(self) -> int:
         """Input pixels per side that one output pixel depends on (filters plus hash window)."""
-        return self.patch // 2 + 8 + (self.refine_patch // 2 + 8 if self.refine_patch else 0)
+        hash_reach = max(8, int(2.5 * self.sigma + 0.5) + 3)  # Gaussian window, gradient, census
+        return self.patch // 2 + hash_reach + (self.refine_patch // 2 + hash_reach if self.refine_patch else 0)
 
     @property
     def period(self) -> int:
@@ -233,6 +234,8 @@ class RaisrModel:
 
         from safetensors.numpy import save_file
 
+        from ._files import publish
+
         meta = {"arch": "raisr", "config": json.dumps(asdict(self.cfg), sort_keys=True), "scale": str(self.cfg.scale)}
         meta.update(metadata or {})
         tmp = f"{path}.tmp{os.getpid()}"
@@ -243,7 +246,7 @@ class RaisrModel:
                             "refine.strength_thr": self.refine.strength_thr.astype(np.float32),
                             "refine.coherence_thr": self.refine.coherence_thr.astype(np.float32)})
         save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
+        publish(tmp, path)
 
     @classmethod
     def load(cls, path: str) -> "RaisrModel":
@@ -525,12 +528,21 @@ def jpeg_damage(rng: np.random.Generator, quality: tuple[int, int] = (10, 60), n
 
 
 def recommended_config(scale: int) -> RaisrConfig:
-    """The configuration of the shipped filter sets (and of ``enhance --train --arch raisr``):
-    7x7 filters refined by a 5x5 cascade at x2-x4; at x1 (repair) 7x7 then 7x7, with the JPEG
-    block lattice hashed too. Chosen by measurement (BENCHMARKS.md)."""
+    """The configuration of the shipped filter sets (and of ``enhance --train --arch raisr``),
+    chosen by measurement (BENCHMARKS.md):
+
+    - x2: 7x7 filters refined by a 5x5 cascade (the filtering stays within 0.1 s per MP);
+    - x3, x4: 11x11 refined by 9x9 (each HR pixel needs a wider view of the few LR pixels);
+    - x1 (repair): 7x7 then 7x7, with the JPEG block lattice hashed too.
+
+    The structure tensor's Gaussian window is one input pixel wide (sigma = scale) at x2-x4:
+    on a cheap upscale, a smaller window only sees the interpolation kernel's own slopes.
+    """
     if scale == 1:
         return RaisrConfig(scale=1, patch=7, grid=8, refine_patch=7)
-    return RaisrConfig(scale=scale, patch=7, refine_patch=5)
+    if scale == 2:
+        return RaisrConfig(scale=2, patch=7, refine_patch=5, sigma=2.0)
+    return RaisrConfig(scale=scale, patch=11, refine_patch=9, sigma=float(scale))
 
 
 def train_filters(

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -201,7 +202,9 @@ def load_corpus(
     out, out_kinds = [], []
     for e in manifest["images"]:
         if kinds is None or e["kind"] in kinds:
-            a = np.asarray(Image.open(d / e["file"]).convert("RGB"))
+            with warnings.catch_warnings():  # a few clip-art renders are huge (and mostly blank); they are our own files
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                a = np.asarray(Image.open(d / e["file"]).convert("RGB"))
             while e["kind"] == "clipart" and max(a.shape[:2]) > clipart_max_side:
                 a = _box_reduce(a, 2)
             out.append(a)
