@@ -60,9 +60,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--rendering-overlap", type=int, default=16, metavar="PX", help="blended overlap between tiles (default 16)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda when a GPU is present (neural models)")
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
-                    help="neural inference precision (auto: bf16 where the CPU has bf16 units)")
+                    help="neural inference precision (auto: fp32 on a CPU, bf16 on CUDA; bf16 on a CPU runs PyTorch)")
     ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch"),
-                    help="neural inference engine (auto: ONNX Runtime on a CPU, PyTorch for CUDA and bf16)")
+                    help="neural inference engine (auto: ONNX Runtime on a CPU, PyTorch for CUDA and --precision bf16)")
     ap.add_argument("--max-pixels", type=int, default=None, metavar="N",
                     help="refuse inputs with more than N pixels (decompression bombs; default 400000000)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress display, errors only")

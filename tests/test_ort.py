@@ -46,6 +46,10 @@ def test_matches_torch(tmp_path: Path, cfg: GeneratorConfig, channels: int) -> N
 def test_cpu_default_is_onnxruntime_and_torch_on_request() -> None:
     auto = load_model("default", 2, precision="fp32")
     assert isinstance(auto, OrtUpscaler)
+    # the defaults too, also on CPUs with bf16 units: bf16 (PyTorch) only when asked for
+    assert isinstance(load_model("default", 2), OrtUpscaler)
+    bf16 = load_model("default", 2, precision="bf16")
+    assert isinstance(bf16, NeuralUpscaler) and bf16.precision == "bf16"
     assert isinstance(load_model("default", 2, precision="fp32", backend="torch"), NeuralUpscaler)
     x = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
     ref = load_model("default", 2, precision="fp32", backend="torch")(x)
