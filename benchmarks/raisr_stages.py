@@ -2,8 +2,9 @@
 
     python -m benchmarks.raisr_stages
 
-Stages: colour conversion and the cheap bicubic upscale, the hash (gradients, structure tensor,
-bucket numbers), the filtering (per-pixel filter taps, the multiply-adds), the census blend.
+Stages: colour conversion and the cheap bicubic upscale, then for each filter set (the first and
+the refining one) the hash (gradients, structure tensor, bucket numbers), the filtering
+(per-pixel filter taps, the multiply-adds) and the census blend.
 """
 
 from __future__ import annotations
@@ -40,26 +41,29 @@ def main() -> None:
     mp = (lr.shape[0] * 2) * (lr.shape[1] * 2) / 1e6
     y = lr @ np.array([0.299, 0.587, 0.114], np.float32)
     cheap = _cheap_upscale(y, 2)
-    r = cfg.patch // 2
     bands = [(y0, min(cheap.shape[0], y0 + 128)) for y0 in range(0, cheap.shape[0], 128)]
-    buckets = _hash(cheap, cfg, model.strength_thr, model.coherence_thr)
+    # the filter sets in order (the first, then the refining one), each with the image it filters
+    sets, inputs = [model] + ([model.refine] if model.refine is not None else []), [cheap]
+    if model.refine is not None:
+        inputs.append(model.filter_luma(cheap))
 
-    def hash_only() -> None:
+    def hash_only(m, img) -> None:  # type: ignore[no-untyped-def]
         with ThreadPoolExecutor(2) as ex:
-            list(ex.map(lambda b: _hash(cheap[max(0, b[0] - 8):b[1] + 8], cfg, model.strength_thr, model.coherence_thr), bands))
+            list(ex.map(lambda b: _hash(img[max(0, b[0] - 8):b[1] + 8], m.cfg, m.strength_thr, m.coherence_thr), bands))
 
-    def filter_only() -> None:
-        padded = np.pad(cheap, r, mode="reflect")
+    def filter_only(m, img, buckets) -> None:  # type: ignore[no-untyped-def]
+        r = m.cfg.patch // 2
+        padded = np.pad(img, r, mode="reflect")
 
         def work(b: tuple[int, int]) -> None:
             y0, y1 = b
-            h, w = y1 - y0, cheap.shape[1]
+            h, w = y1 - y0, img.shape[1]
             out = np.zeros((h, w), np.float32)
             bk = buckets[y0:y1]
             k = 0
-            for dy in range(cfg.patch):
-                for dx in range(cfg.patch):
-                    out += padded[y0 + dy:y0 + dy + h, dx:dx + w] * np.take(model._taps_t[k], bk)
+            for dy in range(m.cfg.patch):
+                for dx in range(m.cfg.patch):
+                    out += padded[y0 + dy:y0 + dy + h, dx:dx + w] * np.take(m._taps_t[k], bk)
                     k += 1
 
         with ThreadPoolExecutor(2) as ex:
@@ -70,13 +74,14 @@ def main() -> None:
         changed = _POPCOUNT[_census(out) ^ _census(cheap)] / 8.0
         _ = (1 - changed) * out + changed * cheap
 
-    res = {
-        "whole model call": _time(lambda: up(lr)) / mp,
-        "cheap upscale (luma)": _time(lambda: _cheap_upscale(y, 2)) / mp,
-        "hash": _time(hash_only) / mp,
-        "filtering": _time(filter_only) / mp,
-        "census blend": _time(census_only) / mp,
-    }
+    res = {"whole model call": _time(lambda: up(lr)) / mp, "cheap upscale (luma)": _time(lambda: _cheap_upscale(y, 2)) / mp}
+    for i, (m, img) in enumerate(zip(sets, inputs)):
+        tag = f"stage {i + 1} ({m.cfg.patch}x{m.cfg.patch})"
+        res[f"hash, {tag}"] = _time(lambda m=m, img=img: hash_only(m, img)) / mp
+        bk = _hash(img, m.cfg, m.strength_thr, m.coherence_thr)
+        res[f"filtering, {tag}"] = _time(lambda m=m, img=img, bk=bk: filter_only(m, img, bk)) / mp
+        res[f"census blend, {tag}"] = _time(census_only) / mp
+    res["filtering, all stages"] = sum(v for k, v in res.items() if k.startswith("filtering, stage"))
     print(json.dumps({k: round(v, 4) for k, v in res.items()}, indent=1))
 
 

@@ -1,0 +1,67 @@
+"""Compare RAISR configurations: train each on a share of the training images, score it on the bench.
+
+    python -m benchmarks.raisr_configs 4 p=11,r=9,sig=4 p=7,r=5 [--every 3]
+
+Each configuration is ``p=`` (first filter side), ``r=`` (refining filter side, 0 for none) and
+``sig=`` (structure-tensor window). It is trained on every ``--every``-th image of the set that
+``scripts/train_raisr.py`` uses (the bench images are never part of it) and scored with the
+benchmark protocol (MATLAB-bicubic LR, mean PSNR-Y over the bench). This is how the shipped
+configurations of ``recommended_config`` were chosen; the table is in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from enhance.models.raisr import RaisrConfig, RaisrModel, _cheap_upscale, rgb_to_ycbcr, train_filters, ycbcr_to_rgb
+from enhance.train.corpus import load_corpus
+
+from .protocol import load_bench, score_sr, summarize
+
+
+def _parse(scale: int, spec: str) -> RaisrConfig:
+    kw = dict(kv.split("=", 1) for kv in spec.split(",") if kv)
+    return RaisrConfig(scale=scale, patch=int(kw.get("p", 7)), refine_patch=int(kw.get("r", 5)),
+                       sigma=float(kw.get("sig", 1.5)))
+
+
+def _method(model: RaisrModel):  # type: ignore[no-untyped-def]
+    def run(lr: np.ndarray, s: int) -> np.ndarray:
+        ycc = rgb_to_ycbcr(lr.astype(np.float32) / 255.0)
+        y = model.upscale_luma(ycc[:, :, 0], threads=1)
+        out = ycbcr_to_rgb(np.stack([y, _cheap_upscale(ycc[:, :, 1], s), _cheap_upscale(ycc[:, :, 2], s)], -1))
+        return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("scale", type=int)
+    ap.add_argument("configs", nargs="+")
+    ap.add_argument("--every", type=int, default=3, help="train on every n-th image")
+    ap.add_argument("--corpus", default="data/corpus")
+    ap.add_argument("--clipart", type=int, default=250)
+    args = ap.parse_args(argv)
+    images, kinds = load_corpus(args.corpus, kinds=("photo", "art", "clipart"))
+    clip = [im for im, k in zip(images, kinds) if k == "clipart"][: args.clipart]
+    images = ([im for im, k in zip(images, kinds) if k != "clipart"] + clip)[:: args.every]
+    mp = sum(im.shape[0] * im.shape[1] for im in images) / 1e6
+    print(f"training on {len(images)} images, {mp:.0f} MP", flush=True)
+    bench = load_bench()
+    for spec in args.configs:
+        cfg = _parse(args.scale, spec)
+        t0 = time.time()
+        model = train_filters(images, cfg, None, seed=0)
+        secs = time.time() - t0
+        score = summarize(score_sr(_method(model), bench, args.scale))["mean"]
+        print(f"x{args.scale} {spec}: {score:.3f} dB PSNR-Y, trained in {secs:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
