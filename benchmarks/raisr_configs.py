@@ -6,8 +6,8 @@
 Each configuration is ``p=`` (first filter side), ``r=`` (refining filter side, 0 for none),
 ``sig=`` (structure-tensor window) and, at x1 (repair), ``g=`` (JPEG lattice hashed, 8 or 0)
 and ``q=`` (the training JPEG quality range, 10-60 unless given; noise on 30 % as shipped);
-x1 is scored on the repair track's JPEG q20 setting (PSNR-Y gain over the damaged input). It is trained on every ``--every``-th image of the set that
-``scripts/train_raisr.py`` uses (the bench images are never part of it) and scored with the
+x1 is scored on the repair track's JPEG q20 setting (PSNR-Y gain over the damaged input).
+Each is trained on every ``--every``-th image of the set that ``scripts/train_raisr.py`` uses (the bench images are never part of it) and scored with the
 benchmark protocol (MATLAB-bicubic LR, mean PSNR-Y over the bench). This is how the shipped
 configurations of ``recommended_config`` were chosen; the table is in BENCHMARKS.md.
 """
@@ -20,31 +20,26 @@ import time
 
 import numpy as np
 
-from enhance.models.raisr import (RaisrConfig, RaisrModel, _cheap_upscale, jpeg_damage, rgb_to_ycbcr, train_filters,
-                                  ycbcr_to_rgb)
-from enhance.train.corpus import load_corpus
+from enhance.models.raisr import RaisrConfig, RaisrModel, RaisrUpscaler, jpeg_damage, train_filters
+from enhance.train.corpus import load_raisr_set
 
 from .protocol import load_bench, score_repair, score_sr, summarize
 
 
-def _parse(scale: int, spec: str) -> RaisrConfig:
-    kw = dict(kv.split("=", 1) for kv in spec.split(",") if kv)
-    return RaisrConfig(scale=scale, patch=int(kw.get("p", 7)), refine_patch=int(kw.get("r", 5)),
-                       sigma=float(kw.get("sig", 1.5)), grid=int(kw.get("g", 0)))
-
-
-def _quality(spec: str) -> tuple[int, int]:
+def _parse(scale: int, spec: str) -> tuple[RaisrConfig, tuple[int, int]]:
+    """A configuration spec -> the RAISR configuration and the x1 training quality range."""
     kw = dict(kv.split("=", 1) for kv in spec.split(",") if kv)
     lo, hi = kw.get("q", "10-60").split("-")
-    return int(lo), int(hi)
+    cfg = RaisrConfig(scale=scale, patch=int(kw.get("p", 7)), refine_patch=int(kw.get("r", 5)),
+                      sigma=float(kw.get("sig", 1.5)), grid=int(kw.get("g", 0)))
+    return cfg, (int(lo), int(hi))
 
 
 def _method(model: RaisrModel):  # type: ignore[no-untyped-def]
+    up = RaisrUpscaler(model, threads=1)
+
     def run(lr: np.ndarray, s: int) -> np.ndarray:
-        ycc = rgb_to_ycbcr(lr.astype(np.float32) / 255.0)
-        y = model.upscale_luma(ycc[:, :, 0], threads=1)
-        out = ycbcr_to_rgb(np.stack([y, _cheap_upscale(ycc[:, :, 1], s), _cheap_upscale(ycc[:, :, 2], s)], -1))
-        return np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+        return np.clip(np.round(up(lr.astype(np.float32) / 255.0) * 255.0), 0, 255).astype(np.uint8)
 
     return run
 
@@ -57,17 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default="data/corpus")
     ap.add_argument("--clipart", type=int, default=250)
     args = ap.parse_args(argv)
-    images, kinds = load_corpus(args.corpus, kinds=("photo", "art", "clipart"))
-    clip = [im for im, k in zip(images, kinds) if k == "clipart"][: args.clipart]
-    images = ([im for im, k in zip(images, kinds) if k != "clipart"] + clip)[:: args.every]
+    images = load_raisr_set(args.corpus, args.clipart)[:: args.every]
     mp = sum(im.shape[0] * im.shape[1] for im in images) / 1e6
     print(f"training on {len(images)} images, {mp:.0f} MP", flush=True)
     bench = load_bench()
     for spec in args.configs:
-        cfg = _parse(args.scale, spec)
+        cfg, quality = _parse(args.scale, spec)
         damage = None
         if args.scale == 1:
-            damage = jpeg_damage(np.random.default_rng(0), _quality(spec), noise=6.0, noise_prob=0.3)
+            damage = jpeg_damage(np.random.default_rng(0), quality, noise=6.0, noise_prob=0.3)
         t0 = time.time()
         model = train_filters(images, cfg, damage, seed=0)
         secs = time.time() - t0

@@ -12,7 +12,7 @@ How the shipped weights were made (2 CPU cores, sharing them with other work): d
 the 70-epoch cosine schedule below and was stopped after epoch 61 (12,200 iterations, learning
 rate already down to 2e-5) for lack of session time; the x4, repair and x3 fine-tunes then ran
 4 epochs (800 iterations) each from it. Running this script unchanged trains the full schedule.
-The later cycles (repair-x1-more, default-x4-more/-third/-fourth, print-x1-more/-third) each
+The later cycles (repair-x1-more, default-x4-more/-third/-fourth, print-x1-more/-third/-fourth/-fifth/-sixth) each
 continue from the shipped weights of their model; BENCHMARKS.md lists every run with its time.
 """
 
@@ -36,6 +36,16 @@ BASE = TrainConfig(
     pixel_loss="l1", pixel_weight=1.0, degradation="bicubic", save_every=1, threads=2, seed=1,
     generator=GeneratorConfig(scale=2, blocks=6, filters=48, residual=True),
 )
+#: the descreener's network (``--type=print``, x1)
+PRINT_GENERATOR = GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)
+
+
+def _print_cycle(epochs: int, lr: float, degradation: str, seed: int) -> tuple[TrainConfig, str, str | None]:
+    """A further cosine cycle of the descreener, from its shipped weights."""
+    return (replace(BASE, scale=1, type="print", epochs=epochs, batch_shape=128, learning_rate=lr,
+                    degradation=degradation, seed=seed, generator=PRINT_GENERATOR), "print-x1.safetensors", "print-x1")
+
+
 STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2": (BASE, "default-x2.safetensors", None),
     "default-x4": (replace(BASE, scale=4, epochs=4, batch_shape=192, learning_rate=3e-4,
@@ -61,34 +71,16 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # identity skip: with one, cancelling the dots pixel by pixel learns far slower (150-step
     # trial: 17.7 dB with the skip, 19.0 dB without, identity 17.4)
     "print-x1": (replace(BASE, scale=1, type="print", epochs=18, batch_shape=128, degradation="print",
-                         generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
-                 "print-x1.safetensors", None),
+                         generator=PRINT_GENERATOR), "print-x1.safetensors", None),
     # a second, lower cosine cycle for the descreener (its loss was still falling after 18 epochs),
     # with more unscreened crops: forced onto engravings, the first cycle's model blurred them
-    "print-x1-more": (replace(BASE, scale=1, type="print", epochs=9, batch_shape=128, learning_rate=2e-4,
-                              degradation="print-keep", seed=2,
-                              generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
-                      "print-x1.safetensors", "print-x1"),
+    "print-x1-more": _print_cycle(9, 2e-4, "print-keep", 2),
     # a third, lower cycle with a quarter of the prints FM (the setting where it trailed the blur)
-    "print-x1-third": (replace(BASE, scale=1, type="print", epochs=10, batch_shape=128, learning_rate=1.5e-4,
-                               degradation="print-fm", seed=3,
-                               generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
-                       "print-x1.safetensors", "print-x1"),
-    # a fourth (the third still gained 0.25 dB on the print track)
-    "print-x1-fourth": (replace(BASE, scale=1, type="print", epochs=8, batch_shape=128, learning_rate=1e-4,
-                                degradation="print-fm", seed=4,
-                                generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
-                        "print-x1.safetensors", "print-x1"),
-    # a fifth (the fourth gained 0.15 dB)
-    "print-x1-fifth": (replace(BASE, scale=1, type="print", epochs=8, batch_shape=128, learning_rate=1e-4,
-                               degradation="print-fm", seed=5,
-                               generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
-                       "print-x1.safetensors", "print-x1"),
-    # a sixth (the fifth gained 0.13 dB)
-    "print-x1-sixth": (replace(BASE, scale=1, type="print", epochs=8, batch_shape=128, learning_rate=1e-4,
-                               degradation="print-fm", seed=6,
-                               generator=GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)),
-                       "print-x1.safetensors", "print-x1"),
+    "print-x1-third": _print_cycle(10, 1.5e-4, "print-fm", 3),
+    # a fourth, fifth and sixth: each still gained (0.25, 0.15, 0.13, then 0.08 dB on the print track)
+    "print-x1-fourth": _print_cycle(8, 1e-4, "print-fm", 4),
+    "print-x1-fifth": _print_cycle(8, 1e-4, "print-fm", 5),
+    "print-x1-sixth": _print_cycle(8, 1e-4, "print-fm", 6),
 }
 
 

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from enhance.models.raisr import jpeg_damage, recommended_config, train_filters
-from enhance.train.corpus import load_corpus
+from enhance.train.corpus import load_raisr_set
 
 WEIGHTS = "enhance/models/weights"
 
@@ -34,9 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     log = logging.getLogger("train_raisr")
-    images, kinds = load_corpus(args.corpus, kinds=("photo", "art", "clipart"))
-    clip = [im for im, k in zip(images, kinds) if k == "clipart"][: args.clipart]
-    images = [im for im, k in zip(images, kinds) if k != "clipart"] + clip
+    images = load_raisr_set(args.corpus, args.clipart)
     mp = sum(im.shape[0] * im.shape[1] for im in images) / 1e6
     log.info("training images: %d, %.0f MP", len(images), mp)
     for s in args.scales:

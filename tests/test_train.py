@@ -101,3 +101,20 @@ def test_perceptual_features_are_pretrained_and_differentiable() -> None:
     assert y.shape == (1, 16, 16, 16)
     y.mean().backward()
     assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+def test_corpus_limits_read_only_the_first_images_of_a_kind(tmp_path: Path) -> None:
+    import json
+
+    from enhance.train.corpus import load_corpus, load_raisr_set
+
+    entries = []
+    for i, kind in enumerate(["clipart", "photo", "clipart", "art", "clipart"]):
+        Image.fromarray(np.full((8, 8, 3), i, np.uint8)).save(tmp_path / f"{i}.png")
+        entries.append({"file": f"{i}.png", "kind": kind, "size": [8, 8]})
+    (tmp_path / "corpus.json").write_text(json.dumps({"images": entries}))
+    (tmp_path / "4.png").write_bytes(b"")  # beyond the limit: must not even be read
+    images, kinds = load_corpus(tmp_path, limits={"clipart": 2})
+    assert kinds == ["clipart", "photo", "clipart", "art"]
+    assert [int(a[0, 0, 0]) for a in images] == [0, 1, 2, 3]
+    assert [int(a[0, 0, 0]) for a in load_raisr_set(tmp_path, clipart=1)] == [1, 3, 0]  # paintings/photos first

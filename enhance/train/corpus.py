@@ -190,18 +190,22 @@ def build(
 
 
 def load_corpus(
-    corpus_dir: str | Path, kinds: tuple[str, ...] | None = None, clipart_max_side: int = 1024
+    corpus_dir: str | Path, kinds: tuple[str, ...] | None = None, clipart_max_side: int = 1024,
+    limits: dict[str, int] | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
-    """Load a built corpus: ``(H, W, 3)`` uint8 arrays and the kind of each.
+    """Load a built corpus: ``(H, W, 3)`` uint8 arrays and the kind of each, in manifest order.
 
     Clip-art renders larger than ``clipart_max_side`` are box-reduced by 2 (their detail is
-    sparse at full size and they would crowd memory).
+    sparse at full size and they would crowd memory). ``limits`` caps the images taken of a
+    kind (the first ones in the manifest); the rest are not read.
     """
     d = Path(corpus_dir)
     manifest = json.loads((d / "corpus.json").read_text())
     out, out_kinds = [], []
+    taken: dict[str, int] = {}
     for e in manifest["images"]:
-        if kinds is None or e["kind"] in kinds:
+        if (kinds is None or e["kind"] in kinds) and taken.get(e["kind"], 0) < (limits or {}).get(e["kind"], 1 << 62):
+            taken[e["kind"]] = taken.get(e["kind"], 0) + 1
             with warnings.catch_warnings():  # a few clip-art renders are huge (and mostly blank); they are our own files
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 a = np.asarray(Image.open(d / e["file"]).convert("RGB"))
@@ -210,6 +214,13 @@ def load_corpus(
             out.append(a)
             out_kinds.append(e["kind"])
     return out, out_kinds
+
+
+def load_raisr_set(corpus_dir: str | Path, clipart: int = 250) -> list[np.ndarray]:
+    """The RAISR training images (``scripts/train_raisr.py``, ``benchmarks.raisr_configs``):
+    every photo and painting, then the first ``clipart`` clip-art renders."""
+    images, kinds = load_corpus(corpus_dir, kinds=("photo", "art", "clipart"), limits={"clipart": clipart})
+    return [im for im, k in zip(images, kinds) if k != "clipart"] + [im for im, k in zip(images, kinds) if k == "clipart"]
 
 
 def kind_weights(images: list[np.ndarray], kinds: list[str], shares: dict[str, float]) -> np.ndarray:
