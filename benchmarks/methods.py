@@ -29,9 +29,10 @@ def pillow(filter_name: str) -> Method:
     return run
 
 
-def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path = ROOT, type: str | None = None) -> Method:
+def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path = ROOT, type: str | None = None,
+         ensemble: int = 1) -> Method:
     """An Enhance registry model through the library (tiled, as the command runs it); user
-    models are looked up in ``search_dir``; ``type`` as for ``load_model``."""
+    models are looked up in ``search_dir``; ``type`` and ``ensemble`` as for ``load_model``."""
     from enhance.models.registry import load_model
     from enhance.pipeline import upscale_pixels
 
@@ -39,7 +40,7 @@ def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path =
 
     def run(lr: np.ndarray, s: int) -> np.ndarray:
         if s not in cache:
-            cache[s] = load_model(name, s, type, precision=precision, search_dir=search_dir)
+            cache[s] = load_model(name, s, type, precision=precision, search_dir=search_dir, ensemble=ensemble)
         out = upscale_pixels(lr, "RGB", cache[s], tile=tile)  # type: ignore[arg-type]
         assert out is not None
         return out
@@ -113,7 +114,8 @@ PEERS = {
 
 
 def resolve(name: str) -> tuple[Method | None, tuple[int, ...]]:
-    """A method by name: Enhance registry model, "pil-bicubic"/"pil-lanczos", or a peer."""
+    """A method by name: Enhance registry model ("NAME*N": with an N-pass self-ensemble),
+    "pil-bicubic"/"pil-lanczos", or a peer."""
     if name.startswith("pil-"):
         return pillow(name[4:]), (2, 3, 4)
     if name in PEERS:
@@ -121,7 +123,8 @@ def resolve(name: str) -> tuple[Method | None, tuple[int, ...]]:
         return m, tuple(getattr(m, "scales", (2, 3, 4))) if m else ()
     from enhance.models.registry import list_models
 
+    base, _, passes = name.partition("*")
     for e in list_models(ROOT):
-        if e.name == name:
-            return ours(name), e.scales
+        if e.name == base:
+            return ours(base, ensemble=int(passes or 1)), e.scales
     return None, ()

@@ -187,11 +187,12 @@ def waifu2x_noise3() -> Descreener | None:
     return run
 
 
-def ours(model: str = "default") -> Descreener:
-    """Enhance's descreening (``load_model(model, 1, type="print")``) through the tiled pipeline."""
+def ours(model: str = "default", ensemble: int = 1) -> Descreener:
+    """Enhance's descreening (``load_model(model, 1, type="print", ensemble=...)``) through the
+    tiled pipeline."""
     from . import methods
 
-    m = methods.ours(model, type="print")
+    m = methods.ours(model, type="print", ensemble=ensemble)
     return lambda scan: m(scan, 1)
 
 
@@ -218,7 +219,8 @@ def run_track(images: list[BenchImage], sheets_dir: str | None = None, log: Call
     """Every setting: baselines (best Gaussian, best median, notch), peers, and Enhance."""
     from pathlib import Path
 
-    methods: dict[str, Descreener | None] = {"notch": notch, "enhance descreen": ours()}
+    methods: dict[str, Descreener | None] = {"notch": notch, "enhance descreen": ours(),
+                                             "enhance descreen --ensemble 8": ours(ensemble=8)}
     if with_peers:
         methods["waifu2x cunet noise3"] = waifu2x_noise3()
     out: dict[str, object] = {}
@@ -235,6 +237,7 @@ def run_track(images: list[BenchImage], sheets_dir: str | None = None, log: Call
         out[case.key] = entry
         if case is PRINT_SETTINGS[0]:
             out["_passthrough"] = {"enhance descreen": passthrough(methods["enhance descreen"], images),  # type: ignore[arg-type]
+                                   "enhance descreen --ensemble 8": passthrough(methods["enhance descreen --ensemble 8"], images),  # type: ignore[arg-type]
                                    f"gaussian {sigma}": passthrough(gaussian(sigma), images)}
         if sheets_dir:
             Path(sheets_dir).mkdir(parents=True, exist_ok=True)

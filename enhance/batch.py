@@ -37,7 +37,7 @@ STREAM_PIXELS = 64_000_000
 class BatchOptions:
     """What to do with each file (the ``enhance`` command's options).
 
-    ``device``, ``precision`` and ``backend`` go to :func:`~enhance.models.registry.load_model`
+    ``device``, ``precision``, ``backend`` and ``ensemble`` go to :func:`~enhance.models.registry.load_model`
     (neural models). ``type="print"`` descreens every file before the zoom; ``auto`` descreens only the files in
     which :func:`~enhance.descreen.detect_screen` finds a halftone screen.
     """
@@ -58,6 +58,7 @@ class BatchOptions:
     model_dir: Path = Path(".")
     detect_screens: bool = True
     auto: bool = False
+    ensemble: int = 1
 
 
 @dataclass
@@ -212,13 +213,15 @@ def run_batch(
         ModelError: the model cannot be loaded (nothing could be done).
     """
     if model is None:
-        model = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir, opts.backend)
+        model = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir, opts.backend,
+                           opts.ensemble)
     cache: list[Upscaler] = []
 
     def print_model() -> Upscaler:  # loaded on the first screened file only
         if not cache:
             name = "default" if opts.zoom == 1 and opts.model == "repair" else opts.model
-            cache.append(load_model(name, opts.zoom, "print", opts.device, opts.precision, opts.model_dir, opts.backend))
+            cache.append(load_model(name, opts.zoom, "print", opts.device, opts.precision, opts.model_dir, opts.backend,
+                                    opts.ensemble))
         return cache[0]
 
     results: list[FileResult] = []

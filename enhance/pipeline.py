@@ -16,6 +16,7 @@ from .errors import ModelError
 from .image import from_pil, layout_for_channels, to_pil
 from .models.base import Upscaler
 from .models.classical import resample
+from .models.ensemble import Ensemble
 from .models.registry import load_model
 from .tiles import ArraySink, Sink, run_tiled
 
@@ -97,6 +98,7 @@ def upscale(
     overlap: int = DEFAULT_OVERLAP,
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
+    ensemble: int = 1,
 ) -> Image.Image | np.ndarray:
     """Upscale a PIL image or a NumPy array by ``zoom``.
 
@@ -110,6 +112,8 @@ def upscale(
         tile: tile side in input pixels; overlap: blended overlap.
         device: "cpu" or "cuda" for neural models.
         progress: ``progress(done_tiles, total_tiles)``.
+        ensemble: orientations averaged per tile (1, 2, 4 or 8); see
+            :class:`~enhance.models.ensemble.Ensemble`.
 
     Returns:
         The same kind of object: a PIL image, or an array of the input's dtype, of exactly
@@ -120,7 +124,10 @@ def upscale(
         >>> upscale(np.zeros((8, 10, 3), np.uint8), 2, model="bicubic").shape
         (16, 20, 3)
     """
-    m = load_model(model, zoom, type, device) if isinstance(model, str) else model
+    if isinstance(model, str):
+        m = load_model(model, zoom, type, device, ensemble=ensemble)
+    else:
+        m = model if ensemble == 1 else Ensemble(model, ensemble)
     if m.scale != zoom:
         raise ModelError(f"model {m.name!r} is x{m.scale}, but zoom {zoom} was asked for")
     if isinstance(image, Image.Image):

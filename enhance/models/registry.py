@@ -184,6 +184,7 @@ def load_model(
     precision: str = "auto",
     search_dir: str | Path = ".",
     backend: str = "auto",
+    ensemble: int = 1,
 ) -> Upscaler:
     """Load a model ready to upscale by ``zoom``.
 
@@ -200,6 +201,9 @@ def load_model(
         search_dir: folder searched for user-trained ``ne{zoom}x-{type}-{name}.safetensors``.
         backend: neural models only: "onnxruntime" (fp32 on the CPU; what "auto" picks there
             unless bf16 is asked for), "torch" (CUDA, bfloat16), or "auto".
+        ensemble: orientations per tile, 1, 2, 4 or 8 (see :class:`~enhance.models.ensemble.Ensemble`):
+            the model runs on flipped and rotated copies and the answers are averaged, for a
+            little more fidelity at that many times the model's cost.
 
     Raises:
         ModelError: unknown name, missing zoom, missing file or checksum mismatch.
@@ -209,15 +213,25 @@ def load_model(
         >>> m.scale
         2
     """
+    from .ensemble import PASSES, Ensemble
+
+    if ensemble not in PASSES:
+        raise ModelError(f"ensemble must be one of {', '.join(map(str, PASSES))}, not {ensemble}")
+    m = _load(name, zoom, type, device, precision, search_dir, backend)
+    return m if ensemble == 1 else Ensemble(m, ensemble)
+
+
+def _load(name: str, zoom: int, type: str | None, device: str, precision: str, search_dir: str | Path,
+          backend: str) -> Upscaler:
     if type == "print" and name != DESCREEN:
         own = [e for e in list_models(search_dir) if e.name == name and e.type == "print" and zoom in e.scales]
         if not own:  # descreen at x1, then the named model does the zoom
-            descreen = load_model(DESCREEN, 1, "print", device, precision, search_dir, backend)
+            descreen = _load(DESCREEN, 1, "print", device, precision, search_dir, backend)
             if zoom == 1 and name == "default":
                 return descreen
             from .chain import Chain
 
-            return Chain(descreen, load_model(name, zoom, None, device, precision, search_dir, backend))
+            return Chain(descreen, _load(name, zoom, None, device, precision, search_dir, backend))
     entry, mfile = find_model(name, zoom, type, search_dir)
     if entry.arch == "classical":
         from .classical import ClassicalUpscaler
