@@ -4,7 +4,7 @@
     python scripts/train_neural.py --corpus data/corpus all
 
 Each stage trains in runs/<model> with checkpoints (an interrupted run resumes where it
-stopped) and writes enhance/models/weights/<file>.safetensors. The x3, x4 and repair models
+stopped) and, once finished, writes enhance/models/weights/<file>.safetensors. The x3, x4 and repair models
 start from the x2 model's body (fine-tuning), which converges far faster than from scratch.
 Stages print one line per epoch to stderr.
 
@@ -12,7 +12,7 @@ How the shipped weights were made (2 CPU cores, sharing them with other work): d
 the 70-epoch cosine schedule below and was stopped after epoch 61 (12,200 iterations, learning
 rate already down to 2e-5) for lack of session time; the x4, repair and x3 fine-tunes then ran
 4 epochs (800 iterations) each from it. Running this script unchanged trains the full schedule.
-The later cycles (repair-x1-more, default-x4-more/-third/-fourth, print-x1-more/-third/-fourth/-fifth/-sixth) each
+The later cycles (repair-x1-more, default-x4-more/-third/-fourth, print-x1-more/-third/.../-seventh) each
 continue from the shipped weights of their model; BENCHMARKS.md lists every run with its time.
 """
 
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -81,6 +83,8 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "print-x1-fourth": _print_cycle(8, 1e-4, "print-fm", 4),
     "print-x1-fifth": _print_cycle(8, 1e-4, "print-fm", 5),
     "print-x1-sixth": _print_cycle(8, 1e-4, "print-fm", 6),
+    # a seventh, three times as long: the short restarts were each gaining less
+    "print-x1-seventh": _print_cycle(24, 1e-4, "print-fm", 7),
 }
 
 
@@ -109,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         init_path = f"{WEIGHTS}/{STAGES[init][1]}" if init else None
         meta = {"name": "descreen" if name.startswith("print") else name.split("-")[0], "licence": "same as Enhance; trained on the registry corpus",
                 "recipe": f"scripts/train_neural.py {name}"}
-        train(images, cfg, f"runs/{name}", f"{WEIGHTS}/{fname}", init_from=init_path, progress=report, metadata=meta,
+        # each epoch's weights stay in the run folder; the shipped file changes only when the
+        # stage has finished, so the working tree's models pass their checksums meanwhile
+        out = f"runs/{name}/{fname}"
+        train(images, cfg, f"runs/{name}", out, init_from=init_path, progress=report, metadata=meta,
               weights=weights)
+        shutil.copyfile(out, f"{WEIGHTS}/{fname}.part")
+        os.replace(f"{WEIGHTS}/{fname}.part", f"{WEIGHTS}/{fname}")
         logging.info("%s done in %.1f min", name, (time.time() - t0) / 60)
     return 0
 
