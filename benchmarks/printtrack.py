@@ -236,9 +236,9 @@ def run_track(images: list[BenchImage], sheets_dir: str | None = None, log: Call
             log(f"print {case.key} {name}: {np.mean([r['psnr'] for r in rows]):.2f} dB")
         out[case.key] = entry
         if case is PRINT_SETTINGS[0]:
-            out["_passthrough"] = {"enhance descreen": passthrough(methods["enhance descreen"], images),  # type: ignore[arg-type]
-                                   "enhance descreen --ensemble 8": passthrough(methods["enhance descreen --ensemble 8"], images),  # type: ignore[arg-type]
-                                   f"gaussian {sigma}": passthrough(gaussian(sigma), images)}
+            out["_passthrough"] = {k: passthrough(fn, images) for k, fn in methods.items()  # type: ignore[arg-type]
+                                   if k.startswith("enhance descreen")}
+            out["_passthrough"][f"gaussian {sigma}"] = passthrough(gaussian(sigma), images)  # type: ignore[index]
         if sheets_dir:
             Path(sheets_dir).mkdir(parents=True, exist_ok=True)
             sheet = {f"gauss {sigma}": gaussian(sigma), "notch": notch}

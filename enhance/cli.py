@@ -16,6 +16,7 @@ from typing import Sequence
 
 from . import __version__
 from .errors import EnhanceError
+from .models.ensemble import PASSES
 
 log = logging.getLogger("enhance")
 
@@ -63,7 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="neural inference precision (auto: fp32 on a CPU, bf16 on CUDA; bf16 on a CPU runs PyTorch)")
     ap.add_argument("--backend", default="auto", choices=("auto", "onnxruntime", "torch"),
                     help="neural inference engine (auto: ONNX Runtime on a CPU, PyTorch for CUDA and --precision bf16)")
-    ap.add_argument("--ensemble", type=int, default=1, choices=(1, 2, 4, 8), metavar="N",
+    ap.add_argument("--ensemble", type=int, default=1, choices=PASSES, metavar="N",
                     help="run the model on N flipped/rotated copies of the image and average them (1, 2, 4 or 8): "
                     "a little more fidelity for N times the model's time (default 1)")
     ap.add_argument("--max-pixels", type=int, default=None, metavar="N",

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import sys
 import time
 from dataclasses import replace
 
+from enhance.models._files import publish
 from enhance.models.generator import GeneratorConfig
 from enhance.train.corpus import corpus_megapixels, kind_weights, load_corpus
 from enhance.train.loop import TrainConfig, TrainProgress, train
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         train(images, cfg, f"runs/{name}", out, init_from=init_path, progress=report, metadata=meta,
               weights=weights)
         shutil.copyfile(out, f"{WEIGHTS}/{fname}.part")
-        os.replace(f"{WEIGHTS}/{fname}.part", f"{WEIGHTS}/{fname}")
+        publish(f"{WEIGHTS}/{fname}.part", f"{WEIGHTS}/{fname}")
         logging.info("%s done in %.1f min", name, (time.time() - t0) / 60)
     return 0
 

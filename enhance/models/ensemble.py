@@ -15,8 +15,6 @@ from .base import Upscaler
 
 __all__ = ["Ensemble", "PASSES"]
 
-#: the pass counts on offer: identity; + transpose; + both flips; all eight orientations
-PASSES = (1, 2, 4, 8)
 
 
 def _forward(x: np.ndarray, k: int) -> np.ndarray:
@@ -33,9 +31,11 @@ def _inverse(y: np.ndarray, k: int) -> np.ndarray:
     return y
 
 
-#: which orientations each pass count uses (2: identity and transpose; 4: identity, a half
-#: turn and both transposes, i.e. every flip that keeps the axes' roles in pairs)
+#: which orientations each pass count uses: 2, identity and transpose; 4, those two and
+#: their half turns (the anti-transpose); 8, all of the square's symmetries
 _ORIENTATIONS = {1: (0,), 2: (0, 4), 4: (0, 2, 4, 6), 8: tuple(range(8))}
+#: the pass counts on offer
+PASSES = tuple(_ORIENTATIONS)
 
 
 class Ensemble:
