@@ -116,6 +116,26 @@ def _is_deep(path: Path, head: bytes) -> bool:
     return False
 
 
+#: how far float samples may stray outside 0..1 (rounding in the tool that wrote them) and still be read
+_FLOAT_SLACK = 1.0 / 512
+
+
+def _float_to_uint16(arr: np.ndarray, path: Path | str) -> tuple[np.ndarray, str]:
+    """Floating-point samples in 0..1 -> uint16, with a note for the user.
+
+    Float TIFFs from scanning and retouching software hold display-referred values in 0..1;
+    16 bits keep more precision than any print or scan carries. NaNs read as 0. Values beyond
+    0..1 mean HDR or measurement data, which Enhance does not tone-map: those files are refused.
+    """
+    a = np.nan_to_num(np.asarray(arr, dtype=np.float32), nan=0.0, posinf=np.inf, neginf=-np.inf)
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if lo < -_FLOAT_SLACK or hi > 1.0 + _FLOAT_SLACK:
+        raise InputError(f"{path}: floating-point samples run from {lo:.4g} to {hi:.4g}; only 0..1 "
+                         "(display-referred) float images are supported")
+    out = np.rint(np.clip(a, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    return out, "floating-point input is enhanced and written as 16-bit"
+
+
 def _check_pixels(path: Path, w: int, h: int, max_pixels: int) -> None:
     if w * h > max_pixels:
         raise InputError(
@@ -149,10 +169,13 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         raise InputError(f"{path}: cannot read this high-bit-depth image ({msg})") from None
     if arr.ndim == 2:
         arr = arr[:, :, None]
+    notes: tuple[str, ...] = ()
     if arr.dtype != np.uint16:
-        if arr.dtype in (np.float32, np.float64):
-            raise InputError(f"{path}: floating-point images are not supported")
-        arr = arr.astype(np.uint16) if arr.dtype.itemsize <= 2 else np.clip(arr, 0, 65535).astype(np.uint16)
+        if arr.dtype.kind == "f":
+            arr, note = _float_to_uint16(arr, path)
+            notes = (note,)
+        else:
+            arr = arr.astype(np.uint16) if arr.dtype.itemsize <= 2 else np.clip(arr, 0, 65535).astype(np.uint16)
     c = arr.shape[2]
     layout = "CMYK" if interp == "cmyk" and c == 4 else layout_for_channels(min(c, 4))
     if c > 4:
@@ -160,7 +183,7 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     if exif is not None:
         exif = _reset_orientation(exif)
     meta = ImageMeta(layout=layout, bit_depth=16, source_mode=interp, icc_profile=icc, dpi=dpi, exif=exif,
-                     format=path.suffix.lstrip(".").upper() or None)
+                     format=path.suffix.lstrip(".").upper() or None, notes=notes)
     return np.ascontiguousarray(arr), meta
 
 
@@ -231,7 +254,8 @@ def _pil_to_array(im: Image.Image, path: Path | str) -> tuple[np.ndarray, str, i
             raise InputError(f"{path}: 32-bit integer images are not supported")
         return a.astype(np.uint16)[:, :, None], "L", 16, ()
     if mode == "F":
-        raise InputError(f"{path}: floating-point images are not supported")
+        a, note = _float_to_uint16(np.asarray(im), path)
+        return a[:, :, None], "L", 16, (note,)
     notes.append(f"{mode} input converted to RGB")
     return np.asarray(im.convert("RGB")), "RGB", 8, tuple(notes)
 
@@ -245,11 +269,13 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
 
     Returns:
         ``(pixels, meta)``: pixels is ``(H, W, C)`` uint8 or uint16 with C = 1 to 4, laid out
-        as ``meta.layout`` says, with EXIF orientation already applied. Animated files give
+        as ``meta.layout`` says, with EXIF orientation already applied. Floating-point files
+        with samples in 0..1 come back as uint16 (with a note). Animated files give
         their first frame (``meta.frames`` tells how many there were).
 
     Raises:
-        InputError: missing, empty, truncated or corrupt file, not an image, too many pixels.
+        InputError: missing, empty, truncated or corrupt file, not an image, too many pixels,
+            floating-point samples outside 0..1.
 
     Example:
         >>> pixels, meta = open_image("scan.png")  # doctest: +SKIP

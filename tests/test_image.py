@@ -80,6 +80,27 @@ def test_16bit_rgb_stays_16bit(tmp_path: Path, ext: str) -> None:
     assert out.dtype == np.uint16 and out.shape == (20, 24, 3) and meta2.layout == "RGB"
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_float_tiff_in_0_1_is_read_as_16bit(tmp_path: Path, channels: int) -> None:
+    a = np.random.default_rng(1).random((10, 12, channels)).astype(np.float32)
+    src = tmp_path / "float.tif"
+    tifffile.imwrite(src, a[:, :, 0] if channels == 1 else a, photometric="minisblack" if channels == 1 else "rgb")
+    pixels, meta = open_image(src)
+    assert pixels.dtype == np.uint16 and pixels.shape == (10, 12, channels) and meta.bit_depth == 16
+    assert np.abs(pixels / 65535.0 - a).max() < 1e-4
+    assert any("floating-point" in n for n in meta.notes)
+    dst, notes = _enhance(src, fmt="tiff")
+    out, _ = open_image(dst)
+    assert out.dtype == np.uint16 and out.shape == (20, 24, channels)
+
+
+def test_float_tiff_out_of_range_is_refused_by_name(tmp_path: Path) -> None:
+    src = tmp_path / "hdr.tif"
+    tifffile.imwrite(src, np.full((8, 8, 3), 4.0, np.float32), photometric="rgb")
+    with pytest.raises(InputError, match=r"hdr\.tif: floating-point samples run from 4 to 4"):
+        open_image(src)
+
+
 def test_cmyk_kept_in_tiff_and_converted_for_png(tmp_path: Path) -> None:
     cmyk = Image.fromarray(smooth_rgb(10, 10)).convert("CMYK")
     src = tmp_path / "c.tif"
