@@ -34,6 +34,23 @@ def test_degrade_shapes_and_determinism() -> None:
     assert r.shape == hr.shape and not np.array_equal(r, hr)
 
 
+def test_training_jpeg_grid_lands_at_the_drawn_phase() -> None:
+    """The training JPEG's block grid starts where it was asked to, not always at the crop's
+    corner (crops of real JPEGs start anywhere on the grid)."""
+    from enhance.models.raisr import _grid_phase
+    from enhance.train.degrade import _jpeg
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:160, 0:160].astype(np.float32)
+    img = 128 + 60 * np.sin(x / 4 + y / 5) * (((x + y) // 9) % 2) + rng.normal(0, 3, (160, 160))
+    rgb = np.repeat(np.clip(img, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    assert _grid_phase(_jpeg(rgb, 20)[:, :, 0].astype(np.float32)) == (0, 0)
+    out = _jpeg(rgb, 20, (3, 5))
+    assert out.shape == rgb.shape
+    # the grid starts 3 rows above and 5 columns left of the crop: same lattice as cropping (3, 5) off
+    assert _grid_phase(out[:, :, 0].astype(np.float32)) == (3, 5)
+
+
 def test_train_generator_then_use_it(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -95,11 +95,15 @@ def _downscale(hr: np.ndarray, scale: int, kernel: str) -> np.ndarray:
     return np.stack(chans, axis=-1).astype(np.float64)
 
 
-def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+def _jpeg(img: np.ndarray, quality: int, phase: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """JPEG round trip at ``quality``, with the codec's block grid starting ``phase`` = (dy, dx)
+    pixels above and left of the crop (the crop's edge pads the extra rows by reflection)."""
+    dy, dx = phase
+    padded = np.pad(img, ((dy, 0), (dx, 0), (0, 0)), mode="reflect") if dy or dx else img
     buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="JPEG", quality=int(quality))
+    Image.fromarray(padded).save(buf, format="JPEG", quality=int(quality))
     buf.seek(0)
-    return np.asarray(Image.open(buf).convert("RGB"))
+    return np.asarray(Image.open(buf).convert("RGB"))[dy:, dx:]
 
 
 def degrade(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generator, margin: int = 0) -> np.ndarray:
@@ -151,7 +155,10 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
             x = x + rng.normal(0.0, sigma, size=x.shape)
     out = np.clip(np.round(x), 0, 255).astype(np.uint8)
     if deg.jpeg is not None and rng.random() < deg.jpeg_prob:
-        out = _jpeg(out, int(rng.integers(deg.jpeg[0], deg.jpeg[1] + 1)))
+        # a random grid phase (over the 16 px 4:2:0 macroblock): a crop of a real JPEG starts
+        # anywhere on the grid, and a network with stride-2 stages is not shift-invariant
+        phase = (int(rng.integers(0, 16)), int(rng.integers(0, 16)))
+        out = _jpeg(out, int(rng.integers(deg.jpeg[0], deg.jpeg[1] + 1)), phase)
     if margin:
         out = out[margin:-margin, margin:-margin]
     return out, target
