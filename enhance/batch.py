@@ -9,6 +9,7 @@ target folder and renamed, so an interrupted run leaves either a complete file o
 from __future__ import annotations
 
 import glob
+import hashlib
 import logging
 import os
 import time
@@ -27,7 +28,8 @@ from .tiles import TiffSink
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BatchOptions", "FileResult", "BatchEvent", "expand_inputs", "output_path", "enhance_file", "run_batch"]
+__all__ = ["BatchOptions", "FileResult", "BatchEvent", "expand_inputs", "select_shard", "output_path", "enhance_file",
+           "run_batch"]
 
 #: Outputs larger than this many pixels, written as TIFF, stream to disk instead of memory.
 STREAM_PIXELS = 64_000_000
@@ -108,6 +110,29 @@ def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[FileResult]]:
                 seen.add(key)
                 files.append(Path(m))
     return files, missing
+
+
+def select_shard(files: list[Path], index: int, count: int) -> list[Path]:
+    """The files that shard ``index`` of ``count`` (1-based) takes, for splitting a backlist across machines.
+
+    Each file goes to the shard given by a hash of its path as written (``scans/a.tif``), so
+    machines that run the same patterns from the same folder split the files between them with
+    no coordinator, every file in exactly one shard; adding files later never moves the others
+    to another shard. Order is kept.
+
+    Raises:
+        ValueError: ``index`` is not in 1..count.
+    """
+    if count < 1 or not 1 <= index <= count:
+        raise ValueError(f"shard {index}/{count}: need 1 <= K <= N")
+    if count == 1:
+        return list(files)
+
+    def home(f: Path) -> int:
+        digest = hashlib.blake2b(f.as_posix().encode("utf-8", "surrogateescape"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % count
+
+    return [f for f in files if home(f) == index - 1]
 
 
 def output_path(source: Path, opts: BatchOptions) -> Path:

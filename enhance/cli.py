@@ -34,6 +34,20 @@ so the print size stays), EXIF, alpha and 16-bit depth. Quote globs so enhance e
 """
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> (K, N), for ``--shard``."""
+    k, sep, n = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        ki, ni = int(k), int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N (e.g. 2/4)") from None
+    if ni < 1 or not 1 <= ki <= ni:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 1 <= K <= N")
+    return ki, ni
+
+
 def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="enhance",
@@ -56,6 +70,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--format", default="png", choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")
     ap.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
+    ap.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                    help="take only the K-th of N shares of the files (1/4 .. 4/4 on four machines sharing the folders)")
     ap.add_argument("--list-models", action="store_true", help="list the models with their scales, type, size and speed")
     ap.add_argument("--rendering-tile", type=int, default=512, metavar="PX", help="tile side in input pixels (memory vs speed; default 512)")
     ap.add_argument("--rendering-overlap", type=int, default=16, metavar="PX", help="blended overlap between tiles (default 16)")
@@ -136,7 +152,7 @@ def _print_models() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .batch import BatchEvent, BatchOptions, expand_inputs, run_batch
+    from .batch import BatchEvent, BatchOptions, expand_inputs, run_batch, select_shard
     from .image import DEFAULT_MAX_PIXELS
 
     model = args.model or ("repair" if args.zoom == 1 and args.type != "print" else "default")
@@ -157,6 +173,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"enhance: error: {r.message}", file=sys.stderr)
     if not files:
         return 1 if missing else 2
+    if args.shard:
+        total = len(files)
+        files = select_shard(files, *args.shard)
+        if not args.quiet:
+            print(f"enhance: shard {args.shard[0]}/{args.shard[1]}: {len(files)} of {total} files", file=sys.stderr)
+        if not files:
+            return 1 if missing else 0
     from .models.registry import load_model
 
     try:

@@ -57,6 +57,39 @@ def test_skip_existing_resumes(tmp_path: Path) -> None:
     assert (tmp_path / "b_ne2x.png").exists()
 
 
+def test_shards_split_a_batch_between_machines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from enhance.batch import select_shard
+
+    monkeypatch.chdir(tmp_path)
+    names = [f"p{i:02d}.png" for i in range(12)]
+    for n in names:
+        _img(tmp_path / n, 6, 8)
+    made: list[set[str]] = []
+    for k in (1, 2, 3):
+        before = {p.name for p in tmp_path.glob("*_ne2x.png")}
+        assert main(["--model=bicubic", f"--shard={k}/3", "p??.png"]) == 0
+        made.append({p.name for p in tmp_path.glob("*_ne2x.png")} - before)
+        assert f"shard {k}/3: {len(made[-1])} of 12 files" in capsys.readouterr().err
+    # every file done by exactly one shard, and not all by one
+    assert sorted(set.union(*made)) == sorted(n.replace(".png", "_ne2x.png") for n in names)
+    assert sum(len(m) for m in made) == 12 and max(len(m) for m in made) < 12
+    # adding files never moves a file to another shard
+    files = [Path(n) for n in names]
+    more = files + [Path(f"q{i}.png") for i in range(30)]
+    for k in (1, 2, 3):
+        assert set(select_shard(files, k, 3)) == set(select_shard(more, k, 3)) & set(files)
+
+
+@pytest.mark.parametrize("bad", ["0/3", "4/3", "2", "a/b"])
+def test_bad_shard_is_a_usage_error(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _img(tmp_path / "a.png")
+    with pytest.raises(SystemExit) as exc:
+        main(["--model=bicubic", f"--shard={bad}", str(src)])
+    assert exc.value.code == 2 and "--shard" in capsys.readouterr().err
+    assert not (tmp_path / "a_ne2x.png").exists()
+
+
 def test_collision_is_an_error_not_an_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _img(tmp_path / "same.png")
     Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(tmp_path / "same.jpg")
