@@ -135,3 +135,23 @@ def test_corpus_limits_read_only_the_first_images_of_a_kind(tmp_path: Path) -> N
     assert kinds == ["clipart", "photo", "clipart", "art"]
     assert [int(a[0, 0, 0]) for a in images] == [0, 1, 2, 3]
     assert [int(a[0, 0, 0]) for a in load_raisr_set(tmp_path, clipart=1)] == [1, 3, 0]  # paintings/photos first
+
+
+def test_a_deepened_generator_starts_as_the_smaller_one() -> None:
+    """Growing a model (more residual blocks, initialised from a shallower one) starts from
+    exactly the smaller model's output, so fine-tuning only has to improve on it."""
+    import torch
+
+    from enhance.models.generator import Generator, GeneratorConfig
+    from enhance.train.loop import _init_generator
+
+    torch.manual_seed(0)
+    small = Generator(GeneratorConfig(scale=2, blocks=2, filters=8))
+    deep = Generator(GeneratorConfig(scale=2, blocks=5, filters=8))
+    _init_generator(deep, small.state_dict(), "small")
+    x = torch.rand(1, 3, 12, 10)
+    with torch.no_grad():
+        assert torch.allclose(deep(x), small(x), atol=1e-6)
+    # the new blocks still learn: their second convolution gets a gradient
+    deep(x).square().mean().backward()
+    assert deep.body[4].conv2.weight.grad is not None and deep.body[4].conv2.weight.grad.abs().sum() > 0

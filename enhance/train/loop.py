@@ -140,6 +140,25 @@ def _lr_at(cfg: TrainConfig, epoch_float: float) -> float:
     return cfg.learning_rate * (cfg.learning_decay ** int(epoch_float // max(1, cfg.learning_period)))
 
 
+def _init_generator(gen: Generator, init: dict[str, torch.Tensor], source: str) -> None:
+    """Load the tensors of ``init`` that fit ``gen`` (fine-tuning). Residual blocks that ``init``
+    lacks (a deeper model grown from a shallower one) get their second convolution zeroed, so
+    they start as identities and the grown model starts with exactly the smaller one's output."""
+    own = gen.state_dict()
+    usable = {k: v for k, v in init.items() if k in own and own[k].shape == v.shape}
+    gen.load_state_dict(usable, strict=False)
+    grown = 0
+    if usable:
+        for i, block in enumerate(gen.body):
+            if f"body.{i}.conv1.weight" not in usable and f"body.{i}.conv2.weight" not in usable:
+                with torch.no_grad():
+                    block.conv2.weight.zero_()
+                    block.conv2.bias.zero_()
+                grown += 1
+    log.info("initialised %d/%d tensors from %s%s", len(usable), len(own), source,
+             f" ({grown} new residual blocks start as identities)" if grown else "")
+
+
 def train(
     images: list[np.ndarray],
     cfg: TrainConfig,
@@ -202,11 +221,7 @@ def train(
         start_epoch, iteration = int(st["epoch"]), int(st["iteration"])
         log.info("resuming %s at epoch %d", run, start_epoch)
     elif init_from is not None:
-        init = load_file(str(init_from))
-        own = gen.state_dict()
-        usable = {k: v for k, v in init.items() if k in own and own[k].shape == v.shape}
-        gen.load_state_dict(usable, strict=False)
-        log.info("initialised %d/%d tensors from %s", len(usable), len(own), init_from)
+        _init_generator(gen, load_file(str(init_from)), str(init_from))
 
     deg = PRESETS[cfg.degradation].with_flags(cfg.train_blur, cfg.train_noise, cfg.train_jpeg)
     sampler = PairSampler(images, cfg.scale, cfg.batch_shape, deg, seed=cfg.seed + 7919 * start_epoch,
