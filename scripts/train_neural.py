@@ -68,7 +68,7 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2-fourth": (replace(BASE, epochs=64, learning_rate=1.2e-4, seed=4), "default-x2.safetensors", "default-x2"),
     # a deeper x2 (9 residual blocks instead of 6), grown from the shipped x2 (new blocks start as
     # identities): 1.4 times the model's time, which the whole command can afford beside cunet's
-    "default-x2-deep": (replace(BASE, epochs=48, learning_rate=1.5e-4, seed=6,
+    "default-x2-deep": (replace(BASE, epochs=32, learning_rate=1.5e-4, seed=6,
                                 generator=replace(BASE.generator, blocks=9)), "default-x2.safetensors", "default-x2"),
     # more x4 training from the shipped x4 weights (its first fine-tune ran only 800 iterations)
     "default-x4-more": (replace(BASE, scale=4, epochs=16, batch_shape=192, learning_rate=2e-4,
