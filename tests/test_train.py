@@ -71,6 +71,16 @@ def test_train_generator_then_use_it(tmp_path: Path, data: Path, monkeypatch: py
                            "--discriminator-start=0", "--adversarial-start=1", "--discriminator-size=8", "-q"])
     assert rc == 1 and model.stat().st_mtime_ns != stamp
     assert (tmp_path / ".enhance-runs" / "ne2x-photo-tiny" / "checkpoint.safetensors").exists()
+    # more --generator-blocks grows the model; other changed settings are refused by name
+    from enhance.models.generator import load_generator
+
+    capsys.readouterr()
+    assert main([a.replace("--generator-blocks=1", "--generator-blocks=2") for a in args[:-1]]) == 1
+    assert "growing" in capsys.readouterr().err
+    assert load_generator(str(model))[0].config.blocks == 2
+    assert main([a.replace("--generator-filters=8", "--generator-filters=16").replace("blocks=1", "blocks=2")
+                 for a in args]) == 2
+    assert "ne2x-photo-tiny.safetensors exists with other --generator-* settings" in capsys.readouterr().err
 
 
 def test_train_raisr_then_use_it(tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

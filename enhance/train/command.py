@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -135,8 +135,17 @@ def _train_generator(args: argparse.Namespace, images: list[np.ndarray], out: Pa
         from ..models.generator import load_generator
 
         _m, meta = load_generator(str(out))
-        if GeneratorConfig.from_json(meta["config"]) != cfg.generator:
-            raise EnhanceError(f"{out} exists with other --generator-* settings; pick another --model name or delete it")
+        have = GeneratorConfig.from_json(meta["config"])
+        if have != cfg.generator:
+            # more residual blocks on the same model: grown, the new blocks starting as identities
+            if replace(have, blocks=cfg.generator.blocks) == cfg.generator and cfg.generator.blocks > have.blocks:
+                log.info("growing %s from %d to %d residual blocks", out, have.blocks, cfg.generator.blocks)
+                if not quiet:
+                    print(f"growing {out} from {have.blocks} to {cfg.generator.blocks} residual blocks "
+                          "(the new ones start as identities)", file=sys.stderr)
+            else:
+                raise EnhanceError(f"{out} exists with other --generator-* settings (only more --generator-blocks "
+                                   "can grow it); pick another --model name or delete it")
 
     def report(p: TrainProgress) -> None:
         if p.epoch_done and not quiet:
