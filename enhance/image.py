@@ -174,8 +174,13 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         if arr.dtype.kind == "f":
             arr, note = _float_to_uint16(arr, path)
             notes = (note,)
+        elif arr.dtype.kind == "i":
+            raise InputError(f"{path}: signed-integer samples ({arr.dtype}) are not supported")
+        elif arr.dtype.itemsize > 2:  # 32-bit unsigned: its full range onto 16 bits
+            notes = (f"{arr.dtype.itemsize * 8}-bit integer input is enhanced and written as 16-bit",)
+            arr = (arr.astype(np.uint64) * 65535 // np.iinfo(arr.dtype).max).astype(np.uint16)
         else:
-            arr = arr.astype(np.uint16) if arr.dtype.itemsize <= 2 else np.clip(arr, 0, 65535).astype(np.uint16)
+            arr = arr.astype(np.uint16)
     c = arr.shape[2]
     layout = "CMYK" if interp == "cmyk" and c == 4 else layout_for_channels(min(c, 4))
     if c > 4:

@@ -101,6 +101,22 @@ def test_float_tiff_out_of_range_is_refused_by_name(tmp_path: Path) -> None:
         open_image(src)
 
 
+def test_32bit_unsigned_tiff_maps_its_range_onto_16_bits(tmp_path: Path) -> None:
+    a = np.array([[0, 2**31, 2**32 - 1]], np.uint32).repeat(4, axis=0)
+    src = tmp_path / "u32.tif"
+    tifffile.imwrite(src, a)
+    pixels, meta = open_image(src)
+    assert pixels.dtype == np.uint16 and pixels[0, :, 0].tolist() == [0, 32767, 65535]
+    assert any("32-bit integer" in n for n in meta.notes)
+
+
+def test_signed_integer_tiff_is_refused_by_name(tmp_path: Path) -> None:
+    src = tmp_path / "signed.tif"
+    tifffile.imwrite(src, np.full((8, 8), -5, np.int16))
+    with pytest.raises(InputError, match=r"signed\.tif: signed-integer samples"):
+        open_image(src)
+
+
 def test_cmyk_kept_in_tiff_and_converted_for_png(tmp_path: Path) -> None:
     cmyk = Image.fromarray(smooth_rgb(10, 10)).convert("CMYK")
     src = tmp_path / "c.tif"
