@@ -165,3 +165,22 @@ def test_a_deepened_generator_starts_as_the_smaller_one() -> None:
     # the new blocks still learn: their second convolution gets a gradient
     deep(x).square().mean().backward()
     assert deep.body[4].conv2.weight.grad is not None and deep.body[4].conv2.weight.grad.abs().sum() > 0
+
+
+def test_engraving_crops_are_unscreened_line_work() -> None:
+    """The print-hatch preset swaps some crops for synthetic engravings: hatched lines whose
+    target is themselves (no screen), so the descreener learns to keep such work."""
+    from enhance.train.degrade import Degradation, degrade_pair
+    from enhance.train.halftone import engraving
+
+    a = engraving(96, 96, np.random.default_rng(4))
+    assert a.shape == (96, 96, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, engraving(96, 96, np.random.default_rng(4)))
+    # line work: strong contrast between ink and paper
+    y = a.astype(np.float32).mean(axis=2)
+    assert y.max() - y.min() > 120
+    hr = np.full((64, 64, 3), 128, np.uint8)
+    deg = Degradation(halftone=1.0, engraving=1.0)
+    lr, target = degrade_pair(hr, 1, deg, np.random.default_rng(0))
+    assert not np.array_equal(target, hr) and target.shape == hr.shape
+    assert np.array_equal(lr, target)  # no screen, no noise or JPEG in this preset: input is the target

@@ -38,6 +38,9 @@ class Degradation:
             :mod:`enhance.train.halftone` with a random setting (the ``print`` model's input);
             a grayscale print turns the target gray too (colour cannot be recovered from it).
         halftone_fm: share of those prints made with a stochastic (FM) screen instead of an AM one.
+        engraving: probability that the crop is replaced by a synthetic line engraving
+            (:func:`enhance.train.halftone.engraving`), left unscreened, input and target alike:
+            hatching that the descreener must pass through.
     """
 
     kernels: tuple[str, ...] = ("matlab",)
@@ -50,6 +53,7 @@ class Degradation:
     jpeg_prob: float = 0.0
     halftone: float = 0.0
     halftone_fm: float = 0.1
+    engraving: float = 0.0
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
         """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""
@@ -79,6 +83,10 @@ PRESETS: dict[str, Degradation] = {
     "print-keep": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.7),
     # and with a quarter of the prints stochastic (FM), where the first cycles did worst
     "print-fm": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75, halftone_fm=0.25),
+    # and with a tenth of the crops synthetic engravings, unscreened: forced onto a real engraving,
+    # the descreener trained without them washes out its finest hatching
+    "print-hatch": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75,
+                               halftone_fm=0.25, engraving=0.1),
 }
 
 _PIL = {"box": Image.BOX, "bilinear": Image.BILINEAR, "lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC}
@@ -132,6 +140,11 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     Returns:
         ``(lr, target)``, both uint8; ``target`` has ``hr``'s shape.
     """
+    engraved = deg.engraving > 0 and rng.random() < deg.engraving
+    if engraved:
+        from .halftone import engraving
+
+        hr = engraving(hr.shape[0], hr.shape[1], rng)
     target = hr
     x = hr.astype(np.float64)
     if deg.blur > 0 and rng.random() < deg.blur_prob:
@@ -140,7 +153,7 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     kernel = deg.kernels[int(rng.choice(len(deg.kernels), p=np.asarray(deg.kernel_weights) / sum(deg.kernel_weights)))]
     if scale > 1:
         x = _downscale(np.clip(x, 0, 255), scale, kernel) if kernel != "matlab" else imresize(x, output_shape=(x.shape[0] // scale, x.shape[1] // scale))
-    if deg.halftone > 0 and rng.random() < deg.halftone:
+    if deg.halftone > 0 and not engraved and rng.random() < deg.halftone:
         from .halftone import gray_target, print_and_scan, random_settings
 
         settings = random_settings(rng, fm_prob=deg.halftone_fm)

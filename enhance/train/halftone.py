@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-__all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "random_settings", "luma", "gray_target"]
+__all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "random_settings", "luma", "gray_target",
+           "engraving"]
 
 #: Classic offset screen angles in degrees for C, M, Y, K.
 CMYK_ANGLES = (15.0, 75.0, 0.0, 45.0)
@@ -149,3 +150,42 @@ def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Gene
         out = gaussian_filter(out, (s.scan_blur, s.scan_blur, 0))
     out = out + rng.normal(0, s.scan_noise, out.shape)
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def engraving(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A synthetic line engraving: hatched strokes in ink on paper, as ``(h, w, 3)`` uint8.
+
+    Old book illustrations (wood and steel engravings, etchings, pen drawings) shade with
+    parallel lines 2-6 scan pixels apart: the same frequencies as a halftone screen, but lines
+    rather than a 2-D lattice of dots. Crops of these, left unscreened, teach the descreener to
+    pass such work through. Two to four regions (boundaries from smooth noise) each get a stroke
+    direction and spacing, gently curved; some are cross-hatched; stroke width follows a smooth
+    tone field, as an engraver's burin does.
+    """
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+
+    def smooth_field(sigma: float) -> np.ndarray:
+        from scipy.ndimage import gaussian_filter
+
+        f = gaussian_filter(rng.standard_normal((h, w)).astype(np.float32), sigma, mode="wrap")
+        return f / (np.abs(f).max() + 1e-6)
+
+    regions = int(rng.integers(2, 5))
+    label = np.argmax(np.stack([smooth_field(max(h, w) / 6) for _ in range(regions)]), axis=0)
+    tone = 0.5 + 0.6 * smooth_field(max(h, w) / 8)  # about 0..1: share of each period inked
+    warp = smooth_field(max(h, w) / 4) * float(rng.uniform(0, 6))
+    ink = np.zeros((h, w), np.float32)
+    for r in range(regions):
+        spacing = float(rng.uniform(2.0, 6.0))
+        sets = 2 if rng.random() < 0.2 else 1
+        for k in range(sets):
+            theta = float(rng.uniform(0, np.pi)) + k * float(rng.uniform(np.pi / 6, np.pi / 2))
+            phase = (xx * np.cos(theta) + yy * np.sin(theta) + warp) / spacing
+            dist = np.abs(phase - np.floor(phase) - 0.5) * spacing  # 0 at the stroke's centre
+            width = spacing * (0.8 * tone - 0.1)  # tone below 1/8: paper shows, no stroke
+            cover = np.clip(width / 2 - dist + 0.5, 0.0, 1.0)  # antialiased edge, one pixel wide
+            ink = np.where(label == r, np.maximum(ink, cover), ink)
+    paper = np.array([rng.uniform(0.85, 0.98), rng.uniform(0.82, 0.96), rng.uniform(0.72, 0.92)], np.float32)
+    dark = np.float32(rng.uniform(0.05, 0.3)) * np.array([1.0, 0.95, 0.9], np.float32)
+    rgb = paper * (1 - ink[..., None]) + dark * ink[..., None]
+    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
