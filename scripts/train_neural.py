@@ -114,7 +114,7 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "print-x1-eighth": _print_cycle(32, 1e-4, "print-fm", 8),
     # the 32-epoch cycle still gained 0.26 dB (26.43 -> 26.69): a ninth, longer one
     "print-x1-ninth": _print_cycle(40, 1e-4, "print-fm", 9),
-    # a tenth with synthetic engravings among the unscreened crops (print-hatch): forced onto
+    # next, not yet run: a tenth with synthetic engravings among the unscreened crops (print-hatch): forced onto
     # huckfinn's engraving, the ninth keeps only half its gradient energy and fades fine hatching
     "print-x1-tenth": _print_cycle(40, 1e-4, "print-hatch", 10),
 }
