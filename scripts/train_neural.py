@@ -14,7 +14,7 @@ rate already down to 2e-5) for lack of session time; the x4, repair and x3 fine-
 4 epochs (800 iterations) each from it. Running this script unchanged trains the full schedule.
 The later cycles (repair-x1-more, default-x2-more/-third, default-x4-more/-third/-fourth, print-x1-more/-third/.../-ninth) each
 continue from the shipped weights of their model; default-x2-deep and default-x4-deep grow the x2 and x4 models
-to 9 and 12 residual blocks (the new blocks start as identities), and their -more stages train them further; BENCHMARKS.md lists every run with its time.
+to 9 and 12 residual blocks (the new blocks start as identities), and their later stages (-more, -third) train them further; BENCHMARKS.md lists every run with its time.
 """
 
 from __future__ import annotations
