@@ -35,7 +35,9 @@ so the print size stays), EXIF, alpha and 16-bit depth. Quote globs so enhance e
 
 
 def _shard(text: str) -> tuple[int, int]:
-    """``"K/N"`` -> (K, N), for ``--shard``."""
+    """``"K/N"`` -> (K, N), for ``--shard`` (the range rule is :func:`~enhance.batch.select_shard`'s)."""
+    from .batch import select_shard
+
     k, sep, n = text.partition("/")
     try:
         if not sep:
@@ -43,8 +45,10 @@ def _shard(text: str) -> tuple[int, int]:
         ki, ni = int(k), int(n)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not K/N (e.g. 2/4)") from None
-    if ni < 1 or not 1 <= ki <= ni:
-        raise argparse.ArgumentTypeError(f"{text!r}: need 1 <= K <= N")
+    try:
+        select_shard([], ki, ni)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return ki, ni
 
 

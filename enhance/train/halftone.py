@@ -165,8 +165,6 @@ def engraving(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
 
     def smooth_field(sigma: float) -> np.ndarray:
-        from scipy.ndimage import gaussian_filter
-
         f = gaussian_filter(rng.standard_normal((h, w)).astype(np.float32), sigma, mode="wrap")
         return f / (np.abs(f).max() + 1e-6)
 
