@@ -143,9 +143,10 @@ def output_path(source: Path, opts: BatchOptions) -> Path:
 
 def _tiff_kwargs(meta: ImageMeta) -> dict[str, object]:
     kw: dict[str, object] = {
-        "photometric": {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb", "CMYK": "separated"}[meta.layout],
+        "photometric": {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb", "CMYK": "separated",
+                       "CMYKA": "separated"}[meta.layout],
     }
-    if meta.layout in ("LA", "RGBA"):
+    if meta.layout in ("LA", "RGBA", "CMYKA"):
         kw["extrasamples"] = ("unassalpha",)
     if meta.dpi:
         kw["resolution"] = (float(meta.dpi[0]), float(meta.dpi[1]))

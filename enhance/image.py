@@ -1,7 +1,8 @@
 """Reading and writing images with their metadata: ICC profile, DPI, EXIF, bit depth, alpha.
 
 Pixels travel as NumPy arrays ``(H, W, C)`` of uint8 or uint16, with a *layout* that names the
-channels: ``"L"`` (gray), ``"LA"``, ``"RGB"``, ``"RGBA"`` or ``"CMYK"``. :class:`ImageMeta`
+channels: ``"L"`` (gray), ``"LA"``, ``"RGB"``, ``"RGBA"``, ``"CMYK"`` or ``"CMYKA"`` (CMYK with an
+alpha channel, as print-production TIFFs carry it). :class:`ImageMeta`
 carries everything else a file had, so that :func:`save_image` can write it back:
 
 * EXIF orientation is applied on read and reset to 1 in the EXIF that is written back;
@@ -53,7 +54,7 @@ DEFAULT_MAX_PIXELS = 400_000_000
 #: Output formats and their file extensions.
 FORMATS = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg", "webp": ".webp"}
 _EXT_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
-_LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4}
+_LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4, "CMYKA": 5}
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class ImageMeta:
     """What a file carried besides its pixels.
 
     Attributes:
-        layout: channel layout of the pixel array: "L", "LA", "RGB", "RGBA" or "CMYK".
+        layout: channel layout of the pixel array: "L", "LA", "RGB", "RGBA", "CMYK" or "CMYKA".
         bit_depth: 8 or 16 (the array's dtype is uint8 or uint16 accordingly).
         source_mode: the file's own mode as Pillow or libvips names it ("1", "P", "I;16", "rgb16", ...).
         icc_profile: the embedded ICC profile, or None.
@@ -99,8 +100,9 @@ def layout_for_channels(channels: int) -> str:
 # ----------------------------------------------------------------------------- reading
 
 
-def _is_deep(path: Path, head: bytes) -> bool:
-    """True for 16-bit PNG/TIFF files, which Pillow would read as 8-bit (or not at all)."""
+def _needs_vips(path: Path, head: bytes) -> bool:
+    """True for 16-bit PNG/TIFF files, which Pillow would read as 8-bit (or not at all), and for
+    CMYK TIFFs with extra (alpha) samples, which Pillow cannot open."""
     if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 26 and head[12:16] == b"IHDR":
         depth, colour = head[24], head[25]
         return depth == 16 and colour in (2, 4, 6)  # RGB, LA, RGBA (16-bit L is fine in Pillow)
@@ -110,7 +112,8 @@ def _is_deep(path: Path, head: bytes) -> bool:
 
             with tifffile.TiffFile(path) as tf:
                 page = tf.pages[0]
-                return int(page.bitspersample) > 8
+                cmyk_extra = int(page.photometric) == 5 and int(page.samplesperpixel) > 4  # SEPARATED
+                return int(page.bitspersample) > 8 or cmyk_extra
         except Exception:
             return False  # let Pillow report the problem
     return False
@@ -170,7 +173,8 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     notes: tuple[str, ...] = ()
-    if arr.dtype != np.uint16:
+    depth = 8 if arr.dtype == np.uint8 else 16
+    if arr.dtype not in (np.uint8, np.uint16):
         if arr.dtype.kind == "f":
             arr, note = _float_to_uint16(arr, path)
             notes = (note,)
@@ -182,12 +186,17 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         else:
             arr = arr.astype(np.uint16)
     c = arr.shape[2]
-    layout = "CMYK" if interp == "cmyk" and c == 4 else layout_for_channels(min(c, 4))
-    if c > 4:
-        arr = arr[:, :, :4]
+    if interp == "cmyk" and c >= 4:
+        layout = "CMYK" if c == 4 else "CMYKA"
+    else:
+        layout = layout_for_channels(min(c, 4))
+    keep = _LAYOUT_CHANNELS[layout]
+    if c > keep:
+        notes += (f"{c - keep} extra channel{'s' * (c - keep > 1)} beyond {layout} dropped",)
+        arr = arr[:, :, :keep]
     if exif is not None:
         exif = _reset_orientation(exif)
-    meta = ImageMeta(layout=layout, bit_depth=16, source_mode=interp, icc_profile=icc, dpi=dpi, exif=exif,
+    meta = ImageMeta(layout=layout, bit_depth=depth, source_mode=interp, icc_profile=icc, dpi=dpi, exif=exif,
                      format=path.suffix.lstrip(".").upper() or None, notes=notes)
     return np.ascontiguousarray(arr), meta
 
@@ -273,7 +282,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         max_pixels: refuse images with more pixels than this (decompression bombs).
 
     Returns:
-        ``(pixels, meta)``: pixels is ``(H, W, C)`` uint8 or uint16 with C = 1 to 4, laid out
+        ``(pixels, meta)``: pixels is ``(H, W, C)`` uint8 or uint16 with C = 1 to 5, laid out
         as ``meta.layout`` says, with EXIF orientation already applied. Floating-point files
         with samples in 0..1 come back as uint16 (with a note). Animated files give
         their first frame (``meta.frames`` tells how many there were).
@@ -299,7 +308,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         raise InputError(f"{p}: cannot open ({exc.strerror or exc})") from None
     if not head:
         raise InputError(f"{p}: empty file")
-    if _is_deep(p, head):
+    if _needs_vips(p, head):
         return _open_vips(p, max_pixels)
     old_limit = Image.MAX_IMAGE_PIXELS
     try:
@@ -398,6 +407,8 @@ def _array_to_pil(a: np.ndarray, layout: str) -> Image.Image:
         return Image.fromarray(a[:, :, 0])  # uint8 -> "L", uint16 -> "I;16"
     if layout == "CMYK":
         return Image.frombuffer("CMYK", (a.shape[1], a.shape[0]), a.tobytes(), "raw", "CMYK", 0, 1)
+    if layout == "CMYKA":
+        raise ValueError("CMYK with alpha has no PIL mode: write it with save_image, or convert it first")
     return Image.fromarray(a)  # (H, W, 2) LA, 3 RGB, 4 RGBA
 
 
@@ -426,6 +437,18 @@ def _cmyk_to_rgb(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, Image
 def prepare_for_format(pixels: np.ndarray, meta: ImageMeta, fmt: str) -> tuple[np.ndarray, ImageMeta, list[str]]:
     """Convert pixels to what ``fmt`` can hold; return the notes that say what changed."""
     notes: list[str] = []
+    if meta.layout == "CMYKA" and fmt in ("png", "webp"):
+        alpha = _to8(pixels[:, :, 4:]) if pixels.dtype == np.uint16 else pixels[:, :, 4:]
+        rgb, meta, note = _cmyk_to_rgb(pixels[:, :, :4], meta)
+        pixels, meta = np.concatenate([rgb, alpha], axis=2), replace(meta, layout="RGBA")
+        notes.append(note + "; its alpha is kept")
+    if meta.layout == "CMYKA" and fmt == "jpeg":
+        a = pixels.astype(np.float32)
+        peak = 65535.0 if pixels.dtype == np.uint16 else 255.0
+        flat = a[:, :, :4] * (a[:, :, 4:] / peak)  # no ink where transparent: the paper shows
+        pixels = np.clip(np.round(flat), 0, peak).astype(pixels.dtype)
+        meta = replace(meta, layout="CMYK")
+        notes.append("alpha flattened onto the paper (JPEG has no alpha)")
     if meta.layout == "CMYK" and fmt in ("png", "webp"):
         pixels, meta, note = _cmyk_to_rgb(pixels, meta)
         notes.append(note)
@@ -491,7 +514,7 @@ def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> Non
     import pyvips
 
     im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
-    interp = {"L": "grey16", "LA": "grey16", "RGB": "rgb16", "RGBA": "rgb16", "CMYK": "cmyk"}[meta.layout]
+    interp = {"L": "grey16", "LA": "grey16", "RGB": "rgb16", "RGBA": "rgb16", "CMYK": "cmyk", "CMYKA": "cmyk"}[meta.layout]
     im = im.copy(interpretation=interp)
     if meta.icc_profile:
         im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
@@ -542,7 +565,7 @@ def save_image(
         raise OutputError(f"{target}: output folder {folder} does not exist")
     with atomic_output(target) as tmp:
         deep_colour = pixels.dtype == np.uint16 and meta.layout != "L"
-        if deep_colour or (pixels.dtype == np.uint16 and fmt == "tiff"):
+        if deep_colour or (pixels.dtype == np.uint16 and fmt == "tiff") or meta.layout == "CMYKA":
             _write_vips(tmp, pixels, meta, fmt)
         else:
             try:

@@ -33,6 +33,9 @@ def _tile_fn(model: Upscaler, layout: str) -> Callable[[np.ndarray], np.ndarray]
     def alpha(a: np.ndarray) -> np.ndarray:
         return np.clip(resample(a, s, "bicubic"), 0.0, 1.0)
 
+    def cmyk(x: np.ndarray) -> np.ndarray:  # C, M, Y inverted into the model's RGB, K as gray
+        return 1.0 - np.concatenate([model(1.0 - x[:, :, :3]), model(1.0 - x[:, :, 3:4])], axis=2)
+
     if layout == "L":
         return model
     if layout == "RGB":
@@ -42,7 +45,9 @@ def _tile_fn(model: Upscaler, layout: str) -> Callable[[np.ndarray], np.ndarray]
     if layout == "RGBA":
         return lambda x: np.concatenate([model(x[:, :, :3]), alpha(x[:, :, 3:])], axis=2)
     if layout == "CMYK":
-        return lambda x: 1.0 - np.concatenate([model(1.0 - x[:, :, :3]), model(1.0 - x[:, :, 3:])], axis=2)
+        return cmyk
+    if layout == "CMYKA":
+        return lambda x: np.concatenate([cmyk(x[:, :, :4]), alpha(x[:, :, 4:])], axis=2)
     raise ValueError(f"unknown layout {layout!r}")
 
 
@@ -59,7 +64,7 @@ def upscale_pixels(
 
     Args:
         pixels: ``(H, W, C)`` uint8, uint16 or float32 (in [0, 1]), laid out as ``layout``.
-        layout: "L", "LA", "RGB", "RGBA" or "CMYK".
+        layout: "L", "LA", "RGB", "RGBA", "CMYK" or "CMYKA".
         model: a loaded model; the zoom is ``model.scale``.
         tile: tile side in input pixels.
         overlap: blended overlap between tiles, in input pixels.

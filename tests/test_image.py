@@ -130,6 +130,41 @@ def test_cmyk_kept_in_tiff_and_converted_for_png(tmp_path: Path) -> None:
     assert any("CMYK converted" in n for n in notes2)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("stream", [False, True])
+def test_cmyk_with_alpha_keeps_its_inks_and_alpha(tmp_path: Path, dtype: type, stream: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Print-production TIFFs carry CMYK plus an alpha channel: the inks stay inks and the alpha
+    stays alpha (not K read as alpha), in TIFF (streamed too), and become RGBA in PNG."""
+    import enhance.batch
+
+    if stream:
+        monkeypatch.setattr(enhance.batch, "STREAM_PIXELS", 100)  # treat this tiny image as huge
+    peak = np.iinfo(dtype).max
+    inks = (smooth_rgb(12, 10, seed=3).astype(np.float64) / 255.0 * peak).astype(dtype)
+    a = np.concatenate([inks, inks[:, :, :1] // 2, np.full((12, 10, 1), peak // 3, dtype)], axis=2)  # C M Y K A
+    src = tmp_path / "cmyka.tif"
+    tifffile.imwrite(src, a, photometric="separated", extrasamples=[2], resolution=(300, 300), resolutionunit="INCH")
+    pixels, meta = open_image(src)
+    assert meta.layout == "CMYKA" and pixels.dtype == dtype and np.array_equal(pixels, a)
+    dst, _ = _enhance(src, fmt="tiff")
+    with tifffile.TiffFile(dst) as tf:
+        page = tf.pages[0]
+        assert page.photometric == tifffile.PHOTOMETRIC.SEPARATED and len(page.extrasamples) == 1
+        out = page.asarray()
+    assert out.shape == (24, 20, 5) and out.dtype == dtype
+    assert np.abs(out[:, :, 4].astype(np.int64) - peak // 3).max() <= 1  # a flat alpha stays flat
+    assert abs(float(out[:, :, 3].mean()) - float(a[:, :, 3].mean())) < peak * 0.02  # K is still K
+    assert open_image(dst)[1].dpi == (600.0, 600.0)
+    if not stream:
+        png, notes = _enhance(src, fmt="png")
+        rgba, pmeta = open_image(png)
+        assert pmeta.layout == "RGBA" and abs(int(rgba[:, :, 3].mean()) - 85) <= 1
+        assert any("alpha is kept" in n for n in notes)
+        jpg, jnotes = _enhance(src, fmt="jpeg")
+        assert open_image(jpg)[1].layout == "CMYK" and any("alpha flattened" in n for n in jnotes)
+
+
 def test_exif_orientation_applied_and_exif_kept(tmp_path: Path) -> None:
     im = Image.fromarray(smooth_rgb(10, 20))
     exif = Image.Exif()
