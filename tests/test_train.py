@@ -184,3 +184,27 @@ def test_engraving_crops_are_unscreened_line_work() -> None:
     lr, target = degrade_pair(hr, 1, deg, np.random.default_rng(0))
     assert not np.array_equal(target, hr) and target.shape == hr.shape
     assert np.array_equal(lr, target)  # no screen, no noise or JPEG in this preset: input is the target
+
+
+def test_text_crops_are_typeset_pages_degraded_like_any_crop() -> None:
+    """The bicubic-text preset swaps some crops for synthetic pages of type, which are then
+    downscaled (never screened) like the rest; without any font file the built-in font serves."""
+    from enhance.resize import imresize
+    from enhance.train.degrade import Degradation, degrade_pair
+    from enhance.train.textpage import text_page
+
+    a = text_page(96, 80, np.random.default_rng(5))
+    assert a.shape == (96, 80, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, text_page(96, 80, np.random.default_rng(5)))
+    assert not np.array_equal(a, text_page(96, 80, np.random.default_rng(6)))
+    y = a.astype(np.float32).mean(axis=2)
+    assert y.max() - y.min() > 60 and y.std() > 5  # letters stand out of the paper
+    b = text_page(64, 64, np.random.default_rng(1), fonts=())
+    assert b.shape == (64, 64, 3) and b.astype(np.float32).std() > 3
+    hr = np.full((64, 64, 3), 128, np.uint8)
+    lr, target = degrade_pair(hr, 2, Degradation(text=1.0, halftone=1.0), np.random.default_rng(0))
+    assert not np.array_equal(target, hr) and lr.shape == (32, 32, 3)
+    np.testing.assert_allclose(lr, np.clip(np.round(imresize(target.astype(np.float64), output_shape=(32, 32))), 0, 255),
+                               atol=1)  # the protocol's bicubic, no halftone applied
+    # a preset with no text draws as before: the share is off by default
+    assert PRESETS["bicubic"].text == 0 and PRESETS["bicubic-text"].text > 0

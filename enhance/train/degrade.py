@@ -41,6 +41,9 @@ class Degradation:
         engraving: probability that the crop is replaced by a synthetic line engraving
             (:func:`enhance.train.halftone.engraving`), left unscreened, input and target alike:
             hatching that the descreener must pass through.
+        text: probability that the crop is replaced by a synthetic page of type
+            (:func:`enhance.train.textpage.text_page`), then degraded like any other crop (type
+            is printed solid, so it is never screened).
     """
 
     kernels: tuple[str, ...] = ("matlab",)
@@ -54,6 +57,7 @@ class Degradation:
     halftone: float = 0.0
     halftone_fm: float = 0.1
     engraving: float = 0.0
+    text: float = 0.0
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
         """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""
@@ -72,6 +76,9 @@ class Degradation:
 PRESETS: dict[str, Degradation] = {
     # exactly the benchmark protocol's LR
     "bicubic": Degradation(),
+    # the protocol's LR, with an eighth of the crops synthetic pages of type: scanned books are
+    # mostly text, which the registry corpus barely holds
+    "bicubic-text": Degradation(text=0.125),
     # faithful upscaling of real files: mostly the protocol, sometimes other kernels
     "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
     # x1 repair: JPEG quality 10-60 plus noise
@@ -145,6 +152,11 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
         from .halftone import engraving
 
         hr = engraving(hr.shape[0], hr.shape[1], rng)
+    typeset = not engraved and deg.text > 0 and rng.random() < deg.text
+    if typeset:
+        from .textpage import text_page
+
+        hr = text_page(hr.shape[0], hr.shape[1], rng)
     target = hr
     x = hr.astype(np.float64)
     if deg.blur > 0 and rng.random() < deg.blur_prob:
@@ -153,7 +165,7 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     kernel = deg.kernels[int(rng.choice(len(deg.kernels), p=np.asarray(deg.kernel_weights) / sum(deg.kernel_weights)))]
     if scale > 1:
         x = _downscale(np.clip(x, 0, 255), scale, kernel) if kernel != "matlab" else imresize(x, output_shape=(x.shape[0] // scale, x.shape[1] // scale))
-    if deg.halftone > 0 and not engraved and rng.random() < deg.halftone:
+    if deg.halftone > 0 and not (engraved or typeset) and rng.random() < deg.halftone:
         from .halftone import gray_target, print_and_scan, random_settings
 
         settings = random_settings(rng, fm_prob=deg.halftone_fm)
