@@ -124,6 +124,16 @@ def cmd_print(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_jpeg(args: argparse.Namespace) -> int:
+    from .jpegtrack import run_track
+
+    images = load_bench(names=args.images)
+    track = run_track(images, lambda s: print(s, file=sys.stderr), not args.no_peers)
+    _store(args, {"jpeg": track, "jpeg_machine": _machine(),
+                  "jpeg_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_sheet(args: argparse.Namespace) -> int:
     from .methods import ours, resolve
     from .sheet import crop_sheet
@@ -152,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "report"):
+    for name in ("run", "pipeline", "print", "jpeg", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -179,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--sheets", default=str(root / "crops"), help="folder for the before/after crop sheets")
             p.add_argument("--no-peers", action="store_true")
             p.set_defaults(fn=cmd_print)
+        elif name == "jpeg":
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.add_argument("--no-peers", action="store_true")
+            p.set_defaults(fn=cmd_jpeg)
         else:
             p.set_defaults(fn=cmd_report)
     sh = sub.add_parser("sheet", help="before/after crop sheet of several models")

@@ -104,6 +104,40 @@ def print_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
     return lines
 
 
+def jpeg_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
+    jp = results.get("jpeg")
+    if not jp:
+        return []
+    import numpy as np
+
+    from .jpegtrack import best_denoise
+
+    keys = list(jp)
+    lines = ["### JPEG track: small JPEGs enlarged x2 (MATLAB-bicubic LR saved as JPEG at each quality; "
+             "PSNR-Y against the HR, 2 px border)", "",
+             f"Command: `{results.get('jpeg_command', 'python -m benchmarks jpeg')}`", "",
+             "| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    best = best_denoise(jp)
+    names = list(dict.fromkeys(n for k in keys for n in jp[k]["methods"] if not n.startswith("waifu2x cunet noise")))
+    for name in names:
+        cells = [_fmt(float(np.mean([r["psnr"] for r in jp[k]["methods"][name]]))) if name in jp[k]["methods"] else "–"
+                 for k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if best:
+        cells = []
+        for k in keys:
+            n = best.get(k)
+            cells.append(f"{float(np.mean([r['psnr'] for r in jp[k]['methods'][n]])):.2f} ({n.rsplit(' ', 1)[1]})" if n else "–")
+        lines.append("| waifu2x cunet, best denoise level | " + " | ".join(cells) + " |")
+    lines += ["", "Per class (PSNR-Y, `default, --repair auto` / best waifu2x where measured): "
+              + "; ".join(f"{k}: " + ", ".join(
+                  f"{c} {float(np.mean([r['psnr'] for r in jp[k]['methods']['default, --repair auto'] if r['class'] == c])):.2f}"
+                  + (f" / {float(np.mean([r['psnr'] for r in jp[k]['methods'][best[k]] if r['class'] == c])):.2f}" if k in best else "")
+                  for c in dict.fromkeys(r["class"] for r in jp[k]["methods"]["default, --repair auto"]))
+                  for k in keys), ""]
+    return lines
+
+
 def pipeline_table(results: dict, key: str = "pipeline", title: str = "") -> list[str]:  # type: ignore[type-arg]
     rows = results.get(key)
     if not rows:
@@ -151,7 +185,8 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + print_tables(results) + pipeline_table(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + jpeg_tables(results)
+    body += pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):
         plot(results, plot_path)

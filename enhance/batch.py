@@ -21,7 +21,9 @@ import numpy as np
 
 from .errors import EnhanceError, InputError, OutputError
 from .image import DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, atomic_output, open_image, prepare_for_format, save_image
+from .jpegdamage import wants_repair
 from .models.base import Upscaler
+from .models.chain import Chain
 from .models.registry import load_model
 from .pipeline import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
 from .tiles import TiffSink
@@ -41,7 +43,10 @@ class BatchOptions:
 
     ``device``, ``precision``, ``backend`` and ``ensemble`` go to :func:`~enhance.models.registry.load_model`
     (neural models). ``type="print"`` descreens every file before the zoom; ``auto`` descreens only the files in
-    which :func:`~enhance.descreen.detect_screen` finds a halftone screen.
+    which :func:`~enhance.descreen.detect_screen` finds a halftone screen. ``repair`` (one of
+    :data:`~enhance.jpegdamage.REPAIR_MODES`) runs the ``repair`` model first: "auto" on JPEG
+    sources compressed at quality 70 or below when enlarging with ``default``, "always" on every
+    file, "never" on none (see :func:`~enhance.jpegdamage.wants_repair`).
     """
 
     zoom: int = 2
@@ -61,6 +66,7 @@ class BatchOptions:
     detect_screens: bool = True
     auto: bool = False
     ensemble: int = 1
+    repair: str = "auto"
 
 
 @dataclass
@@ -163,17 +169,20 @@ def enhance_file(
     opts: BatchOptions,
     tile_progress: Callable[[int, int], None] | None = None,
     print_model: Callable[[], Upscaler] | None = None,
+    repaired: Callable[[Upscaler], Upscaler] | None = None,
 ) -> list[str]:
     """Enhance one file into ``target`` (atomically). Returns notes for the user.
 
     With ``opts.auto``, a file that carries a halftone screen goes through ``print_model()``
-    (the descreening chain) instead of ``model``.
+    (the descreening chain) instead of ``model``. A file that :func:`~enhance.jpegdamage.wants_repair`
+    (``opts.repair``) goes through ``repaired(model)``, the ``repair`` model and then ``model``.
 
     Raises:
         InputError, OutputError: the one-line problem with this file.
     """
     pixels, meta = open_image(source, max_pixels=opts.max_pixels)
     notes = list(meta.notes)
+    descreening = opts.type == "print"
     if opts.detect_screens or opts.auto:
         from .descreen import MAX_TRAINED_PERIOD, detect_screen
 
@@ -183,6 +192,7 @@ def enhance_file(
                 notes.append(report.describe() + "; descreening (--type=print)")
             elif opts.auto and print_model is not None:
                 model = print_model()
+                descreening = True
                 notes.append(report.describe() + "; descreening (--auto)")
             else:
                 notes.append(report.describe() + "; the dots will be enlarged as they are: "
@@ -194,6 +204,13 @@ def enhance_file(
         elif opts.type == "print":
             notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
                          "engravings and line art: --auto leaves files without a screen alone")
+    if repaired is not None and wants_repair(opts.repair, opts.model, opts.zoom, meta.jpeg_quality, descreening):
+        model = repaired(model)
+        if opts.repair == "always":
+            notes.append("JPEG damage removed first (--repair always)")
+        else:
+            notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: its damage is removed first "
+                         "(the repair model; --repair never keeps it)")
     # convert before upscaling what the output format cannot hold (cheaper than after)
     pixels, meta, conv_notes = prepare_for_format(pixels, meta, opts.format) if opts.format in ("png", "webp") else (pixels, meta, [])
     notes += conv_notes
@@ -242,6 +259,13 @@ def run_batch(
         model = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir, opts.backend,
                            opts.ensemble)
     cache: list[Upscaler] = []
+    repair_cache: dict[int, Upscaler] = {}
+
+    def repaired(then: Upscaler) -> Upscaler:  # the repair model loaded on the first damaged file only
+        if id(then) not in repair_cache:
+            first = load_model("repair", 1, None, opts.device, opts.precision, opts.model_dir, opts.backend, opts.ensemble)
+            repair_cache[id(then)] = Chain(first, then)
+        return repair_cache[id(then)]
 
     def print_model() -> Upscaler:  # loaded on the first screened file only
         if not cache:
@@ -272,7 +296,8 @@ def run_batch(
             claimed[key] = src
             try:
                 tile_cb = (lambda d, t, i=i, src=src: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
-                notes = enhance_file(src, target, model, opts, tile_cb, print_model if opts.auto else None)
+                notes = enhance_file(src, target, model, opts, tile_cb, print_model if opts.auto else None,
+                                     repaired if opts.repair != "never" else None)
                 res = FileResult(src, target, "done", "", notes)
             except InputError as exc:
                 res = FileResult(src, target, "failed", str(exc))

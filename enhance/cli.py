@@ -16,6 +16,7 @@ from typing import Sequence
 
 from . import __version__
 from .errors import EnhanceError
+from .jpegdamage import REPAIR_AT_OR_BELOW, REPAIR_MODES
 from .models.ensemble import PASSES
 
 log = logging.getLogger("enhance")
@@ -70,6 +71,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--type", default=None, help="content type, picks the model variant trained for it (photo, ...); "
                     "print: remove the halftone screen of a scanned print first")
     ap.add_argument("--auto", action="store_true", help="descreen (as --type=print) only the files in which a halftone screen is detected")
+    ap.add_argument("--repair", default="auto", choices=REPAIR_MODES,
+                    help="remove JPEG damage (the repair model) before enlarging: auto = JPEG files compressed at "
+                         f"quality {REPAIR_AT_OR_BELOW} or below, with the default model (default); always; never")
     ap.add_argument("--output", "-o", type=Path, default=None, metavar="DIR", help="write outputs into DIR instead of beside the inputs")
     ap.add_argument("--format", default="png", choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")
@@ -171,6 +175,7 @@ def _run(args: argparse.Namespace) -> int:
         quality=max(1, min(100, args.quality)), skip_existing=args.skip_existing, tile=max(8, args.rendering_tile),
         overlap=max(0, args.rendering_overlap), device=args.device, precision=args.precision, backend=args.backend,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS, auto=args.auto, ensemble=args.ensemble,
+        repair=args.repair,
     )
     files, missing = expand_inputs(args.files)
     for r in missing:

@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OutputError
+from .jpegdamage import estimate_quality
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class ImageMeta:
         format: the source format ("PNG", "JPEG", ...), or None for in-memory images.
         frames: number of frames in the source (only the first is read).
         notes: what reading changed, for the user (e.g. "first of 12 frames").
+        jpeg_quality: for a JPEG source, the IJG quality (1-100) its quantization tables
+            correspond to (:func:`enhance.jpegdamage.estimate_quality`); None otherwise.
     """
 
     layout: str
@@ -82,6 +85,7 @@ class ImageMeta:
     format: str | None = None
     frames: int = 1
     notes: tuple[str, ...] = field(default_factory=tuple)
+    jpeg_quality: int | None = None
 
     def scaled(self, zoom: int) -> "ImageMeta":
         """The metadata of this image enlarged by ``zoom``: DPI multiplied, so print size stays."""
@@ -328,6 +332,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
                 im2 = ImageOps.exif_transpose(im) if has_orientation else im
                 arr, layout, depth, notes = _pil_to_array(im2, p)
                 exif_bytes = _clean_exif(exif) if len(exif) else None
+                jpeg_quality = estimate_quality(getattr(im, "quantization", None)) if fmt == "JPEG" else None
     except InputError:
         raise
     except Image.DecompressionBombError:
@@ -355,7 +360,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     if frames > 1:
         notes += (f"animated or multi-page file: only the first of {frames} frames is enhanced",)
     meta = ImageMeta(layout=layout, bit_depth=depth, source_mode=im.mode, icc_profile=icc, dpi=dpi,
-                     exif=exif_bytes, format=fmt, frames=frames, notes=notes)
+                     exif=exif_bytes, format=fmt, frames=frames, notes=notes, jpeg_quality=jpeg_quality)
     return np.ascontiguousarray(arr), meta
 
 
@@ -382,9 +387,11 @@ def from_pil(im: Image.Image) -> tuple[np.ndarray, ImageMeta]:
     """Convert a PIL image to ``(pixels, meta)`` as :func:`open_image` would give."""
     arr, layout, depth, notes = _pil_to_array(im, "<image>")
     dpi = im.info.get("dpi")
+    quality = estimate_quality(getattr(im, "quantization", None)) if im.format == "JPEG" else None
     return np.ascontiguousarray(arr), ImageMeta(layout=layout, bit_depth=depth, source_mode=im.mode,
                                                 icc_profile=im.info.get("icc_profile"),
-                                                dpi=(float(dpi[0]), float(dpi[1])) if dpi else None, notes=notes)
+                                                dpi=(float(dpi[0]), float(dpi[1])) if dpi else None, notes=notes,
+                                                jpeg_quality=quality)
 
 
 def to_pil(pixels: np.ndarray, meta: ImageMeta) -> Image.Image:

@@ -13,8 +13,10 @@ import numpy as np
 from PIL import Image
 
 from .errors import ModelError
-from .image import from_pil, layout_for_channels, to_pil
+from .image import ImageMeta, from_pil, layout_for_channels, to_pil
+from .jpegdamage import wants_repair
 from .models.base import Upscaler
+from .models.chain import Chain
 from .models.classical import resample
 from .models.ensemble import Ensemble
 from .models.registry import load_model
@@ -104,6 +106,7 @@ def upscale(
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
     ensemble: int = 1,
+    repair: str = "auto",
 ) -> Image.Image | np.ndarray:
     """Upscale a PIL image or a NumPy array by ``zoom``.
 
@@ -119,6 +122,9 @@ def upscale(
         progress: ``progress(done_tiles, total_tiles)``.
         ensemble: orientations averaged per tile (1, 2, 4 or 8); see
             :class:`~enhance.models.ensemble.Ensemble`.
+        repair: run the ``repair`` model first: "auto" for a PIL image read from a JPEG file
+            compressed at quality 70 or below, enlarged with ``default``
+            (:func:`~enhance.jpegdamage.wants_repair`); "always"; "never".
 
     Returns:
         The same kind of object: a PIL image, or an array of the input's dtype, of exactly
@@ -135,16 +141,18 @@ def upscale(
         m = model if ensemble == 1 else Ensemble(model, ensemble)
     if m.scale != zoom:
         raise ModelError(f"model {m.name!r} is x{m.scale}, but zoom {zoom} was asked for")
-    if isinstance(image, Image.Image):
+    pil = isinstance(image, Image.Image)
+    if pil:
         pixels, meta = from_pil(image)
-        out = upscale_pixels(pixels, meta.layout, m, tile, overlap, progress=progress)
-        assert out is not None
-        return to_pil(out, meta.scaled(zoom))
-    arr = np.asarray(image)
-    squeeze = arr.ndim == 2
-    if squeeze:
-        arr = arr[:, :, None]
-    out = upscale_pixels(arr, layout_for_channels(arr.shape[2]), m, tile, overlap, progress=progress)
+    else:
+        pixels = np.asarray(image)
+        pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
+        meta = ImageMeta(layout=layout_for_channels(pixels.shape[2]))
+    if wants_repair(repair, model if isinstance(model, str) else m.name, zoom, meta.jpeg_quality, type == "print"):
+        m = Chain(load_model("repair", 1, None, device, ensemble=ensemble), m)
+    out = upscale_pixels(pixels, meta.layout, m, tile, overlap, progress=progress)
     assert out is not None
-    return out[:, :, 0] if squeeze else out
+    if pil:
+        return to_pil(out, meta.scaled(zoom))
+    return out[:, :, 0] if np.ndim(image) == 2 else out
 

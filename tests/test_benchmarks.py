@@ -111,3 +111,25 @@ def test_print_track_scores_baselines_on_a_tiny_bench() -> None:
     assert screen_energy(truth, truth, case) < -100  # no error, no energy
     fm = next(c for c in PRINT_SETTINGS if c.settings.screen == "fm")
     assert screen_energy(scan, truth, fm) is None
+
+
+def test_jpeg_track_runs_the_command_rule_on_a_tiny_bench(tmp_path: Path) -> None:
+    """The JPEG track reads each quality back from the encoded file and, for the auto row,
+    applies the command's rule: repair first at quality 30, the x2 model alone at 90."""
+    from benchmarks.jpegtrack import QUALITIES, run_track
+    from benchmarks.protocol import BenchImage
+    from benchmarks.report import jpeg_tables
+
+    images = [BenchImage("t", "photo", smooth_rgb(48, 40, seed=2))]
+    track = run_track(images, with_peers=False)
+    assert list(track) == [f"q{q}" for q in QUALITIES]
+    assert track["q30"]["estimated_quality"] == [30] and track["q90"]["estimated_quality"] == [90]
+
+    def mean(q: int, name: str) -> float:
+        return float(np.mean([r["psnr"] for r in track[f"q{q}"]["methods"][name]]))
+
+    assert mean(30, "default, --repair auto") == mean(30, "repair + default")
+    assert mean(90, "default, --repair auto") == mean(90, "default")
+    assert mean(30, "default, --repair auto") != mean(30, "default")
+    lines = jpeg_tables({"jpeg": track})
+    assert any(ln.startswith("| default, --repair auto |") for ln in lines)

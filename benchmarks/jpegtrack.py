@@ -1,0 +1,126 @@
+"""The JPEG track: small pictures that were saved as JPEG, enlarged x2.
+
+What Enhance's users have most often is not a clean low-resolution picture but a small JPEG.
+Each bench image is reduced by the protocol's MATLAB bicubic, saved as JPEG at a fixed quality
+(Pillow, 4:2:0), decoded, and enlarged x2; the score is PSNR-Y against the HR original, with
+the protocol's border crop. Methods, in the same run:
+
+* ``default``: the x2 model alone (``--repair never``);
+* ``default, --repair auto``: what ``enhance --zoom=2 file.jpg`` does: the repair model first
+  when the file's quantization tables put it at quality 70 or below
+  (:func:`enhance.jpegdamage.wants_repair`);
+* ``repair + default``: the repair model first at every quality (``--repair always``);
+* waifu2x cunet, plain x2 and with the denoise level (0-3) best for each quality (chosen on the
+  whole bench, which favours it), where installed.
+
+``python -m benchmarks jpeg`` stores the results under ``jpeg`` and rewrites BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from .metrics import psnr_y
+from .protocol import BenchImage, make_lr
+
+#: JPEG qualities of the track
+QUALITIES = (30, 50, 70, 90)
+
+#: ``method(decoded_jpeg_rgb_uint8, estimated_quality) -> x2 rgb uint8``
+JpegMethod = Callable[[np.ndarray, int], np.ndarray]
+
+
+def jpeg_file(lr: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
+    """Save ``lr`` as JPEG at ``quality`` and read it back: the decoded pixels and the quality
+    :func:`enhance.jpegdamage.estimate_quality` reads from the file's tables."""
+    from enhance.jpegdamage import estimate_quality
+
+    buf = io.BytesIO()
+    Image.fromarray(lr).save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        q = estimate_quality(im.quantization)
+        return np.asarray(im.convert("RGB")), int(q if q is not None else 100)
+
+
+def ours(repair: str) -> JpegMethod:
+    """The ``default`` x2 model with ``repair`` = "never", "auto" or "always", as the command runs it."""
+    from enhance.jpegdamage import wants_repair
+    from enhance.models.chain import Chain
+    from enhance.models.registry import load_model
+    from enhance.pipeline import upscale_pixels
+
+    x2 = load_model("default", 2)
+    chained = Chain(load_model("repair", 1), x2)
+
+    def run(pixels: np.ndarray, quality: int) -> np.ndarray:
+        m = chained if wants_repair(repair, "default", 2, quality) else x2
+        out = upscale_pixels(pixels, "RGB", m)
+        assert out is not None
+        return out
+
+    return run
+
+
+def _peer(variant: str) -> JpegMethod | None:
+    from .methods import waifu2x
+
+    m = waifu2x("cunet", variant)
+    return None if m is None else (lambda pixels, quality: m(pixels, 2))
+
+
+def _score(method: JpegMethod, cases: list[tuple[BenchImage, np.ndarray, np.ndarray, int]]) -> list[dict[str, object]]:
+    rows = []
+    for im, hr, pixels, q in cases:
+        out = method(pixels, q)
+        rows.append({"image": im.name, "class": im.klass, "psnr": psnr_y(out, hr, 2)})
+    return rows
+
+
+def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: None,
+              with_peers: bool = True) -> dict[str, object]:
+    """Every quality: the JPEG'd input upscaled by bicubic (for scale), ours three ways, and the peer."""
+    from .methods import pillow
+
+    methods: dict[str, JpegMethod | None] = {
+        "pil-bicubic": (lambda p, q, f=pillow("bicubic"): f(p, 2)),
+        "default": ours("never"),
+        "default, --repair auto": ours("auto"),
+        "repair + default": ours("always"),
+    }
+    peers: dict[str, JpegMethod | None] = {}
+    if with_peers:
+        peers = {"waifu2x cunet": _peer("scale2.0x_model.onnx")}
+        peers.update({f"waifu2x cunet noise{n}": _peer(f"noise{n}_scale2.0x_model.onnx") for n in range(4)})
+    out: dict[str, object] = {}
+    for q in QUALITIES:
+        cases = []
+        for im in images:
+            h, w = (im.hr.shape[0] // 2) * 2, (im.hr.shape[1] // 2) * 2
+            hr = im.hr[:h, :w]
+            pixels, est = jpeg_file(make_lr(hr, 2), q)
+            cases.append((im, hr, pixels, est))
+        entry: dict[str, object] = {"estimated_quality": sorted({c[3] for c in cases}), "methods": {}}
+        for name, fn in {**methods, **peers}.items():
+            if fn is None:
+                continue
+            rows = _score(fn, cases)
+            entry["methods"][name] = rows  # type: ignore[index]
+            log(f"jpeg q{q} {name}: {np.mean([r['psnr'] for r in rows]):.2f} dB")
+        out[f"q{q}"] = entry
+    return out
+
+
+def best_denoise(track: dict[str, object]) -> dict[str, str]:
+    """For each quality, the waifu2x noise level with the best mean (the peer's best case)."""
+    best = {}
+    for key, entry in track.items():
+        cands = {n: np.mean([r["psnr"] for r in rows]) for n, rows in entry["methods"].items()  # type: ignore[union-attr,index]
+                 if n.startswith("waifu2x cunet noise")}
+        if cands:
+            best[key] = max(cands, key=cands.get)  # type: ignore[arg-type]
+    return best

@@ -1,0 +1,78 @@
+"""JPEG damage: the quality read from a file's tables, and the repair model run before enlarging."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import enhance
+from enhance.cli import main
+from enhance.image import open_image
+from enhance.jpegdamage import REPAIR_AT_OR_BELOW, estimate_quality, wants_repair
+
+from .conftest import smooth_rgb
+
+
+def _jpeg(path: Path, quality: int, h: int = 24, w: int = 32) -> Path:
+    rng = np.random.default_rng(quality)
+    a = np.clip(smooth_rgb(h, w).astype(np.int16) + rng.integers(-40, 40, (h, w, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(a).save(path, quality=quality)
+    return path
+
+
+@pytest.mark.parametrize("quality", [5, 10, 25, 50, 70, 71, 85, 95])
+def test_quality_is_read_back_from_the_tables(quality: int) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(smooth_rgb(16, 16)).save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    assert estimate_quality(Image.open(buf).quantization) == quality
+
+
+def test_quality_of_other_files_is_none(tmp_path: Path) -> None:
+    assert estimate_quality(None) is None and estimate_quality({}) is None
+    Image.fromarray(smooth_rgb(8, 8)).save(tmp_path / "a.png")
+    assert open_image(tmp_path / "a.png")[1].jpeg_quality is None
+    assert open_image(_jpeg(tmp_path / "b.jpg", 40))[1].jpeg_quality == 40
+
+
+def test_when_repair_runs_first() -> None:
+    q = REPAIR_AT_OR_BELOW
+    assert wants_repair("auto", "default", 2, q) and not wants_repair("auto", "default", 2, q + 1)
+    assert not wants_repair("auto", "default", 2, None)  # not a JPEG
+    assert not wants_repair("auto", "raisr", 2, 20)  # auto serves the default model only
+    assert not wants_repair("auto", "default", 2, 20, descreening=True)  # the descreener knows JPEG itself
+    assert wants_repair("always", "raisr", 3, None) and not wants_repair("always", "repair", 1, 20)
+    assert not wants_repair("never", "default", 2, 10)
+    with pytest.raises(ValueError):
+        wants_repair("sometimes", "default", 2, 10)
+
+
+def test_command_repairs_a_damaged_jpeg_before_enlarging(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = _jpeg(tmp_path / "bad.jpg", 30)
+    good = _jpeg(tmp_path / "good.jpg", 95)
+    assert main(["--zoom=2", "-o", str(tmp_path / "auto"), str(bad), str(good)]) == 0
+    err = capsys.readouterr().err
+    assert "bad.jpg" in err and "quality 30" in err and "quality 95" not in err
+    assert main(["--zoom=2", "-q", "--repair", "never", "-o", str(tmp_path / "never"), str(bad), str(good)]) == 0
+    auto_bad = np.asarray(Image.open(tmp_path / "auto" / "bad_ne2x.png"))
+    never_bad = np.asarray(Image.open(tmp_path / "never" / "bad_ne2x.png"))
+    assert auto_bad.shape == never_bad.shape == (48, 64, 3)
+    assert np.abs(auto_bad.astype(int) - never_bad).mean() > 0.5  # the repair model ran first
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "auto" / "good_ne2x.png")),
+                          np.asarray(Image.open(tmp_path / "never" / "good_ne2x.png")))  # q95 left as it is
+    with pytest.raises(SystemExit) as exc:
+        main(["--zoom=2", "--repair", "sometimes", str(bad)])
+    assert exc.value.code == 2 and "--repair" in capsys.readouterr().err
+
+
+def test_library_repairs_a_pil_jpeg_in_auto_mode(tmp_path: Path) -> None:
+    im = Image.open(_jpeg(tmp_path / "bad.jpg", 20))
+    auto = np.asarray(enhance.upscale(im, 2))
+    never = np.asarray(enhance.upscale(im, 2, repair="never"))
+    assert auto.shape == never.shape == (48, 64, 3) and not np.array_equal(auto, never)
+    arr = np.asarray(im.convert("RGB"))  # an array carries no JPEG tables: auto leaves it alone
+    assert np.array_equal(np.asarray(enhance.upscale(arr, 2)), never)
