@@ -159,6 +159,8 @@ def _tiff_kwargs(meta: ImageMeta) -> dict[str, object]:
         kw["resolutionunit"] = "INCH"
     if meta.icc_profile:
         kw["iccprofile"] = meta.icc_profile
+    if meta.xmp:
+        kw["extratags"] = [(700, 1, len(meta.xmp), meta.xmp, True)]  # XMP, as BYTEs
     return kw
 
 

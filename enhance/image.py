@@ -6,6 +6,8 @@ alpha channel, as print-production TIFFs carry it). :class:`ImageMeta`
 carries everything else a file had, so that :func:`save_image` can write it back:
 
 * EXIF orientation is applied on read and reset to 1 in the EXIF that is written back;
+* the XMP packet (rights, captions, keywords: what archives catalogue by) is kept, its
+  ``tiff:Orientation`` reset to 1 too when the EXIF orientation was applied;
 * the ICC profile is kept (CMYK written to a format that cannot hold CMYK is converted to sRGB
   through its profile, and :func:`save_image` reports that in its notes);
 * DPI is kept (the pipeline multiplies it by the zoom);
@@ -24,6 +26,7 @@ import errno
 import io
 import logging
 import os
+import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -74,6 +77,7 @@ class ImageMeta:
         notes: what reading changed, for the user (e.g. "first of 12 frames").
         jpeg_quality: for a JPEG source, the IJG quality (1-100) its quantization tables
             correspond to (:func:`enhance.jpegdamage.estimate_quality`); None otherwise.
+        xmp: the XMP packet (UTF-8 XML) with its orientation reset to 1, or None.
     """
 
     layout: str
@@ -86,6 +90,7 @@ class ImageMeta:
     frames: int = 1
     notes: tuple[str, ...] = field(default_factory=tuple)
     jpeg_quality: int | None = None
+    xmp: bytes | None = None
 
     def scaled(self, zoom: int) -> "ImageMeta":
         """The metadata of this image enlarged by ``zoom``: DPI multiplied, so print size stays."""
@@ -159,6 +164,7 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         fields = set(im.get_fields())
         icc = im.get("icc-profile-data") if "icc-profile-data" in fields else None
         exif = im.get("exif-data") if "exif-data" in fields else None
+        xmp = _xmp_bytes(im.get("xmp-data")) if "xmp-data" in fields else None
         dpi = None
         if "resolution-unit" in fields or "xres" in fields:
             xres, yres = float(im.get("xres")), float(im.get("yres"))
@@ -168,6 +174,7 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         interp = str(im.interpretation)
         if orientation != 1:
             im = im.autorot()
+            xmp = _reset_xmp_orientation(xmp)
         arr = im.numpy()
     except InputError:
         raise
@@ -201,7 +208,7 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     if exif is not None:
         exif = _reset_orientation(exif)
     meta = ImageMeta(layout=layout, bit_depth=depth, source_mode=interp, icc_profile=icc, dpi=dpi, exif=exif,
-                     format=path.suffix.lstrip(".").upper() or None, notes=notes)
+                     format=path.suffix.lstrip(".").upper() or None, notes=notes, xmp=xmp)
     return np.ascontiguousarray(arr), meta
 
 
@@ -242,6 +249,27 @@ def _reset_orientation(exif_bytes: bytes) -> bytes | None:
         return _clean_exif(ex)
     except Exception:
         return None
+
+
+_XMP_ORIENTATION = re.compile(rb"(tiff:Orientation\s*=\s*[\"'])\d+([\"'])|(<tiff:Orientation>)\s*\d+\s*(</tiff:Orientation>)")
+
+
+def _xmp_bytes(xmp: object) -> bytes | None:
+    """An XMP packet as Pillow or libvips gives it (bytes or str) -> bytes, or None if empty."""
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    if not isinstance(xmp, (bytes, bytearray)) or not xmp.strip():
+        return None
+    return bytes(xmp)
+
+
+def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:
+    """``xmp`` with ``tiff:Orientation`` set to 1: once the pixels are turned as the EXIF
+    orientation says, a stale XMP orientation would have viewers turn them again."""
+    if xmp is None:
+        return None
+    return _XMP_ORIENTATION.sub(lambda m: (m.group(1) + b"1" + m.group(2)) if m.group(1) else (m.group(3) + b"1" + m.group(4)),
+                                xmp)
 
 
 def _pil_to_array(im: Image.Image, path: Path | str) -> tuple[np.ndarray, str, int, tuple[str, ...]]:
@@ -333,6 +361,9 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
                 arr, layout, depth, notes = _pil_to_array(im2, p)
                 exif_bytes = _clean_exif(exif) if len(exif) else None
                 jpeg_quality = estimate_quality(getattr(im, "quantization", None)) if fmt == "JPEG" else None
+                xmp = _xmp_bytes(im.info.get("xmp"))
+                if has_orientation:
+                    xmp = _reset_xmp_orientation(xmp)
     except InputError:
         raise
     except Image.DecompressionBombError:
@@ -360,7 +391,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     if frames > 1:
         notes += (f"animated or multi-page file: only the first of {frames} frames is enhanced",)
     meta = ImageMeta(layout=layout, bit_depth=depth, source_mode=im.mode, icc_profile=icc, dpi=dpi,
-                     exif=exif_bytes, format=fmt, frames=frames, notes=notes, jpeg_quality=jpeg_quality)
+                     exif=exif_bytes, format=fmt, frames=frames, notes=notes, jpeg_quality=jpeg_quality, xmp=xmp)
     return np.ascontiguousarray(arr), meta
 
 
@@ -391,7 +422,7 @@ def from_pil(im: Image.Image) -> tuple[np.ndarray, ImageMeta]:
     return np.ascontiguousarray(arr), ImageMeta(layout=layout, bit_depth=depth, source_mode=im.mode,
                                                 icc_profile=im.info.get("icc_profile"),
                                                 dpi=(float(dpi[0]), float(dpi[1])) if dpi else None, notes=notes,
-                                                jpeg_quality=quality)
+                                                jpeg_quality=quality, xmp=_xmp_bytes(im.info.get("xmp")))
 
 
 def to_pil(pixels: np.ndarray, meta: ImageMeta) -> Image.Image:
@@ -404,6 +435,8 @@ def to_pil(pixels: np.ndarray, meta: ImageMeta) -> Image.Image:
         im.info["icc_profile"] = meta.icc_profile
     if meta.dpi:
         im.info["dpi"] = meta.dpi
+    if meta.xmp:
+        im.info["xmp"] = meta.xmp
     return im
 
 
@@ -499,8 +532,16 @@ def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, qual
         kw["exif"] = meta.exif
     if meta.dpi and fmt in ("png", "jpeg", "tiff"):
         kw["dpi"] = tuple(float(v) for v in meta.dpi) if fmt != "jpeg" else tuple(int(round(v)) for v in meta.dpi)
+    if meta.xmp and fmt in ("jpeg", "webp"):
+        kw["xmp"] = meta.xmp
     if fmt == "png":
         kw["compress_level"] = PNG_COMPRESSION
+        if meta.xmp:
+            from PIL import PngImagePlugin
+
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt("XML:com.adobe.xmp", meta.xmp.decode("utf-8", "replace"), zip=False)
+            kw["pnginfo"] = info
         im.save(tmp, format="PNG", **kw)
     elif fmt == "jpeg":
         kw["quality"] = int(quality)
@@ -512,6 +553,13 @@ def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, qual
         im.save(tmp, format="WEBP", **kw)
     elif fmt == "tiff":
         kw["compression"] = "tiff_adobe_deflate"
+        if meta.xmp:
+            from PIL import TiffImagePlugin, TiffTags
+
+            ifd = TiffImagePlugin.ImageFileDirectory_v2()
+            ifd[700] = meta.xmp
+            ifd.tagtype[700] = TiffTags.BYTE
+            kw["tiffinfo"] = ifd
         im.save(tmp, format="TIFF", **kw)
     else:
         raise OutputError(f"{tmp}: unknown format {fmt!r}")
@@ -527,6 +575,8 @@ def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> Non
         im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
     if meta.exif:
         im.set_type(pyvips.GValue.blob_type, "exif-data", meta.exif)
+    if meta.xmp:
+        im.set_type(pyvips.GValue.blob_type, "xmp-data", meta.xmp)
     if meta.dpi:
         im = im.copy(xres=meta.dpi[0] / 25.4, yres=meta.dpi[1] / 25.4)
     if fmt == "png":

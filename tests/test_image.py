@@ -182,6 +182,51 @@ def test_exif_orientation_applied_and_exif_kept(tmp_path: Path) -> None:
     assert ex.get(0x013B) == "Jane Scanner"
 
 
+_XMP = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6">'
+        b'<dc:rights>(c) The Archive</dc:rights></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+
+
+def _xmp_of(path: Path) -> bytes | None:
+    import pyvips
+
+    im = pyvips.Image.new_from_file(str(path))
+    return im.get("xmp-data") if "xmp-data" in im.get_fields() else None
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff", "jpeg", "webp"])
+def test_xmp_is_kept_with_its_orientation_reset(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rights and captions live in XMP: they reach every output format; the orientation it
+    repeats is reset with the EXIF one, since the pixels are already turned."""
+    src = tmp_path / "x.jpg"
+    ex = Image.Exif()
+    ex[0x0112] = 6
+    Image.fromarray(smooth_rgb(10, 14)).save(src, exif=ex, xmp=_XMP)
+    dst, _ = _enhance(src, fmt=fmt)
+    xmp = _xmp_of(dst)
+    assert xmp is not None and b"(c) The Archive" in xmp
+    assert b'tiff:Orientation="1"' in xmp and b'tiff:Orientation="6"' not in xmp
+    assert Image.open(dst).size == (20, 28)  # turned once, by the EXIF orientation
+
+
+def test_xmp_survives_16_bit_and_streamed_tiff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyvips
+
+    import enhance.batch
+
+    deep = tmp_path / "deep.png"
+    v = pyvips.Image.new_from_array((smooth_rgb(10, 12).astype(np.uint16) * 257)).copy(interpretation="rgb16")
+    v.set_type(pyvips.GValue.blob_type, "xmp-data", _XMP)
+    v.pngsave(str(deep))
+    dst, _ = _enhance(deep, fmt="png")
+    assert open_image(dst)[0].dtype == np.uint16 and b"(c) The Archive" in (_xmp_of(dst) or b"")
+    monkeypatch.setattr(enhance.batch, "STREAM_PIXELS", 100)  # treat this tiny image as huge
+    dst, _ = _enhance(deep, fmt="tiff")
+    # no EXIF orientation was applied, so the XMP one is left as the file had it
+    assert b"(c) The Archive" in (_xmp_of(dst) or b"") and b'tiff:Orientation="6"' in (_xmp_of(dst) or b"")
+
+
 def test_icc_and_dpi(tmp_path: Path, srgb_icc: bytes) -> None:
     src = tmp_path / "icc.png"
     Image.fromarray(smooth_rgb(8, 8)).save(src, icc_profile=srgb_icc, dpi=(300, 300))
