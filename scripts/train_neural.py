@@ -20,6 +20,7 @@ to 9 and 12 residual blocks (the new blocks start as identities), and their late
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import sys
@@ -80,6 +81,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2-text": (replace(BASE, epochs=30, batch_shape=128, learning_rate=1e-4, seed=10, pixel_loss="mse",
                                 degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
                         "default-x2.safetensors", "default-x2"),
+    # the x2 model's JPEG variant (type "jpeg": what `enhance --zoom=2 small.jpg` runs on a
+    # compressed file), fine-tuned from the shipped x2: LR saved as JPEG at quality 20-95, a tenth
+    # clean; the repair-then-enlarge chain trailed waifu2x's joint denoise-and-enlarge models
+    "default-x2-jpeg": (replace(BASE, type="jpeg", epochs=24, learning_rate=1.5e-4, seed=11, degradation="bicubic-jpeg",
+                                generator=replace(BASE.generator, blocks=9)), "default-x2-jpeg.safetensors", "default-x2"),
     # more x4 training from the shipped x4 weights (its first fine-tune ran only 800 iterations)
     "default-x4-more": (replace(BASE, scale=4, epochs=16, batch_shape=192, learning_rate=2e-4,
                                 generator=replace(BASE.generator, scale=4)), "default-x4.safetensors", "default-x4"),
@@ -131,6 +137,19 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
 }
 
 
+def lineage(init_path: str | None, stage: str, epochs: int) -> str:
+    """The chain of stages behind a model, as JSON: its init file's chain (the ``lineage`` entry
+    of its header) followed by this stage. zoo.json carries it, so a model's manifest entry
+    names every stage it went through, not only the last."""
+    prior: list[str] = []
+    if init_path:
+        from safetensors import safe_open
+
+        with safe_open(init_path, framework="numpy") as f:
+            prior = json.loads((f.metadata() or {}).get("lineage", "[]"))
+    return json.dumps(prior + [f"{stage} ({epochs} epochs)"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stages", nargs="+", help=f"stages to run, or 'all': {', '.join(STAGES)}")
@@ -155,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 
         init_path = f"{WEIGHTS}/{STAGES[init][1]}" if init else None
         meta = {"name": "descreen" if name.startswith("print") else name.split("-")[0], "licence": "same as Enhance; trained on the registry corpus",
-                "recipe": f"scripts/train_neural.py {name}"}
+                "recipe": f"scripts/train_neural.py {name}", "lineage": lineage(init_path, name, cfg.epochs)}
         # each epoch's weights stay in the run folder; the shipped file changes only when the
         # stage has finished, so the working tree's models pass their checksums meanwhile
         out = f"runs/{name}/{fname}"

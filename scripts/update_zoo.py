@@ -42,6 +42,7 @@ def main() -> int:
             "licence": meta.get("licence", "same as Enhance"),
             "trained": meta.get("trained", ""),
             "recipe": meta.get("recipe", ""),
+            "lineage": json.loads(meta.get("lineage", "[]")),
             "description": DESCRIPTIONS.get(name, ""),
         }
         models.append(entry)
