@@ -6,10 +6,12 @@ Each bench image is reduced by the protocol's MATLAB bicubic, saved as JPEG at a
 the protocol's border crop. Methods, in the same run:
 
 * ``default``: the x2 model alone (``--repair never``);
-* ``default, --repair auto``: what ``enhance --zoom=2 file.jpg`` does: the repair model first
-  when the file's quantization tables put it at quality 70 or below
+* ``default, --repair auto``: what ``enhance --zoom=2 file.jpg`` does: the JPEG treatment when
+  the file's quantization tables put it at a low enough quality
   (:func:`enhance.jpegdamage.wants_repair`);
-* ``repair + default``: the repair model first at every quality (``--repair always``);
+* ``repair + default``: the repair model first at every quality;
+* ``default jpeg variant``: the default model's JPEG variant at every quality (``--repair
+  always``), where one is shipped;
 * waifu2x cunet, plain x2 and with the denoise level (0-3) best for each quality (chosen on the
   whole bench, which favours it), where installed.
 
@@ -48,18 +50,29 @@ def jpeg_file(lr: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
 
 
 def ours(repair: str) -> JpegMethod:
-    """The ``default`` x2 model with ``repair`` = "never", "auto" or "always", as the command runs it."""
+    """The ``default`` x2 model as the command runs it with ``--repair`` = "never" or "auto"."""
     from enhance.jpegdamage import wants_repair
-    from enhance.models.chain import Chain
-    from enhance.models.registry import load_model
+    from enhance.models.registry import has_variant, load_model
     from enhance.pipeline import upscale_pixels
 
     x2 = load_model("default", 2)
-    chained = Chain(load_model("repair", 1), x2)
+    treated = load_model("default", 2, "jpeg")  # the JPEG variant, or the repair chain without one
+    variant = has_variant("default", 2, "jpeg")
 
     def run(pixels: np.ndarray, quality: int) -> np.ndarray:
-        m = chained if wants_repair(repair, "default", 2, quality) else x2
+        m = treated if wants_repair(repair, "default", 2, quality, variant=variant) else x2
         out = upscale_pixels(pixels, "RGB", m)
+        assert out is not None
+        return out
+
+    return run
+
+
+def _fixed(model: object) -> JpegMethod:
+    from enhance.pipeline import upscale_pixels
+
+    def run(pixels: np.ndarray, quality: int) -> np.ndarray:
+        out = upscale_pixels(pixels, "RGB", model)  # type: ignore[arg-type]
         assert out is not None
         return out
 
@@ -86,12 +99,17 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
     """Every quality: the JPEG'd input upscaled by bicubic (for scale), ours three ways, and the peer."""
     from .methods import pillow
 
+    from enhance.models.chain import Chain
+    from enhance.models.registry import has_variant, load_model
+
     methods: dict[str, JpegMethod | None] = {
         "pil-bicubic": (lambda p, q, f=pillow("bicubic"): f(p, 2)),
         "default": ours("never"),
         "default, --repair auto": ours("auto"),
-        "repair + default": ours("always"),
+        "repair + default": _fixed(Chain(load_model("repair", 1), load_model("default", 2))),
     }
+    if has_variant("default", 2, "jpeg"):
+        methods["default jpeg variant"] = _fixed(load_model("default", 2, "jpeg"))
     peers: dict[str, JpegMethod | None] = {}
     if with_peers:
         peers = {"waifu2x cunet": _peer("scale2.0x_model.onnx")}

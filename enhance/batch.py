@@ -23,8 +23,7 @@ from .errors import EnhanceError, InputError, OutputError
 from .image import DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, atomic_output, open_image, prepare_for_format, save_image
 from .jpegdamage import wants_repair
 from .models.base import Upscaler
-from .models.chain import Chain
-from .models.registry import load_model
+from .models.registry import has_variant, load_model
 from .pipeline import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
 from .tiles import TiffSink
 
@@ -44,9 +43,10 @@ class BatchOptions:
     ``device``, ``precision``, ``backend`` and ``ensemble`` go to :func:`~enhance.models.registry.load_model`
     (neural models). ``type="print"`` descreens every file before the zoom; ``auto`` descreens only the files in
     which :func:`~enhance.descreen.detect_screen` finds a halftone screen. ``repair`` (one of
-    :data:`~enhance.jpegdamage.REPAIR_MODES`) runs the ``repair`` model first: "auto" on JPEG
-    sources compressed at quality 70 or below when enlarging with ``default``, "always" on every
-    file, "never" on none (see :func:`~enhance.jpegdamage.wants_repair`).
+    :data:`~enhance.jpegdamage.REPAIR_MODES`) treats JPEG damage: the model's JPEG variant where
+    it has one, else the ``repair`` model first (``load_model(..., type="jpeg")``): "auto" on
+    JPEG sources compressed hard enough when enlarging with ``default``, "always" on every file,
+    "never" on none (see :func:`~enhance.jpegdamage.wants_repair`).
     """
 
     zoom: int = 2
@@ -171,13 +171,14 @@ def enhance_file(
     opts: BatchOptions,
     tile_progress: Callable[[int, int], None] | None = None,
     print_model: Callable[[], Upscaler] | None = None,
-    repaired: Callable[[Upscaler], Upscaler] | None = None,
+    jpeg_model: Callable[[], tuple[Callable[[], Upscaler], bool]] | None = None,
 ) -> list[str]:
     """Enhance one file into ``target`` (atomically). Returns notes for the user.
 
     With ``opts.auto``, a file that carries a halftone screen goes through ``print_model()``
     (the descreening chain) instead of ``model``. A file that :func:`~enhance.jpegdamage.wants_repair`
-    (``opts.repair``) goes through ``repaired(model)``, the ``repair`` model and then ``model``.
+    (``opts.repair``) goes through the JPEG treatment of ``opts.model``: ``jpeg_model()`` gives
+    its loader and whether it is a variant of the model's own (else the repair model runs first).
 
     Raises:
         InputError, OutputError: the one-line problem with this file.
@@ -206,13 +207,16 @@ def enhance_file(
         elif opts.type == "print":
             notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
                          "engravings and line art: --auto leaves files without a screen alone")
-    if repaired is not None and wants_repair(opts.repair, opts.model, opts.zoom, meta.jpeg_quality, descreening):
-        model = repaired(model)
-        if opts.repair == "always":
-            notes.append("JPEG damage removed first (--repair always)")
-        else:
-            notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: its damage is removed first "
-                         "(the repair model; --repair never keeps it)")
+    if jpeg_model is not None and not descreening:
+        loader, variant = jpeg_model()
+        if wants_repair(opts.repair, opts.model, opts.zoom, meta.jpeg_quality, descreening, variant):
+            model = loader()
+            how = (f"the {opts.model} model's JPEG variant removes it as it enlarges" if variant
+                   else "the repair model removes it first")
+            if opts.repair == "always":
+                notes.append(f"JPEG damage: {how} (--repair always)")
+            else:
+                notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: {how} (--repair never keeps the damage)")
     # convert before upscaling what the output format cannot hold (cheaper than after)
     pixels, meta, conv_notes = prepare_for_format(pixels, meta, opts.format) if opts.format in ("png", "webp") else (pixels, meta, [])
     notes += conv_notes
@@ -261,13 +265,19 @@ def run_batch(
         model = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir, opts.backend,
                            opts.ensemble)
     cache: list[Upscaler] = []
-    repair_cache: dict[int, Upscaler] = {}
+    jpeg_cache: list[Upscaler] = []
+    jpeg_variant: list[bool] = []
 
-    def repaired(then: Upscaler) -> Upscaler:  # the repair model loaded on the first damaged file only
-        if id(then) not in repair_cache:
-            first = load_model("repair", 1, None, opts.device, opts.precision, opts.model_dir, opts.backend, opts.ensemble)
-            repair_cache[id(then)] = Chain(first, then)
-        return repair_cache[id(then)]
+    def jpeg_loader() -> Upscaler:  # loaded on the first file that needs it only
+        if not jpeg_cache:
+            jpeg_cache.append(load_model(opts.model, opts.zoom, "jpeg", opts.device, opts.precision, opts.model_dir,
+                                         opts.backend, opts.ensemble))
+        return jpeg_cache[0]
+
+    def jpeg_model() -> tuple[Callable[[], Upscaler], bool]:
+        if not jpeg_variant:
+            jpeg_variant.append(has_variant(opts.model, opts.zoom, "jpeg", opts.model_dir))
+        return jpeg_loader, jpeg_variant[0]
 
     def print_model() -> Upscaler:  # loaded on the first screened file only
         if not cache:
@@ -299,7 +309,7 @@ def run_batch(
             try:
                 tile_cb = (lambda d, t, i=i, src=src: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
                 notes = enhance_file(src, target, model, opts, tile_cb, print_model if opts.auto else None,
-                                     repaired if opts.repair != "never" else None)
+                                     jpeg_model if opts.repair != "never" else None)
                 res = FileResult(src, target, "done", "", notes)
             except InputError as exc:
                 res = FileResult(src, target, "failed", str(exc))

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from . import __version__
 from .errors import EnhanceError
-from .jpegdamage import REPAIR_AT_OR_BELOW, REPAIR_MODES
+from .jpegdamage import REPAIR_MODES, VARIANT_AT_OR_BELOW
 from .models.ensemble import PASSES
 
 log = logging.getLogger("enhance")
@@ -69,11 +69,12 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="model name: default, repair, raisr, bicubic, lanczos, or one you trained (default: "
                          "'default', or 'repair' at --zoom=1)")
     ap.add_argument("--type", default=None, help="content type, picks the model variant trained for it (photo, ...); "
-                    "print: remove the halftone screen of a scanned print first")
+                    "print: remove the halftone screen of a scanned print first; jpeg: the input was saved as JPEG (the "
+                    "model's JPEG variant, or the repair model first)")
     ap.add_argument("--auto", action="store_true", help="descreen (as --type=print) only the files in which a halftone screen is detected")
     ap.add_argument("--repair", default="auto", choices=REPAIR_MODES,
-                    help="remove JPEG damage (the repair model) before enlarging: auto = JPEG files compressed at "
-                         f"quality {REPAIR_AT_OR_BELOW} or below, with the default model (default); always; never")
+                    help="treat JPEG damage as --type=jpeg does: auto = JPEG files compressed at quality "
+                         f"{VARIANT_AT_OR_BELOW} or below, with the default model (default); always = every file; never")
     ap.add_argument("--output", "-o", type=Path, default=None, metavar="DIR", help="write outputs into DIR instead of beside the inputs")
     ap.add_argument("--format", default="png", choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")

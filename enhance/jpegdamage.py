@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-__all__ = ["REPAIR_AT_OR_BELOW", "REPAIR_MODES", "estimate_quality", "wants_repair"]
+__all__ = ["REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "REPAIR_MODES", "estimate_quality", "wants_repair"]
 
 #: ``auto`` repairs JPEG sources whose estimated quality is at most this
 REPAIR_AT_OR_BELOW = 70
+#: ``auto`` gives JPEG sources up to this quality the model's JPEG variant, where it has one
+VARIANT_AT_OR_BELOW = 70
 #: ``auto``: JPEG sources at or below :data:`REPAIR_AT_OR_BELOW`, with the ``default`` model;
 #: ``always``: every file, before any model; ``never``
 REPAIR_MODES = ("auto", "always", "never")
@@ -59,8 +61,10 @@ def estimate_quality(tables: Mapping[int, Sequence[int]] | None) -> int | None:
     return int(max(1, min(100, round(quality))))
 
 
-def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False) -> bool:
-    """Whether the ``repair`` model should run before ``model``.
+def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False,
+                 variant: bool = False) -> bool:
+    """Whether a file gets the JPEG treatment: ``model``'s JPEG variant, or the ``repair`` model
+    before ``model`` (``load_model(model, zoom, type="jpeg")`` picks which).
 
     Args:
         mode: one of :data:`REPAIR_MODES`.
@@ -68,6 +72,8 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
         zoom: the enlargement.
         jpeg_quality: :func:`estimate_quality` of the source, None when it is not a JPEG.
         descreening: the file goes through the descreener (trained on JPEG'd scans itself).
+        variant: ``model`` has a JPEG variant of its own at ``zoom`` (then files up to
+            :data:`VARIANT_AT_OR_BELOW` get it; the repair chain stops at :data:`REPAIR_AT_OR_BELOW`).
     """
     if mode not in REPAIR_MODES:
         raise ValueError(f"repair mode {mode!r}: choose one of {', '.join(REPAIR_MODES)}")
@@ -75,4 +81,5 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
         return False
     if mode == "always":
         return True
-    return model == "default" and zoom > 1 and jpeg_quality is not None and jpeg_quality <= REPAIR_AT_OR_BELOW
+    limit = VARIANT_AT_OR_BELOW if variant else REPAIR_AT_OR_BELOW
+    return model == "default" and zoom > 1 and jpeg_quality is not None and jpeg_quality <= limit

@@ -19,7 +19,7 @@ from .models.base import Upscaler
 from .models.chain import Chain
 from .models.classical import resample
 from .models.ensemble import Ensemble
-from .models.registry import load_model
+from .models.registry import has_variant, load_model
 from .tiles import ArraySink, Sink, run_tiled
 
 __all__ = ["upscale", "upscale_pixels", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
@@ -122,9 +122,9 @@ def upscale(
         progress: ``progress(done_tiles, total_tiles)``.
         ensemble: orientations averaged per tile (1, 2, 4 or 8); see
             :class:`~enhance.models.ensemble.Ensemble`.
-        repair: run the ``repair`` model first: "auto" for a PIL image read from a JPEG file
-            compressed at quality 70 or below, enlarged with ``default``
-            (:func:`~enhance.jpegdamage.wants_repair`); "always"; "never".
+        repair: JPEG treatment (the model's JPEG variant, or the ``repair`` model first): "auto"
+            for a PIL image read from a JPEG file compressed hard enough, enlarged with
+            ``default`` (:func:`~enhance.jpegdamage.wants_repair`); "always"; "never".
 
     Returns:
         The same kind of object: a PIL image, or an array of the input's dtype, of exactly
@@ -148,8 +148,11 @@ def upscale(
         pixels = np.asarray(image)
         pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
         meta = ImageMeta(layout=layout_for_channels(pixels.shape[2]))
-    if wants_repair(repair, model if isinstance(model, str) else m.name, zoom, meta.jpeg_quality, type == "print"):
-        m = Chain(load_model("repair", 1, None, device, ensemble=ensemble), m)
+    name = model if isinstance(model, str) else m.name
+    variant = isinstance(model, str) and has_variant(model, zoom, "jpeg")
+    if wants_repair(repair, name, zoom, meta.jpeg_quality, type == "print", variant):
+        m = (load_model(model, zoom, "jpeg", device, ensemble=ensemble) if isinstance(model, str)
+             else Chain(load_model("repair", 1, None, device, ensemble=ensemble), m))
     out = upscale_pixels(pixels, meta.layout, m, tile, overlap, progress=progress)
     assert out is not None
     if pil:

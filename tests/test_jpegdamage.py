@@ -76,3 +76,32 @@ def test_library_repairs_a_pil_jpeg_in_auto_mode(tmp_path: Path) -> None:
     assert auto.shape == never.shape == (48, 64, 3) and not np.array_equal(auto, never)
     arr = np.asarray(im.convert("RGB"))  # an array carries no JPEG tables: auto leaves it alone
     assert np.array_equal(np.asarray(enhance.upscale(arr, 2)), never)
+
+
+def test_type_jpeg_picks_a_variant_of_its_own_or_repairs_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """load_model(name, zoom, "jpeg"): the model's JPEG variant where there is one (here a
+    user's file), otherwise the repair chain; the command uses the variant on damaged JPEGs."""
+    import torch
+
+    from enhance.models.chain import Chain
+    from enhance.models.generator import Generator, GeneratorConfig, save_generator
+    from enhance.models.registry import has_variant, load_model
+
+    assert isinstance(load_model("default", 2, "jpeg", search_dir=tmp_path), Chain)
+    torch.manual_seed(0)
+    save_generator(str(tmp_path / "ne2x-jpeg-default.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
+    assert has_variant("default", 2, "jpeg", tmp_path) and not has_variant("default", 3, "jpeg", tmp_path)
+    variant = load_model("default", 2, "jpeg", search_dir=tmp_path)
+    assert not isinstance(variant, Chain) and variant.scale == 2
+    assert isinstance(load_model("default", 3, "jpeg", search_dir=tmp_path), Chain)  # no x3 variant: repair first
+    monkeypatch.chdir(tmp_path)
+    bad = _jpeg(tmp_path / "bad.jpg", 30)
+    assert main(["--zoom=2", "-o", "out", str(bad)]) == 0
+    assert "JPEG variant" in capsys.readouterr().err
+    from enhance.image import open_image as _open
+    from enhance.pipeline import upscale_pixels
+
+    pixels, _ = _open(bad)
+    expect = upscale_pixels(pixels, "RGB", variant)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "bad_ne2x.png")), expect)

@@ -25,7 +25,7 @@ from .base import Upscaler
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModelFile", "ModelEntry", "list_models", "find_model", "load_model", "ZOO_PATH", "WEIGHTS_DIR"]
+__all__ = ["ModelFile", "ModelEntry", "list_models", "find_model", "has_variant", "load_model", "ZOO_PATH", "WEIGHTS_DIR"]
 
 ZOO_PATH = Path(__file__).with_name("zoo.json")
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -174,6 +174,14 @@ def _sha256(path: Path) -> str:
 
 #: The x1 model that removes halftone screens; ``type="print"`` runs it before the named model.
 DESCREEN = "descreen"
+#: The x1 model that removes JPEG damage; ``type="jpeg"`` runs it before a model that has no
+#: JPEG variant of its own.
+REPAIR = "repair"
+
+
+def has_variant(name: str, zoom: int, type: str, search_dir: str | Path = ".") -> bool:
+    """Whether model ``name`` has a file of its own for ``type`` at ``zoom`` (shipped or a user's)."""
+    return any(e.name == name and e.type == type and zoom in e.scales for e in list_models(search_dir))
 
 
 def load_model(
@@ -191,10 +199,12 @@ def load_model(
     Args:
         name: registry name ("bicubic", "lanczos", "default", "repair", "raisr", or your own).
         zoom: 1 to 4.
-        type: content type preference ("photo", "print", ...). ``"print"`` with a model that has
-            no print variant of its own descreens first (the ``descreen`` model, x1) and then
-            runs the named model, so ``load_model("default", 2, "print")`` descreens and doubles
-            and ``load_model("default", 1, "print")`` only descreens.
+        type: content type preference ("photo", "print", "jpeg", ...). ``"print"`` with a model
+            that has no print variant of its own descreens first (the ``descreen`` model, x1) and
+            then runs the named model, so ``load_model("default", 2, "print")`` descreens and
+            doubles and ``load_model("default", 1, "print")`` only descreens. ``"jpeg"`` (input
+            that was saved as JPEG) picks the model's JPEG variant, trained on JPEG'd input,
+            where it has one, and otherwise runs the ``repair`` model (x1) first.
         device: "cpu" or "cuda" (neural models only).
         precision: "fp32", "bf16" or "auto" (neural models only). On a CPU "auto" is fp32 on
             ONNX Runtime; "bf16" runs PyTorch with bfloat16 autocast. On CUDA "auto" is bf16.
@@ -232,6 +242,11 @@ def _load(name: str, zoom: int, type: str | None, device: str, precision: str, s
             from .chain import Chain
 
             return Chain(descreen, _load(name, zoom, None, device, precision, search_dir, backend))
+    if type == "jpeg" and name != REPAIR and not has_variant(name, zoom, "jpeg", search_dir):
+        from .chain import Chain
+
+        return Chain(_load(REPAIR, 1, None, device, precision, search_dir, backend),
+                     _load(name, zoom, None, device, precision, search_dir, backend))
     entry, mfile = find_model(name, zoom, type, search_dir)
     if entry.arch == "classical":
         from .classical import ClassicalUpscaler
