@@ -109,6 +109,28 @@ def layout_for_channels(channels: int) -> str:
 # ----------------------------------------------------------------------------- reading
 
 
+#: ISO-BMFF brands of HEIF/HEIC files (phones' photos), which Pillow reads only through pillow-heif
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+_heif_ready: list[bool] = []
+
+
+def _is_heif(head: bytes) -> bool:
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS and b"avif" not in head[8:32]
+
+
+def _ensure_heif(path: Path) -> None:
+    """Register pillow-heif's opener once (the optional ``heif`` extra), or say how to get it."""
+    if _heif_ready:
+        return
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        raise InputError(f"{path}: HEIC/HEIF image: reading it needs pillow-heif "
+                         "(pip install 'enhance[heif]')") from None
+    register_heif_opener()
+    _heif_ready.append(True)
+
+
 def _needs_vips(path: Path, head: bytes) -> bool:
     """True for 16-bit PNG/TIFF files, which Pillow would read as 8-bit (or not at all), and for
     CMYK TIFFs with extra (alpha) samples, which Pillow cannot open."""
@@ -342,6 +364,8 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         raise InputError(f"{p}: empty file")
     if _needs_vips(p, head):
         return _open_vips(p, max_pixels)
+    if _is_heif(head):
+        _ensure_heif(p)
     old_limit = Image.MAX_IMAGE_PIXELS
     try:
         Image.MAX_IMAGE_PIXELS = max_pixels

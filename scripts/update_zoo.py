@@ -21,6 +21,9 @@ DESCRIPTIONS = {
     "repair": "x1 CNN that removes JPEG damage (quality 10-60) and noise",
     "raisr": "hashed learned 7x7 filters (RAISR): fast CPU previews and huge scans",
     "descreen": "x1 CNN that removes halftone screens from scanned print (--type=print runs it first)",
+    # by name:type where a variant differs from its model
+    "default:jpeg": "the default CNN's variant for JPEG input (trained on JPEG'd LR, quality 20-95): removes the damage "
+                    "as it enlarges; --repair auto and --type=jpeg pick it",
 }
 
 
@@ -43,7 +46,7 @@ def main() -> int:
             "trained": meta.get("trained", ""),
             "recipe": meta.get("recipe", ""),
             "lineage": json.loads(meta.get("lineage", "[]")),
-            "description": DESCRIPTIONS.get(name, ""),
+            "description": DESCRIPTIONS.get(f"{name}:{meta.get('type', 'photo')}", DESCRIPTIONS.get(name, "")),
         }
         models.append(entry)
     (ROOT / "enhance" / "models" / "zoo.json").write_text(json.dumps({"models": models}, indent=1) + "\n")

@@ -315,3 +315,27 @@ def test_absurd_dpi_is_ignored_not_fatal(tmp_path: Path) -> None:
     assert meta.dpi is None
     dst, _ = _enhance(src)
     assert Image.open(dst).size == (16, 16)
+
+
+def test_heic_photos_are_read_or_the_missing_extra_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Phones save HEIC: read through pillow-heif (the heif extra), turned by its orientation;
+    without the extra, one line says what to install."""
+    import sys
+
+    import pillow_heif
+
+    import enhance.image
+
+    src = tmp_path / "phone.heic"
+    pillow_heif.from_pillow(Image.fromarray(smooth_rgb(12, 16))).save(src)
+    monkeypatch.setattr(enhance.image, "_heif_ready", [])
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if the extra were not installed
+    with pytest.raises(InputError, match=r"phone\.heic: HEIC/HEIF image: .*pip install 'enhance\[heif\]'"):
+        open_image(src)
+    monkeypatch.undo()
+    monkeypatch.setattr(enhance.image, "_heif_ready", [])
+    pixels, meta = open_image(src)
+    assert pixels.shape == (12, 16, 3) and meta.format == "HEIF"
+    assert np.abs(pixels.astype(int) - smooth_rgb(12, 16)).mean() < 12  # lossy, but the same picture
+    dst, _ = _enhance(src)
+    assert Image.open(dst).size == (32, 24)
