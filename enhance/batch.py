@@ -207,7 +207,7 @@ def enhance_file(
         elif opts.type == "print":
             notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
                          "engravings and line art: --auto leaves files without a screen alone")
-    if jpeg_model is not None and not descreening:
+    if jpeg_model is not None and not descreening and opts.type != "jpeg":  # --type=jpeg: the model is treated already
         loader, variant = jpeg_model()
         if wants_repair(opts.repair, opts.model, opts.zoom, meta.jpeg_quality, descreening, variant):
             model = loader()

@@ -150,7 +150,7 @@ def upscale(
         meta = ImageMeta(layout=layout_for_channels(pixels.shape[2]))
     name = model if isinstance(model, str) else m.name
     variant = isinstance(model, str) and has_variant(model, zoom, "jpeg")
-    if wants_repair(repair, name, zoom, meta.jpeg_quality, type == "print", variant):
+    if type != "jpeg" and wants_repair(repair, name, zoom, meta.jpeg_quality, type == "print", variant):
         m = (load_model(model, zoom, "jpeg", device, ensemble=ensemble) if isinstance(model, str)
              else Chain(load_model("repair", 1, None, device, ensemble=ensemble), m))
     out = upscale_pixels(pixels, meta.layout, m, tile, overlap, progress=progress)

@@ -105,3 +105,23 @@ def test_type_jpeg_picks_a_variant_of_its_own_or_repairs_first(tmp_path: Path, m
     pixels, _ = _open(bad)
     expect = upscale_pixels(pixels, "RGB", variant)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "bad_ne2x.png")), expect)
+
+
+def test_type_jpeg_is_not_treated_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--type=jpeg already picks the JPEG treatment; --repair auto must not chain another repair."""
+    from enhance.models.chain import Chain
+
+    calls: list[int] = []
+    real_init = Chain.__init__
+
+    def counting(self: Chain, first: object, then: object) -> None:
+        calls.append(1)
+        real_init(self, first, then)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Chain, "__init__", counting)
+    bad = _jpeg(tmp_path / "bad.jpg", 20)
+    assert main(["--zoom=3", "-q", "--type=jpeg", "-o", str(tmp_path / "o"), str(bad)]) == 0
+    assert len(calls) == 1  # one repair chain (the x3 model has no JPEG variant)
+    calls.clear()
+    enhance.upscale(Image.open(bad), 3, type="jpeg")
+    assert len(calls) == 1
