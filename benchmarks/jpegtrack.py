@@ -30,7 +30,7 @@ from .metrics import psnr_y
 from .protocol import BenchImage, make_lr
 
 #: JPEG qualities of the track
-QUALITIES = (30, 50, 70, 90)
+QUALITIES = (30, 50, 70, 85, 95)
 
 #: ``method(decoded_jpeg_rgb_uint8, estimated_quality) -> x2 rgb uint8``
 JpegMethod = Callable[[np.ndarray, int], np.ndarray]

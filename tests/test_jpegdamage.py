@@ -88,12 +88,15 @@ def test_type_jpeg_picks_a_variant_of_its_own_or_repairs_first(tmp_path: Path, m
     from enhance.models.generator import Generator, GeneratorConfig, save_generator
     from enhance.models.registry import has_variant, load_model
 
-    assert isinstance(load_model("default", 2, "jpeg", search_dir=tmp_path), Chain)
+    assert isinstance(load_model("default", 3, "jpeg", search_dir=tmp_path), Chain)  # no x3 variant anywhere
     torch.manual_seed(0)
     save_generator(str(tmp_path / "ne2x-jpeg-default.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
     assert has_variant("default", 2, "jpeg", tmp_path) and not has_variant("default", 3, "jpeg", tmp_path)
     variant = load_model("default", 2, "jpeg", search_dir=tmp_path)
     assert not isinstance(variant, Chain) and variant.scale == 2
+    plain = load_model("default", 2, search_dir=tmp_path)  # without a type: the plain model, not the variant
+    x = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
+    assert not np.allclose(plain(x), variant(x), atol=1e-3)
     assert isinstance(load_model("default", 3, "jpeg", search_dir=tmp_path), Chain)  # no x3 variant: repair first
     monkeypatch.chdir(tmp_path)
     bad = _jpeg(tmp_path / "bad.jpg", 30)

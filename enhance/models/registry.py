@@ -143,15 +143,18 @@ def list_models(search_dir: str | Path = ".") -> list[ModelEntry]:
 def find_model(name: str, zoom: int, type: str | None = None, search_dir: str | Path = ".") -> tuple[ModelEntry, ModelFile | None]:
     """Pick the entry and file for ``name`` at ``zoom`` (and ``type`` when several match).
 
-    User models of the same name shadow shipped ones. Raises :class:`ModelError` with the
-    choices when nothing fits.
+    User models of the same name shadow shipped ones. With no ``type``, the plain variant
+    (photo) comes before the special ones (print, jpeg), which serve when it is the only one.
+    Raises :class:`ModelError` with the choices when nothing fits.
     """
     entries = [e for e in list_models(search_dir) if e.name == name]
     if not entries:
         names = sorted({e.name for e in list_models(search_dir)})
         raise ModelError(f"unknown model {name!r} (available: {', '.join(names)})")
     entries.sort(key=lambda e: e.origin in ("builtin", "shipped"))  # user models first
-    if type is not None:
+    if type is None:
+        entries.sort(key=lambda e: e.type not in ("photo", "any"))  # stable: user models still first within each
+    else:
         typed = [e for e in entries if e.type in (type, "any")]
         if typed:
             entries = typed
