@@ -124,7 +124,7 @@ def resolve(name: str) -> tuple[Method | None, tuple[int, ...]]:
     from enhance.models.registry import list_models
 
     base, _, passes = name.partition("*")
-    for e in list_models(ROOT):
-        if e.name == base:
-            return ours(base, ensemble=int(passes or 1)), e.scales
-    return None, ()
+    entries = [e for e in list_models(ROOT) if e.name == base]
+    plain = [e for e in entries if e.type in ("photo", "any")] or entries  # as load_model picks with no type
+    scales = sorted({s for e in plain for s in e.scales})
+    return (ours(base, ensemble=int(passes or 1)), tuple(scales)) if scales else (None, ())
