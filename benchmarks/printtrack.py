@@ -170,6 +170,20 @@ def crop_sheet(images: list[BenchImage], case: PrintCase, methods: dict[str, Des
     panel_strip([(name, arr[y0:y0 + crop, x0:x0 + crop]) for name, arr in panels], zoom=2).save(path)
 
 
+def passthrough_sheet(images: list[BenchImage], methods: dict[str, Descreener], path: str,
+                      image: str = "huckfinn_scan", at: tuple[int, int, int, int] = (380, 40, 160, 200)) -> None:
+    """Unscreened line work forced through each method: a crop of ``image`` (by default the
+    hatched dress of huckfinn's engraving: top, left, height, width), 2x nearest-neighbour."""
+    from .sheet import panel_strip
+
+    im = next((im for im in images if im.name == image), None)
+    if im is None:
+        return
+    y0, x0, h, w = at
+    panels = [("input (no screen)", im.hr)] + [(k, m(im.hr)) for k, m in methods.items()]
+    panel_strip([(name, arr[y0:y0 + h, x0:x0 + w]) for name, arr in panels], zoom=2).save(path)
+
+
 def waifu2x_noise3() -> Descreener | None:
     """Peer: waifu2x cunet with its strongest noise reduction (noise3, x2), brought back to the
     scan's grid with MATLAB bicubic. None when the peer is not installed."""
@@ -244,4 +258,8 @@ def run_track(images: list[BenchImage], sheets_dir: str | None = None, log: Call
             sheet = {f"gauss {sigma}": gaussian(sigma), "notch": notch}
             sheet.update({k: v for k, v in methods.items() if v is not None and k != "notch"})
             crop_sheet(images, case, sheet, str(Path(sheets_dir) / f"print_{case.key}.png"))
+            if case is PRINT_SETTINGS[0]:
+                keep = {k: v for k, v in methods.items() if v is not None and k.startswith("enhance descreen")}
+                passthrough_sheet(images, {**keep, f"gauss {sigma}": gaussian(sigma)},
+                                  str(Path(sheets_dir) / "print_passthrough_huckfinn_scan.png"))
     return out

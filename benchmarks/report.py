@@ -100,6 +100,8 @@ def print_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
                   "|---|" + "---|" * len(next(iter(pt.values())))]
         for name, rows in pt.items():
             lines.append(f"| {name} | " + " | ".join(f"{r['psnr_vs_input']:.2f} dB, {100 * r['gradient_energy_kept']:.0f} %" for r in rows) + " |")
+        lines += ["", "Crop sheet of huckfinn's engraving forced through them: "
+                  "[print_passthrough_huckfinn_scan](crops/print_passthrough_huckfinn_scan.png)"]
         lines.append("")
     return lines
 

@@ -134,3 +134,18 @@ def test_jpeg_track_runs_the_command_rule_on_a_tiny_bench(tmp_path: Path) -> Non
     assert mean(30, "default, --repair auto") != mean(30, "default")
     lines = jpeg_tables({"jpeg": track})
     assert any(ln.startswith("| default, --repair auto |") for ln in lines)
+
+
+def test_passthrough_sheet_shows_the_engraving_crop(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from benchmarks.printtrack import passthrough_sheet
+    from benchmarks.protocol import BenchImage
+
+    images = [BenchImage("huckfinn_scan", "scan/text", smooth_rgb(600, 300, seed=1))]
+    out = tmp_path / "sheet.png"
+    passthrough_sheet(images, {"same": lambda x: x, "dark": lambda x: x // 2}, str(out))
+    sheet = Image.open(out)
+    assert sheet.height == 2 * 160 + 18 and sheet.width == 3 * (2 * 200 + 4)  # input + two methods, 2x
+    passthrough_sheet([], {"same": lambda x: x}, str(tmp_path / "none.png"))
+    assert not (tmp_path / "none.png").exists()
