@@ -7,10 +7,11 @@ libjpeg (IJG) quality scale that most encoders follow; :func:`wants_repair` says
 ``repair`` model (x1) should run first.
 
 Measured on the public bench (``python -m benchmarks jpeg``: MATLAB-bicubic LR saved as JPEG,
-x2, PSNR-Y against the HR), repair-then-enlarge against the default model alone: +0.92 dB at
-quality 30, +0.64 at 50, +0.44 at 60, +0.14 at 70, -0.07 at 75, -0.34 at 80 and -1.2 at 90, where
-the repair model (trained on quality 10-60) smooths detail the file still has. Hence
-:data:`REPAIR_AT_OR_BELOW` = 70.
+x2, PSNR-Y against the HR), repair-then-enlarge against the default model alone (a trial before
+the x2 model's last cycle): +0.92 dB at quality 30, +0.64 at 50, +0.44 at 60, +0.14 at 70, -0.07
+at 75, -0.34 at 80 and -1.2 at 90, where the repair model (trained on quality 10-60) smooths
+detail the file still has. Hence :data:`REPAIR_AT_OR_BELOW` = 70 for the chain, which serves the
+zooms with no JPEG variant (x3, x4); the x2 variant goes further (:data:`VARIANT_AT_OR_BELOW`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ __all__ = ["REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "REPAIR_MODES", "estimat
 #: ``auto`` repairs JPEG sources whose estimated quality is at most this
 REPAIR_AT_OR_BELOW = 70
 #: ``auto`` gives JPEG sources up to this quality the model's JPEG variant, where it has one
-#: (the x2 variant against the x2 model alone, bench mean PSNR-Y: +0.38 dB at 80, +0.10 at 85,
-#: -0.28 at 90, -0.80 at 95)
+#: (the x2 variant against the x2 model alone, bench mean PSNR-Y: +0.39 dB at 80, +0.07 at 85,
+#: -0.39 at 90, -1.02 at 95)
 VARIANT_AT_OR_BELOW = 85
 #: ``auto``: JPEG sources at or below :data:`REPAIR_AT_OR_BELOW`, with the ``default`` model;
 #: ``always``: every file, before any model; ``never``
