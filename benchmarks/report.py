@@ -120,23 +120,23 @@ def jpeg_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
              f"Command: `{results.get('jpeg_command', 'python -m benchmarks jpeg')}`", "",
              "| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     best = best_denoise(jp)
+
+    def mean(k: str, name: str, klass: str | None = None) -> float:
+        return float(np.mean([r["psnr"] for r in jp[k]["methods"][name] if klass in (None, r["class"])]))
+
     names = list(dict.fromkeys(n for k in keys for n in jp[k]["methods"] if not n.startswith("waifu2x cunet noise")))
     for name in names:
-        cells = [_fmt(float(np.mean([r["psnr"] for r in jp[k]["methods"][name]]))) if name in jp[k]["methods"] else "–"
-                 for k in keys]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(_fmt(mean(k, name)) if name in jp[k]["methods"] else "–" for k in keys) + " |")
     if best:
-        cells = []
-        for k in keys:
-            n = best.get(k)
-            cells.append(f"{float(np.mean([r['psnr'] for r in jp[k]['methods'][n]])):.2f} ({n.rsplit(' ', 1)[1]})" if n else "–")
+        cells = [f"{mean(k, best[k]):.2f} ({best[k].rsplit(' ', 1)[1]})" if k in best else "–" for k in keys]
         lines.append("| waifu2x cunet, best denoise level | " + " | ".join(cells) + " |")
-    lines += ["", "Per class (PSNR-Y, `default, --repair auto` / best waifu2x where measured): "
-              + "; ".join(f"{k}: " + ", ".join(
-                  f"{c} {float(np.mean([r['psnr'] for r in jp[k]['methods']['default, --repair auto'] if r['class'] == c])):.2f}"
-                  + (f" / {float(np.mean([r['psnr'] for r in jp[k]['methods'][best[k]] if r['class'] == c])):.2f}" if k in best else "")
-                  for c in dict.fromkeys(r["class"] for r in jp[k]["methods"]["default, --repair auto"]))
-                  for k in keys), ""]
+    auto = "default, --repair auto"
+    per_q = []
+    for k in keys:
+        classes = dict.fromkeys(r["class"] for r in jp[k]["methods"][auto])
+        per_q.append(f"{k}: " + ", ".join(f"{c} {mean(k, auto, c):.2f}" + (f" / {mean(k, best[k], c):.2f}" if k in best else "")
+                                          for c in classes))
+    lines += ["", "Per class (PSNR-Y, `default, --repair auto` / best waifu2x where measured): " + "; ".join(per_q), ""]
     return lines
 
 

@@ -171,14 +171,15 @@ def enhance_file(
     opts: BatchOptions,
     tile_progress: Callable[[int, int], None] | None = None,
     print_model: Callable[[], Upscaler] | None = None,
-    jpeg_model: Callable[[], tuple[Callable[[], Upscaler], bool]] | None = None,
+    jpeg_model: Callable[[], Upscaler] | None = None,
+    jpeg_variant: bool = False,
 ) -> list[str]:
     """Enhance one file into ``target`` (atomically). Returns notes for the user.
 
     With ``opts.auto``, a file that carries a halftone screen goes through ``print_model()``
     (the descreening chain) instead of ``model``. A file that :func:`~enhance.jpegdamage.wants_repair`
-    (``opts.repair``) goes through the JPEG treatment of ``opts.model``: ``jpeg_model()`` gives
-    its loader and whether it is a variant of the model's own (else the repair model runs first).
+    (``opts.repair``) goes through ``jpeg_model()``, the JPEG treatment of ``opts.model``:
+    its JPEG variant when ``jpeg_variant`` says it has one, else the repair model first.
 
     Raises:
         InputError, OutputError: the one-line problem with this file.
@@ -208,10 +209,9 @@ def enhance_file(
             notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
                          "engravings and line art: --auto leaves files without a screen alone")
     if jpeg_model is not None and not descreening and opts.type != "jpeg":  # --type=jpeg: the model is treated already
-        loader, variant = jpeg_model()
-        if wants_repair(opts.repair, opts.model, opts.zoom, meta.jpeg_quality, descreening, variant):
-            model = loader()
-            how = (f"the {opts.model} model's JPEG variant removes it as it enlarges" if variant
+        if wants_repair(opts.repair, opts.model, opts.zoom, meta.jpeg_quality, descreening, jpeg_variant):
+            model = jpeg_model()
+            how = (f"the {opts.model} model's JPEG variant removes it as it enlarges" if jpeg_variant
                    else "the repair model removes it first")
             if opts.repair == "always":
                 notes.append(f"JPEG damage: {how} (--repair always)")
@@ -266,18 +266,13 @@ def run_batch(
                            opts.ensemble)
     cache: list[Upscaler] = []
     jpeg_cache: list[Upscaler] = []
-    jpeg_variant: list[bool] = []
+    jpeg_variant = opts.repair != "never" and has_variant(opts.model, opts.zoom, "jpeg", opts.model_dir)
 
-    def jpeg_loader() -> Upscaler:  # loaded on the first file that needs it only
+    def jpeg_model() -> Upscaler:  # loaded on the first file that needs it only
         if not jpeg_cache:
             jpeg_cache.append(load_model(opts.model, opts.zoom, "jpeg", opts.device, opts.precision, opts.model_dir,
                                          opts.backend, opts.ensemble))
         return jpeg_cache[0]
-
-    def jpeg_model() -> tuple[Callable[[], Upscaler], bool]:
-        if not jpeg_variant:
-            jpeg_variant.append(has_variant(opts.model, opts.zoom, "jpeg", opts.model_dir))
-        return jpeg_loader, jpeg_variant[0]
 
     def print_model() -> Upscaler:  # loaded on the first screened file only
         if not cache:
@@ -309,7 +304,7 @@ def run_batch(
             try:
                 tile_cb = (lambda d, t, i=i, src=src: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
                 notes = enhance_file(src, target, model, opts, tile_cb, print_model if opts.auto else None,
-                                     jpeg_model if opts.repair != "never" else None)
+                                     jpeg_model if opts.repair != "never" else None, jpeg_variant)
                 res = FileResult(src, target, "done", "", notes)
             except InputError as exc:
                 res = FileResult(src, target, "failed", str(exc))

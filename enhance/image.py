@@ -273,7 +273,8 @@ def _reset_orientation(exif_bytes: bytes) -> bytes | None:
         return None
 
 
-_XMP_ORIENTATION = re.compile(rb"(tiff:Orientation\s*=\s*[\"'])\d+([\"'])|(<tiff:Orientation>)\s*\d+\s*(</tiff:Orientation>)")
+#: ``tiff:Orientation="6"`` (attribute) or ``<tiff:Orientation>6</...>`` (element): group 1 is all before the digits
+_XMP_ORIENTATION = re.compile(rb"(tiff:Orientation(?:\s*=\s*[\"']|>)\s*)\d+")
 
 
 def _xmp_bytes(xmp: object) -> bytes | None:
@@ -290,8 +291,7 @@ def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:
     orientation says, a stale XMP orientation would have viewers turn them again."""
     if xmp is None:
         return None
-    return _XMP_ORIENTATION.sub(lambda m: (m.group(1) + b"1" + m.group(2)) if m.group(1) else (m.group(3) + b"1" + m.group(4)),
-                                xmp)
+    return _XMP_ORIENTATION.sub(rb"\g<1>1", xmp)
 
 
 def _pil_to_array(im: Image.Image, path: Path | str) -> tuple[np.ndarray, str, int, tuple[str, ...]]:
