@@ -132,8 +132,8 @@ def _ensure_heif(path: Path) -> None:
 
 
 def _needs_vips(path: Path, head: bytes) -> bool:
-    """True for 16-bit PNG/TIFF files, which Pillow would read as 8-bit (or not at all), and for
-    CMYK TIFFs with extra (alpha) samples, which Pillow cannot open."""
+    """True for 16-bit PNG/TIFF files, which Pillow would read as 8-bit (or not at all), for
+    CMYK TIFFs with extra (alpha) samples, which Pillow cannot open, and for signed-integer TIFFs."""
     if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 26 and head[12:16] == b"IHDR":
         depth, colour = head[24], head[25]
         return depth == 16 and colour in (2, 4, 6)  # RGB, LA, RGBA (16-bit L is fine in Pillow)
@@ -144,7 +144,8 @@ def _needs_vips(path: Path, head: bytes) -> bool:
             with tifffile.TiffFile(path) as tf:
                 page = tf.pages[0]
                 cmyk_extra = int(page.photometric) == 5 and int(page.samplesperpixel) > 4  # SEPARATED
-                return int(page.bitspersample) > 8 or cmyk_extra
+                signed = int(page.sampleformat) == 2  # Pillow reads signed 8-bit as unsigned, -7 as 249
+                return int(page.bitspersample) > 8 or cmyk_extra or signed
         except Exception:
             return False  # let Pillow report the problem
     return False
@@ -206,15 +207,22 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     notes: tuple[str, ...] = ()
+    if arr.dtype.kind == "i":
+        # signed samples that are all non-negative (common in scientific and some scanner TIFFs)
+        # are the same numbers as unsigned ones; negative ones have no place in an image file
+        if arr.size and int(arr.min()) < 0:
+            raise InputError(f"{path}: signed-integer samples ({arr.dtype}) with negative values are not supported")
+        arr = arr.astype(arr.dtype.str.replace("i", "u"))
+        if arr.dtype.itemsize > 2 and (not arr.size or int(arr.max()) <= 65535):
+            arr = arr.astype(np.uint16)  # the values fit 16 bits as they are
+        notes = (f"signed {arr.dtype.itemsize * 8}-bit samples (none negative) are written as unsigned",)
     depth = 8 if arr.dtype == np.uint8 else 16
     if arr.dtype not in (np.uint8, np.uint16):
         if arr.dtype.kind == "f":
             arr, note = _float_to_uint16(arr, path)
             notes = (note,)
-        elif arr.dtype.kind == "i":
-            raise InputError(f"{path}: signed-integer samples ({arr.dtype}) are not supported")
         elif arr.dtype.itemsize > 2:  # 32-bit unsigned: its full range onto 16 bits
-            notes = (f"{arr.dtype.itemsize * 8}-bit integer input is enhanced and written as 16-bit",)
+            notes += (f"{arr.dtype.itemsize * 8}-bit integer input is enhanced and written as 16-bit",)
             arr = (arr.astype(np.uint64) * 65535 // np.iinfo(arr.dtype).max).astype(np.uint16)
         else:
             arr = arr.astype(np.uint16)

@@ -110,11 +110,23 @@ def test_32bit_unsigned_tiff_maps_its_range_onto_16_bits(tmp_path: Path) -> None
     assert any("32-bit integer" in n for n in meta.notes)
 
 
-def test_signed_integer_tiff_is_refused_by_name(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_signed_integer_tiff_with_negative_values_is_refused_by_name(tmp_path: Path, dtype: type) -> None:
     src = tmp_path / "signed.tif"
-    tifffile.imwrite(src, np.full((8, 8), -5, np.int16))
-    with pytest.raises(InputError, match=r"signed\.tif: signed-integer samples"):
+    tifffile.imwrite(src, np.full((8, 8), -5, dtype))
+    with pytest.raises(InputError, match=r"signed\.tif: signed-integer samples \(int\d+\) with negative values"):
         open_image(src)
+
+
+@pytest.mark.parametrize("dtype,depth", [(np.int8, 8), (np.int16, 16), (np.int32, 16)])
+def test_non_negative_signed_tiff_is_read_as_unsigned(tmp_path: Path, dtype: type, depth: int) -> None:
+    a = np.array([[0, 7, 100]], dtype).repeat(4, axis=0)
+    src = tmp_path / "signed.tif"
+    tifffile.imwrite(src, a)
+    pixels, meta = open_image(src)
+    assert pixels.dtype == (np.uint8 if depth == 8 else np.uint16) and meta.bit_depth == depth
+    assert pixels[0, :, 0].tolist() == [0, 7, 100]
+    assert any("signed" in n and "unsigned" in n for n in meta.notes)
 
 
 def test_cmyk_kept_in_tiff_and_converted_for_png(tmp_path: Path) -> None:
