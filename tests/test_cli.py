@@ -206,3 +206,11 @@ def test_big_tiff_streams_with_metadata(tmp_path: Path, monkeypatch: pytest.Monk
     assert tuple(round(float(v)) for v in im.info["dpi"]) == (400, 400)
     assert im.info.get("icc_profile") == srgb_icc
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+
+
+def test_list_models_puts_the_plain_variant_first(capsys: pytest.CaptureFixture[str]) -> None:
+    """``default`` has a photo variant and a JPEG one: the plain one is listed first."""
+    assert main(["--list-models"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    default_types = [r[2] for r in rows if r[0] == "default"]
+    assert default_types[0] == "photo" and "jpeg" in default_types

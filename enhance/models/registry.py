@@ -92,7 +92,8 @@ def _shipped() -> list[ModelEntry]:
     for m in zoo.get("models", []):
         grouped.setdefault((str(m["name"]), str(m["type"])), []).append(m)
     out = []
-    for (name, typ), items in grouped.items():
+    # by name, and within a name the plain variant (photo) before the special ones (jpeg, print)
+    for (name, typ), items in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] not in ("photo", "any"), kv[0][1])):
         files = {}
         for m in items:
             p = WEIGHTS_DIR / str(m["file"])
