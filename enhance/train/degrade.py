@@ -86,6 +86,8 @@ PRESETS: dict[str, Degradation] = {
     "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
     # x1 repair: JPEG quality 10-60 plus noise
     "repair": Degradation(noise=6.0, noise_prob=0.3, jpeg=(10, 60), jpeg_prob=1.0),
+    # the same with an eighth of the crops synthetic pages of type (scanned books are mostly text)
+    "repair-text": Degradation(noise=6.0, noise_prob=0.3, jpeg=(10, 60), jpeg_prob=1.0, text=0.125),
     # descreening (--type=print): most crops printed with a halftone screen and scanned (some
     # kept unscreened so that line art and engravings pass through), scans sometimes JPEG'd
     "print": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.85),
