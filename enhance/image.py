@@ -131,6 +131,53 @@ def _ensure_heif(path: Path) -> None:
     _heif_ready.append(True)
 
 
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_J2K_SOC_SIZ = b"\xff\x4f\xff\x51"
+
+
+def _jpeg2000_bits(path: Path) -> int:
+    """The deepest component's bits per sample of a JPEG 2000 file (JP2 or raw codestream), 0 if
+    the header does not say. Read from the JP2 ``ihdr``/``bpcc`` boxes or the codestream's SIZ."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return 0
+    at = head.find(_J2K_SOC_SIZ)
+    if head.startswith(_JP2_SIGNATURE):
+        i = head.find(b"ihdr")
+        if i >= 0 and len(head) >= i + 19:
+            bpc = head[i + 14]
+            if bpc != 255:
+                return (bpc & 0x7F) + 1
+            j, nc = head.find(b"bpcc"), int.from_bytes(head[i + 12:i + 14], "big")
+            if j >= 0 and len(head) >= j + 4 + nc:
+                return max((b & 0x7F) + 1 for b in head[j + 4:j + 4 + nc])
+    if at >= 0 and len(head) >= at + 42:  # SIZ: ..., Csiz at +40, then Ssiz per component
+        nc = int.from_bytes(head[at + 40:at + 42], "big")
+        sizes = head[at + 42:at + 42 + 3 * nc:3]
+        if sizes:
+            return max((b & 0x7F) + 1 for b in sizes)
+    return 0
+
+
+def _jpeg2000_deep(path: Path, bits: int, channels: int) -> np.ndarray | None:
+    """A JPEG 2000 file of more than 8 bits per sample as uint16 ``(H, W, C)`` scaled to the full
+    16-bit range, through imagecodecs (the optional ``jp2`` extra; Pillow reads such colour files
+    as 8-bit); None when imagecodecs is not installed or gives another shape."""
+    try:
+        import imagecodecs
+    except ImportError:
+        return None
+    a = np.asarray(imagecodecs.jpeg2k_decode(path.read_bytes()))
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.dtype.kind not in "ui" or a.shape[2] != channels:
+        return None
+    peak = (1 << bits) - 1
+    return np.clip(np.round(a.astype(np.float64) * (65535.0 / peak)), 0, 65535).astype(np.uint16)
+
+
 def _needs_vips(path: Path, head: bytes) -> bool:
     """True for 16-bit PNG/TIFF files, which Pillow would read as 8-bit (or not at all), for
     CMYK TIFFs with extra (alpha) samples, which Pillow cannot open, and for signed-integer TIFFs."""
@@ -391,6 +438,15 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
                 has_orientation = exif.get(0x0112, 1) not in (None, 1)
                 im2 = ImageOps.exif_transpose(im) if has_orientation else im
                 arr, layout, depth, notes = _pil_to_array(im2, p)
+                if fmt == "JPEG2000" and depth == 8 and not has_orientation and (bits := _jpeg2000_bits(p)) > 8:
+                    deep = _jpeg2000_deep(p, bits, arr.shape[2])
+                    if deep is not None and deep.shape[:2] == arr.shape[:2]:
+                        arr, depth = deep, 16
+                        if bits < 16:
+                            notes = (*notes, f"{bits}-bit samples are enhanced and written as 16-bit")
+                    else:
+                        notes = (*notes, f"its {bits}-bit samples are read as 8-bit; pip install 'enhance[jp2]' "
+                                         "to keep their depth")
                 exif_bytes = _clean_exif(exif) if len(exif) else None
                 jpeg_quality = estimate_quality(getattr(im, "quantization", None)) if fmt == "JPEG" else None
                 xmp = _xmp_bytes(im.info.get("xmp"))

@@ -351,3 +351,33 @@ def test_heic_photos_are_read_or_the_missing_extra_is_named(tmp_path: Path, monk
     assert np.abs(pixels.astype(int) - smooth_rgb(12, 16)).mean() < 12  # lossy, but the same picture
     dst, _ = _enhance(src)
     assert Image.open(dst).size == (32, 24)
+
+
+@pytest.mark.parametrize("bits,codec", [(12, "jp2"), (16, "j2k")])
+def test_deep_jpeg2000_keeps_its_depth(tmp_path: Path, bits: int, codec: str) -> None:
+    """Pillow reads 12- and 16-bit colour JPEG 2000 as 8-bit; Enhance keeps the depth, scaled to 16 bits."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    peak = (1 << bits) - 1
+    a = (smooth_rgb(24, 32).astype(np.float64) / 255 * peak).round().astype(np.uint16)
+    a[0, 0] = (1, peak - 1, 0)  # values 8 bits could not hold
+    src = tmp_path / f"deep.{codec}"
+    src.write_bytes(imagecodecs.jpeg2k_encode(a, level=0, bitspersample=bits, codecformat=codec))
+    pixels, meta = open_image(src)
+    assert pixels.dtype == np.uint16 and meta.bit_depth == 16 and meta.layout == "RGB"
+    want = np.round(a * (65535 / peak)).astype(np.uint16)
+    assert np.array_equal(pixels, want)
+    dst, _notes = _enhance(src)
+    out, out_meta = open_image(dst)
+    assert out.shape == (48, 64, 3) and out.dtype == np.uint16 and out_meta.bit_depth == 16
+
+
+def test_deep_jpeg2000_without_imagecodecs_says_how_to_keep_depth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    imagecodecs = pytest.importorskip("imagecodecs")
+    src = tmp_path / "deep.jp2"
+    src.write_bytes(imagecodecs.jpeg2k_encode(np.full((8, 8, 3), 40000, np.uint16), level=0, codecformat="jp2"))
+    import sys
+
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)  # as if the jp2 extra were not installed
+    pixels, meta = open_image(src)
+    assert pixels.dtype == np.uint8 and meta.bit_depth == 8
+    assert any("16-bit samples are read as 8-bit" in n and "enhance[jp2]" in n for n in meta.notes)
