@@ -225,6 +225,43 @@ def _check_pixels(path: Path, w: int, h: int, max_pixels: int) -> None:
         )
 
 
+def _tiff_by_tifffile(
+    path: Path, max_pixels: int
+) -> tuple[np.ndarray, bytes | None, tuple[float, float] | None, str, bytes | None] | None:
+    """The first page of a TIFF that libvips refuses (64-bit float samples, for one) through
+    tifffile: ``(pixels (H, W, C), ICC, dpi, interpretation, XMP)``, or None if tifffile cannot
+    read it either (or it is not a plain gray/RGB/CMYK page)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tf:
+            page = tf.pages[0]
+            _check_pixels(path, int(page.imagewidth), int(page.imagelength), max_pixels)
+            photometric = int(page.photometric)
+            if photometric not in (0, 1, 2, 5):  # white/black-is-zero, RGB, separated (CMYK)
+                return None
+            arr = page.asarray()
+            if arr.ndim == 3 and int(page.planarconfig) == 2 and int(page.samplesperpixel) > 1:
+                arr = np.moveaxis(arr, 0, -1)  # planes -> interleaved
+            if photometric == 0 and arr.ndim == 2:  # white is zero: invert to black-is-zero
+                arr = 1.0 - arr if arr.dtype.kind == "f" else np.iinfo(arr.dtype).max - arr
+            tags = page.tags
+            icc = bytes(tags[34675].value) if 34675 in tags else None
+            xmp = _xmp_bytes(tags[700].value) if 700 in tags else None
+            dpi = None
+            if 282 in tags and 283 in tags and int(getattr(tags.get(296), "value", 2)) in (2, 3):
+                per_cm = int(getattr(tags.get(296), "value", 2)) == 3
+                xr, yr = (float(v[0]) / float(v[1]) for v in (tags[282].value, tags[283].value))
+                dpi = (xr * 2.54, yr * 2.54) if per_cm else (xr, yr)
+                if not (1 < dpi[0] < 100_000 and 1 < dpi[1] < 100_000):
+                    dpi = None
+    except InputError:
+        raise
+    except Exception:
+        return None
+    return arr, icc, dpi, ("cmyk" if photometric == 5 else "srgb"), xmp
+
+
 def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     import pyvips
 
@@ -249,8 +286,11 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     except InputError:
         raise
     except pyvips.Error as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-        raise InputError(f"{path}: cannot read this high-bit-depth image ({msg})") from None
+        plain = _tiff_by_tifffile(path, max_pixels)
+        if plain is None:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+            raise InputError(f"{path}: cannot read this high-bit-depth image ({msg})") from None
+        arr, icc, dpi, interp, xmp, exif = *plain, None
     if arr.ndim == 2:
         arr = arr[:, :, None]
     notes: tuple[str, ...] = ()

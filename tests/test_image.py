@@ -381,3 +381,16 @@ def test_deep_jpeg2000_without_imagecodecs_says_how_to_keep_depth(tmp_path: Path
     pixels, meta = open_image(src)
     assert pixels.dtype == np.uint8 and meta.bit_depth == 8
     assert any("16-bit samples are read as 8-bit" in n and "enhance[jp2]" in n for n in meta.notes)
+
+
+def test_float64_tiff_libvips_refuses_is_read_through_tifffile(tmp_path: Path, srgb_icc: bytes) -> None:
+    """libvips has no 64-bit float TIFF reader; such files (numpy, MATLAB) are read with tifffile,
+    keeping their resolution and profile."""
+    a = smooth_rgb(10, 12).astype(np.float64) / 255.0
+    src = tmp_path / "f64.tif"
+    tifffile.imwrite(src, np.moveaxis(a, -1, 0), photometric="rgb", planarconfig="separate", resolution=(150, 150),
+                     resolutionunit="INCH", iccprofile=srgb_icc)
+    pixels, meta = open_image(src)
+    assert pixels.dtype == np.uint16 and pixels.shape == (10, 12, 3) and meta.layout == "RGB"
+    assert np.abs(pixels.astype(np.float64) / 65535 - a).max() < 1e-4
+    assert meta.dpi == (150.0, 150.0) and meta.icc_profile == srgb_icc
