@@ -82,6 +82,8 @@ PRESETS: dict[str, Degradation] = {
     # small JPEGs enlarged (the default model's JPEG variant): the protocol's LR saved as JPEG at
     # quality 20-95 (4:2:0, the grid at any phase) on nine crops in ten, the tenth clean
     "bicubic-jpeg": Degradation(jpeg=(20, 95), jpeg_prob=0.9),
+    # the same with an eighth of the crops synthetic pages of type, as the x2 model's text cycle
+    "bicubic-jpeg-text": Degradation(jpeg=(20, 95), jpeg_prob=0.9, text=0.125),
     # faithful upscaling of real files: mostly the protocol, sometimes other kernels
     "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
     # x1 repair: JPEG quality 10-60 plus noise
