@@ -208,3 +208,12 @@ def test_text_crops_are_typeset_pages_degraded_like_any_crop() -> None:
                                atol=1)  # the protocol's bicubic, no halftone applied
     # a preset with no text draws as before: the share is off by default
     assert PRESETS["bicubic"].text == 0 and PRESETS["bicubic-text"].text > 0
+
+
+def test_text_presets_add_pages_to_their_base_damage() -> None:
+    """The ``-text`` presets are their base preset plus a share of pages of type, nothing else."""
+    from dataclasses import replace
+
+    for base in ("bicubic", "bicubic-jpeg", "repair"):
+        texted = PRESETS[f"{base}-text"]
+        assert texted.text > 0 and replace(texted, text=0.0) == replace(PRESETS[base], text=0.0)
