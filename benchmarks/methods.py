@@ -121,10 +121,10 @@ def resolve(name: str) -> tuple[Method | None, tuple[int, ...]]:
     if name in PEERS:
         m = PEERS[name]()
         return m, tuple(getattr(m, "scales", (2, 3, 4))) if m else ()
-    from enhance.models.registry import list_models
+    from enhance.models.registry import PLAIN_TYPES, list_models
 
     base, _, passes = name.partition("*")
     entries = [e for e in list_models(ROOT) if e.name == base]
-    plain = [e for e in entries if e.type in ("photo", "any")] or entries  # as load_model picks with no type
+    plain = [e for e in entries if e.type in PLAIN_TYPES] or entries  # as load_model picks with no type
     scales = sorted({s for e in plain for s in e.scales})
     return (ours(base, ensemble=int(passes or 1)), tuple(scales)) if scales else (None, ())

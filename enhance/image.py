@@ -225,6 +225,19 @@ def _check_pixels(path: Path, w: int, h: int, max_pixels: int) -> None:
         )
 
 
+def _plausible_dpi(info: object) -> tuple[float, float] | None:
+    """A file's ``(x, y)`` resolution in dpi, or None when it is missing, 1 or 0 ("not stated")
+    or absurd. Values a hair from a whole number (PNG stores pixels per metre: 150 dpi reads back
+    as 149.9994) are snapped to it."""
+    try:
+        dx, dy = float(info[0]), float(info[1])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        return None
+    if not (1 < dx < 100_000 and 1 < dy < 100_000):
+        return None
+    return tuple(float(round(v)) if abs(v - round(v)) < 0.01 else v for v in (dx, dy))  # type: ignore[return-value]
+
+
 def _tiff_by_tifffile(
     path: Path, max_pixels: int
 ) -> tuple[np.ndarray, bytes | None, tuple[float, float] | None, str, bytes | None] | None:
@@ -249,12 +262,10 @@ def _tiff_by_tifffile(
             icc = bytes(tags[34675].value) if 34675 in tags else None
             xmp = _xmp_bytes(tags[700].value) if 700 in tags else None
             dpi = None
-            if 282 in tags and 283 in tags and int(getattr(tags.get(296), "value", 2)) in (2, 3):
-                per_cm = int(getattr(tags.get(296), "value", 2)) == 3
-                xr, yr = (float(v[0]) / float(v[1]) for v in (tags[282].value, tags[283].value))
-                dpi = (xr * 2.54, yr * 2.54) if per_cm else (xr, yr)
-                if not (1 < dpi[0] < 100_000 and 1 < dpi[1] < 100_000):
-                    dpi = None
+            unit = int(getattr(tags.get(296), "value", 2))  # ResolutionUnit: 2 inch, 3 centimetre
+            if 282 in tags and 283 in tags and unit in (2, 3):
+                per_unit = [float(v[0]) / float(v[1]) if float(v[1]) else 0.0 for v in (tags[282].value, tags[283].value)]
+                dpi = _plausible_dpi([r * (2.54 if unit == 3 else 1.0) for r in per_unit])
     except InputError:
         raise
     except Exception:
@@ -506,15 +517,7 @@ def open_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         raise InputError(f"{p}: cannot decode ({type(exc).__name__}: {_one_line(exc)})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = old_limit
-    dpi = None
-    if dpi_info:
-        try:
-            dx, dy = float(dpi_info[0]), float(dpi_info[1])
-            if 1 < dx < 100_000 and 1 < dy < 100_000:  # 1 (or 0) means "not stated"; absurd values are junk
-                # PNG stores pixels per metre: 150 dpi reads back as 149.9994; snap to whole dpi
-                dpi = tuple(float(round(v)) if abs(v - round(v)) < 0.01 else v for v in (dx, dy))  # type: ignore[assignment]
-        except (TypeError, ValueError, IndexError):
-            dpi = None
+    dpi = _plausible_dpi(dpi_info)
     notes = tuple(notes)
     if frames > 1:
         notes += (f"animated or multi-page file: only the first of {frames} frames is enhanced",)

@@ -50,6 +50,13 @@ def _print_cycle(epochs: int, lr: float, degradation: str, seed: int) -> tuple[T
                     degradation=degradation, seed=seed, generator=PRINT_GENERATOR), "print-x1.safetensors", "print-x1")
 
 
+def _repair_cycle(epochs: int, lr: float, seed: int) -> tuple[TrainConfig, str, str | None]:
+    """A cosine cycle of the 12-block repair model (MSE, pages of type), from its shipped weights."""
+    return (replace(BASE, scale=1, epochs=epochs, batch_shape=48, learning_rate=lr, seed=seed, pixel_loss="mse",
+                    degradation="repair-text", generator=replace(BASE.generator, scale=1, blocks=12)),
+            "repair-x1.safetensors", "repair-x1")
+
+
 STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2": (BASE, "default-x2.safetensors", None),
     "default-x4": (replace(BASE, scale=4, epochs=4, batch_shape=192, learning_rate=3e-4,
@@ -66,9 +73,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # identities), on MSE (what PSNR measures) with an eighth of the crops pages of type. (The
     # descreener's 60 px network fine-tuned to repair from its weights learned far slower: +0.12 dB
     # after 7 epochs, where this stage was at +1.53, and was stopped.)
-    "repair-x1-deep": (replace(BASE, scale=1, epochs=28, batch_shape=48, learning_rate=1.5e-4, seed=15, pixel_loss="mse",
-                               degradation="repair-text", generator=replace(BASE.generator, scale=1, blocks=12)),
-                       "repair-x1.safetensors", "repair-x1"),
+    "repair-x1-deep": _repair_cycle(28, 1.5e-4, 15),
+    # and a second, lower cycle for it (its gain was still rising, +0.04 dB over its last 10 epochs)
+    "repair-x1-deep-more": _repair_cycle(18, 1e-4, 17),
     # a second cosine cycle for x2 from its shipped weights (its first run stopped at 12,200
     # iterations; the x4 cycles gained +0.15, +0.06, +0.01 dB)
     "default-x2-more": (replace(BASE, epochs=32, learning_rate=2e-4, seed=2), "default-x2.safetensors", "default-x2"),
@@ -96,11 +103,6 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                                 generator=replace(BASE.generator, blocks=9)), "default-x2-jpeg.safetensors", "default-x2"),
     # the JPEG variant again, grown from the text-trained x2 (the first was fine-tuned from the x2
     # before its text cycle), with pages of type among the crops and an MSE loss
-    # and a second, lower cycle for it (its gain was still rising, +0.04 dB over its last 10 epochs)
-    "repair-x1-deep-more": (replace(BASE, scale=1, epochs=18, batch_shape=48, learning_rate=1e-4, seed=17,
-                                    pixel_loss="mse", degradation="repair-text",
-                                    generator=replace(BASE.generator, scale=1, blocks=12)),
-                            "repair-x1.safetensors", "repair-x1"),
     "default-x2-jpeg-text": (replace(BASE, type="jpeg", epochs=16, batch_shape=128, learning_rate=1.5e-4, seed=16,
                                      pixel_loss="mse", degradation="bicubic-jpeg-text",
                                      generator=replace(BASE.generator, blocks=9)), "default-x2-jpeg.safetensors",

@@ -25,7 +25,7 @@ from .base import Upscaler
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModelFile", "ModelEntry", "list_models", "find_model", "has_variant", "load_model", "ZOO_PATH", "WEIGHTS_DIR"]
+__all__ = ["PLAIN_TYPES", "ModelFile", "ModelEntry", "list_models", "find_model", "has_variant", "load_model", "ZOO_PATH", "WEIGHTS_DIR"]
 
 ZOO_PATH = Path(__file__).with_name("zoo.json")
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -77,6 +77,10 @@ class ModelEntry:
         return sum(f.size_bytes for f in self.files.values())
 
 
+#: a model's plain variants: what it runs with no type given, listed before its special ones (jpeg, print)
+PLAIN_TYPES = ("photo", "any")
+
+
 def _builtin() -> list[ModelEntry]:
     return [
         ModelEntry("bicubic", "classical", "any", (1, 2, 3, 4), "Pillow bicubic resampling (reference, no learning)"),
@@ -92,8 +96,8 @@ def _shipped() -> list[ModelEntry]:
     for m in zoo.get("models", []):
         grouped.setdefault((str(m["name"]), str(m["type"])), []).append(m)
     out = []
-    # by name, and within a name the plain variant (photo) before the special ones (jpeg, print)
-    for (name, typ), items in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] not in ("photo", "any"), kv[0][1])):
+    # by name, and within a name the plain variant before the special ones
+    for (name, typ), items in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] not in PLAIN_TYPES, kv[0][1])):
         files = {}
         for m in items:
             p = WEIGHTS_DIR / str(m["file"])
@@ -154,7 +158,7 @@ def find_model(name: str, zoom: int, type: str | None = None, search_dir: str | 
         raise ModelError(f"unknown model {name!r} (available: {', '.join(names)})")
     entries.sort(key=lambda e: e.origin in ("builtin", "shipped"))  # user models first
     if type is None:
-        entries.sort(key=lambda e: e.type not in ("photo", "any"))  # stable: user models still first within each
+        entries.sort(key=lambda e: e.type not in PLAIN_TYPES)  # stable: user models still first within each
     else:
         typed = [e for e in entries if e.type in (type, "any")]
         if typed:

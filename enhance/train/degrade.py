@@ -76,20 +76,13 @@ class Degradation:
 PRESETS: dict[str, Degradation] = {
     # exactly the benchmark protocol's LR
     "bicubic": Degradation(),
-    # the protocol's LR, with an eighth of the crops synthetic pages of type: scanned books are
-    # mostly text, which the registry corpus barely holds
-    "bicubic-text": Degradation(text=0.125),
     # small JPEGs enlarged (the default model's JPEG variant): the protocol's LR saved as JPEG at
     # quality 20-95 (4:2:0, the grid at any phase) on nine crops in ten, the tenth clean
     "bicubic-jpeg": Degradation(jpeg=(20, 95), jpeg_prob=0.9),
-    # the same with an eighth of the crops synthetic pages of type, as the x2 model's text cycle
-    "bicubic-jpeg-text": Degradation(jpeg=(20, 95), jpeg_prob=0.9, text=0.125),
     # faithful upscaling of real files: mostly the protocol, sometimes other kernels
     "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
     # x1 repair: JPEG quality 10-60 plus noise
     "repair": Degradation(noise=6.0, noise_prob=0.3, jpeg=(10, 60), jpeg_prob=1.0),
-    # the same with an eighth of the crops synthetic pages of type (scanned books are mostly text)
-    "repair-text": Degradation(noise=6.0, noise_prob=0.3, jpeg=(10, 60), jpeg_prob=1.0, text=0.125),
     # descreening (--type=print): most crops printed with a halftone screen and scanned (some
     # kept unscreened so that line art and engravings pass through), scans sometimes JPEG'd
     "print": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.85),
@@ -102,6 +95,10 @@ PRESETS: dict[str, Degradation] = {
     "print-hatch": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75,
                                halftone_fm=0.25, engraving=0.1),
 }
+
+# "<preset>-text": the preset with an eighth of the crops synthetic pages of type: scanned books
+# are mostly text, which the registry corpus barely holds
+PRESETS.update({f"{k}-text": replace(PRESETS[k], text=0.125) for k in ("bicubic", "bicubic-jpeg", "repair")})
 
 _PIL = {"box": Image.BOX, "bilinear": Image.BILINEAR, "lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC}
 
