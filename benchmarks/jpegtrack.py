@@ -6,9 +6,9 @@ Each bench image is reduced by the protocol's MATLAB bicubic, saved as JPEG at a
 the protocol's border crop. Methods, in the same run:
 
 * ``default``: the x2 model alone (``--repair never``);
-* ``default, --repair auto``: what ``enhance --zoom=2 file.jpg`` does: the JPEG treatment when
-  the file's quantization tables put it at a low enough quality
-  (:func:`enhance.jpegdamage.wants_repair`);
+* ``default, --repair auto``: what ``enhance --zoom=2 file.jpg`` does, asked of the command's own
+  :class:`enhance.treatment.Treatment`: the JPEG treatment when the file's quantization tables
+  put it at a low enough quality;
 * ``repair + default``: the repair model first at every quality;
 * ``default jpeg variant``: the default model's JPEG variant at every quality (``--repair
   always``), where one is shipped;
@@ -50,18 +50,19 @@ def jpeg_file(lr: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
 
 
 def ours(repair: str) -> JpegMethod:
-    """The ``default`` x2 model as the command runs it with ``--repair`` = "never" or "auto"."""
-    from enhance.jpegdamage import wants_repair
-    from enhance.models.registry import has_variant, load_model
-    from enhance.pipeline import upscale_pixels
+    """The ``default`` x2 model as the command runs it with ``--repair`` = "never" or "auto": the
+    model each file goes through is the command's own :class:`~enhance.treatment.Treatment`'s
+    choice, from the quality read off the file (screen detection, which only adds notes
+    without ``--auto``, is left out)."""
+    from enhance.image import ImageMeta
+    from enhance.treatment import ModelRequest, Treatment
+    from enhance.upscaling import upscale_pixels
 
-    x2 = load_model("default", 2)
-    treated = load_model("default", 2, "jpeg")  # the JPEG variant, or the repair chain without one
-    variant = has_variant("default", 2, "jpeg")
+    treatment = Treatment(ModelRequest("default", 2), repair=repair, detect_screens=False)
 
     def run(pixels: np.ndarray, quality: int) -> np.ndarray:
-        m = treated if wants_repair(repair, "default", 2, quality, variant=variant) else x2
-        out = upscale_pixels(pixels, "RGB", m)
+        model, _notes = treatment.for_file(pixels, ImageMeta(layout="RGB", jpeg_quality=quality))
+        out = upscale_pixels(pixels, "RGB", model)
         assert out is not None
         return out
 
@@ -69,7 +70,7 @@ def ours(repair: str) -> JpegMethod:
 
 
 def _fixed(model: object) -> JpegMethod:
-    from enhance.pipeline import upscale_pixels
+    from enhance.upscaling import upscale_pixels
 
     def run(pixels: np.ndarray, quality: int) -> np.ndarray:
         out = upscale_pixels(pixels, "RGB", model)  # type: ignore[arg-type]
@@ -100,7 +101,8 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
     from .methods import pillow
 
     from enhance.models.chain import Chain
-    from enhance.models.registry import has_variant, load_model
+    from enhance.models.registry import has_variant
+    from enhance.treatment import load_model
 
     methods: dict[str, JpegMethod | None] = {
         "pil-bicubic": (lambda p, q, f=pillow("bicubic"): f(p, 2)),

@@ -33,8 +33,8 @@ def ours(name: str, precision: str = "auto", tile: int = 512, search_dir: Path =
          ensemble: int = 1) -> Method:
     """An Enhance registry model through the library (tiled, as the command runs it); user
     models are looked up in ``search_dir``; ``type`` and ``ensemble`` as for ``load_model``."""
-    from enhance.models.registry import load_model
-    from enhance.pipeline import upscale_pixels
+    from enhance.treatment import load_model
+    from enhance.upscaling import upscale_pixels
 
     cache: dict[int, object] = {}
 

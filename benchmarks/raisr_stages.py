@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from enhance.models.raisr import _POPCOUNT, _census, _cheap_upscale, _hash
-from enhance.models.registry import load_model
+from enhance.treatment import load_model
 
 
 def _time(fn, runs: int = 5) -> float:  # type: ignore[no-untyped-def]

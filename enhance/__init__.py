@@ -7,6 +7,9 @@ The public API::
     big = enhance.upscale(pil_image, zoom=2, model="default")
     enhance.save_image("scan_ne2x.png", big_pixels, meta.scaled(2))
 
+    treatment = enhance.Treatment(enhance.ModelRequest("default", zoom=2))   # once per process
+    model, notes = treatment.for_file(pixels, meta)     # which models run on this file, and why
+
 Nothing in the library prints; progress goes to callbacks, messages to :mod:`logging`.
 Importing this package does not import torch (only neural models do, when loaded).
 """
@@ -18,8 +21,9 @@ __version__ = "0.1.0"
 from .batch import BatchOptions, FileResult, enhance_file, expand_inputs, output_path, run_batch
 from .errors import EnhanceError, InputError, ModelError, OutputError
 from .image import ImageMeta, open_image, save_image
-from .models.registry import list_models, load_model
-from .pipeline import upscale, upscale_pixels
+from .models.registry import list_models
+from .treatment import ModelRequest, Treatment, load_model, upscale
+from .upscaling import upscale_pixels
 
 __all__ = [
     "__version__",
@@ -30,6 +34,8 @@ __all__ = [
     "ImageMeta",
     "load_model",
     "list_models",
+    "ModelRequest",
+    "Treatment",
     "run_batch",
     "enhance_file",
     "expand_inputs",

@@ -12,12 +12,16 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
 from .errors import EnhanceError
-from .jpegdamage import REPAIR_MODES, VARIANT_AT_OR_BELOW
 from .models.ensemble import PASSES
+from .treatment import REPAIR_MODES, VARIANT_AT_OR_BELOW
+
+if TYPE_CHECKING:
+    from .batch import BatchOptions
+    from .treatment import Treatment
 
 log = logging.getLogger("enhance")
 
@@ -161,22 +165,22 @@ def _print_models() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .batch import BatchEvent, BatchOptions, expand_inputs, run_batch, select_shard
+    from .batch import BatchOptions, expand_inputs, select_shard
     from .image import DEFAULT_MAX_PIXELS
+    from .treatment import ModelRequest, Treatment
 
-    model = args.model or ("repair" if args.zoom == 1 and args.type != "print" else "default")
     if args.output is not None and not args.output.is_dir():
         try:
             args.output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             print(f"enhance: error: cannot create output folder {args.output} ({exc.strerror or exc})", file=sys.stderr)
             return 2
+    request = ModelRequest(name=args.model, zoom=args.zoom, type=args.type, device=args.device,
+                           precision=args.precision, backend=args.backend, ensemble=args.ensemble)
     opts = BatchOptions(
-        zoom=args.zoom, model=model, type=args.type, output_dir=args.output, format=args.format,
-        quality=max(1, min(100, args.quality)), skip_existing=args.skip_existing, tile=max(8, args.rendering_tile),
-        overlap=max(0, args.rendering_overlap), device=args.device, precision=args.precision, backend=args.backend,
-        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS, auto=args.auto, ensemble=args.ensemble,
-        repair=args.repair,
+        output_dir=args.output, format=args.format, quality=max(1, min(100, args.quality)),
+        skip_existing=args.skip_existing, tile=max(8, args.rendering_tile), overlap=max(0, args.rendering_overlap),
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
     )
     files, missing = expand_inputs(args.files)
     for r in missing:
@@ -190,17 +194,20 @@ def _run(args: argparse.Namespace) -> int:
             print(f"enhance: shard {args.shard[0]}/{args.shard[1]}: {len(files)} of {total} files", file=sys.stderr)
         if not files:
             return 1 if missing else 0
-    from .models.registry import load_model
-
     try:
-        loaded = load_model(opts.model, opts.zoom, opts.type, opts.device, opts.precision, opts.model_dir, opts.backend,
-                            opts.ensemble)
+        treatment = Treatment(request, repair=args.repair, auto=args.auto)
     except EnhanceError as exc:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
+    return _run_batch(files, treatment, opts, len(missing), args.quiet)
+
+
+def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", failed: int, quiet: bool) -> int:
+    """Run the batch with progress on a terminal and one line per file; returns the exit status."""
+    from .batch import BatchEvent, run_batch
+
     t0 = time.perf_counter()
-    failed = len(missing)
-    show = not args.quiet and sys.stderr.isatty()
+    show = not quiet and sys.stderr.isatty()
     renderer = _Progress(len(files)) if show else None
 
     def on_event(ev: BatchEvent) -> None:
@@ -211,7 +218,7 @@ def _run(args: argparse.Namespace) -> int:
             if r.status == "failed":
                 msg = f"enhance: error: {r.message}"
                 (renderer.print_err(msg) if renderer else print(msg, file=sys.stderr))
-            elif not args.quiet:
+            elif not quiet:
                 line = f"{r.source} -> {r.output} ({r.seconds:.1f} s)" if r.status == "done" else r.message
                 (renderer.print_out(line) if renderer else print(line, file=sys.stderr))
                 for note in r.notes:
@@ -220,16 +227,16 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if renderer:
             renderer.start()
-        results = run_batch(files, opts, on_event, model=loaded)
+        results = run_batch(files, treatment, opts, on_event)
     finally:
         if renderer:
             renderer.stop()
     failed += sum(r.status == "failed" for r in results)
     done = sum(r.status == "done" for r in results)
     skipped = sum(r.status == "skipped" for r in results)
-    if not args.quiet:
+    if not quiet:
         print(f"enhance: {done} done, {skipped} skipped, {failed} failed in {time.perf_counter() - t0:.1f} s "
-              f"(model {loaded.name} x{opts.zoom})", file=sys.stderr)
+              f"(model {treatment.model.name} x{treatment.zoom})", file=sys.stderr)
     return 1 if failed else 0
 
 

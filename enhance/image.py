@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import io
 import logging
+import mmap
 import os
 import re
 import warnings
@@ -50,6 +51,10 @@ __all__ = [
     "from_pil",
     "to_pil",
     "layout_for_channels",
+    "prepare_for_format",
+    "check_output_folder",
+    "atomic_output",
+    "TiffSink",
 ]
 
 #: Default limit on input pixels (width x height); larger files are refused as decompression bombs.
@@ -716,12 +721,26 @@ def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> Non
         im.tiffsave(str(tmp), compression="deflate", resunit="inch")
 
 
+def check_output_folder(target: Path) -> None:
+    """Refuse early a ``target`` whose folder does not exist or cannot be written.
+
+    Raises:
+        OutputError: naming ``target`` and its folder.
+    """
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{target}: output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{target}: output folder {folder} is not writable")
+
+
 def save_image(
     path: str | os.PathLike[str],
     pixels: np.ndarray,
     meta: ImageMeta,
     fmt: str | None = None,
     quality: int = 95,
+    prepared: bool = False,
 ) -> list[str]:
     """Write ``pixels`` with ``meta`` to ``path``, atomically.
 
@@ -734,6 +753,8 @@ def save_image(
         meta: metadata to write (ICC, DPI, EXIF).
         fmt: "png", "tiff", "jpeg" or "webp"; default from the extension.
         quality: JPEG/WebP quality, 1-100 (WebP 100 is lossless).
+        prepared: the pixels were already converted for ``fmt`` (:func:`prepare_for_format`)
+            and the folder checked (:func:`check_output_folder`); neither is done again.
 
     Returns:
         Notes on what had to change for the format (e.g. CMYK converted to sRGB for PNG).
@@ -747,10 +768,12 @@ def save_image(
         raise OutputError(f"{target}: unknown output format {fmt!r} (choose {', '.join(FORMATS)})")
     if pixels.ndim != 3 or pixels.shape[2] != _LAYOUT_CHANNELS[meta.layout]:
         raise ValueError(f"pixels of shape {pixels.shape} do not match layout {meta.layout}")
-    pixels, meta, notes = prepare_for_format(pixels, meta, fmt)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"{target}: output folder {folder} does not exist")
+    notes: list[str] = []
+    if not prepared:
+        pixels, meta, notes = prepare_for_format(pixels, meta, fmt)
+        folder = target.parent if str(target.parent) else Path(".")
+        if not folder.is_dir():
+            raise OutputError(f"{target}: output folder {folder} does not exist")
     with atomic_output(target) as tmp:
         deep_colour = pixels.dtype == np.uint16 and meta.layout != "L"
         if deep_colour or (pixels.dtype == np.uint16 and fmt == "tiff") or meta.layout == "CMYKA":
@@ -794,3 +817,85 @@ def _describe_os_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return "permission denied"
     return _one_line(exc)
+
+
+# ----------------------------------------------------------------------------- streamed TIFF
+
+
+def _tiff_tags(meta: ImageMeta) -> dict[str, object]:
+    """tifffile's keywords for ``meta``: photometric, alpha, resolution, ICC profile, XMP."""
+    kw: dict[str, object] = {
+        "photometric": {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb", "CMYK": "separated",
+                        "CMYKA": "separated"}[meta.layout],
+    }
+    if meta.layout in ("LA", "RGBA", "CMYKA"):
+        kw["extrasamples"] = ("unassalpha",)
+    if meta.dpi:
+        kw["resolution"] = (float(meta.dpi[0]), float(meta.dpi[1]))
+        kw["resolutionunit"] = "INCH"
+    if meta.icc_profile:
+        kw["iccprofile"] = meta.icc_profile
+    if meta.xmp:
+        kw["extratags"] = [(700, 1, len(meta.xmp), meta.xmp, True)]  # XMP, as BYTEs
+    return kw
+
+
+class TiffSink:
+    """Streams output rows into an uncompressed TIFF on disk (memory-mapped, via tifffile).
+
+    For outputs too large to hold in memory (a :class:`~enhance.tiles.Sink`). The file's whole
+    size is reserved on disk before the first row is written, so a full disk is an ``OSError``
+    here (which :func:`atomic_output` reports as "disk full") rather than a ``SIGBUS`` when a
+    mapped page cannot be backed later.
+
+    Args:
+        path: the file to write (a temporary name, see :func:`atomic_output`).
+        shape: ``(H, W, C)`` of the output.
+        dtype: its sample type (uint8, uint16 or float32).
+        meta: what to record in its tags (layout, DPI, ICC profile, XMP); EXIF is not written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], shape: tuple[int, int, int], dtype: np.dtype,
+                 meta: ImageMeta) -> None:
+        import tifffile
+
+        shp = shape if shape[2] > 1 else shape[:2]
+        self._mm = tifffile.memmap(str(path), shape=shp, dtype=dtype, **_tiff_tags(meta))
+        self._gray = shape[2] == 1
+        try:
+            _reserve(Path(path))
+        except OSError:
+            del self._mm
+            raise
+
+    def write(self, y0: int, rows: np.ndarray) -> None:
+        """Store ``rows`` ``(n, W, C)`` at output rows ``y0 .. y0+n`` and drop them from memory."""
+        if self._gray:
+            self._mm[y0:y0 + rows.shape[0]] = rows[:, :, 0]
+        else:
+            self._mm[y0:y0 + rows.shape[0]] = rows
+        # write the rows out and drop them from this process's memory: RSS stays bounded
+        self._mm.flush()
+        mm = getattr(self._mm, "_mmap", None)
+        if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                mm.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass
+
+    def close(self) -> None:
+        """Flush to disk and release the mapping."""
+        self._mm.flush()
+        del self._mm
+
+
+def _reserve(path: Path) -> None:
+    """Allocate every block of ``path`` now (a sparse file would fail only when a mapped page is written)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    finally:
+        os.close(fd)

@@ -1,34 +1,17 @@
-"""JPEG damage: how hard a JPEG file was compressed, and when to repair it before enlarging.
+"""JPEG damage: how hard a JPEG file was compressed, read from its quantization tables.
 
 The ``default`` models learn from clean pictures; given a heavily compressed JPEG they enlarge
 its 8x8 blocks and ringing as faithfully as the picture. A JPEG file says how hard it was
 compressed: its quantization tables. :func:`estimate_quality` turns the luma table into the
-libjpeg (IJG) quality scale that most encoders follow; :func:`wants_repair` says when the
-``repair`` model (x1) should run first.
-
-Measured on the public bench (``python -m benchmarks jpeg``: MATLAB-bicubic LR saved as JPEG,
-x2, PSNR-Y against the HR), repair-then-enlarge against the default model alone (a trial before
-the x2 model's last cycle): +0.92 dB at quality 30, +0.64 at 50, +0.44 at 60, +0.14 at 70, -0.07
-at 75, -0.34 at 80 and -1.2 at 90, where the repair model (trained on quality 10-60) smooths
-detail the file still has. Hence :data:`REPAIR_AT_OR_BELOW` = 70 for the chain, which serves the
-zooms with no JPEG variant (x3, x4); the x2 variant goes further (:data:`VARIANT_AT_OR_BELOW`).
+libjpeg (IJG) quality scale that most encoders follow; :mod:`enhance.treatment` decides from it
+which files get the JPEG treatment.
 """
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-__all__ = ["REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "REPAIR_MODES", "estimate_quality", "wants_repair"]
-
-#: ``auto`` repairs JPEG sources whose estimated quality is at most this
-REPAIR_AT_OR_BELOW = 70
-#: ``auto`` gives JPEG sources up to this quality the model's JPEG variant, where it has one
-#: (the x2 variant against the x2 model alone, bench mean PSNR-Y: +0.39 dB at 80, +0.07 at 85,
-#: -0.39 at 90, -1.02 at 95)
-VARIANT_AT_OR_BELOW = 85
-#: ``auto``: JPEG sources at or below :data:`REPAIR_AT_OR_BELOW`, with the ``default`` model;
-#: ``always``: every file, before any model; ``never``
-REPAIR_MODES = ("auto", "always", "never")
+__all__ = ["estimate_quality"]
 
 # the IJG (libjpeg) standard luminance table at quality 50 (Annex K of the JPEG standard), in
 # natural (row by row) order, as Pillow gives quantization tables
@@ -62,27 +45,3 @@ def estimate_quality(tables: Mapping[int, Sequence[int]] | None) -> int | None:
         return None
     quality = 5000.0 / scale if scale >= 100.0 else (200.0 - scale) / 2.0
     return int(max(1, min(100, round(quality))))
-
-
-def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False,
-                 variant: bool = False) -> bool:
-    """Whether a file gets the JPEG treatment: ``model``'s JPEG variant, or the ``repair`` model
-    before ``model`` (``load_model(model, zoom, type="jpeg")`` picks which).
-
-    Args:
-        mode: one of :data:`REPAIR_MODES`.
-        model: the model the file goes through (a registry name).
-        zoom: the enlargement.
-        jpeg_quality: :func:`estimate_quality` of the source, None when it is not a JPEG.
-        descreening: the file goes through the descreener (trained on JPEG'd scans itself).
-        variant: ``model`` has a JPEG variant of its own at ``zoom`` (then files up to
-            :data:`VARIANT_AT_OR_BELOW` get it; the repair chain stops at :data:`REPAIR_AT_OR_BELOW`).
-    """
-    if mode not in REPAIR_MODES:
-        raise ValueError(f"repair mode {mode!r}: choose one of {', '.join(REPAIR_MODES)}")
-    if mode == "never" or descreening or model == "repair":
-        return False
-    if mode == "always":
-        return True
-    limit = VARIANT_AT_OR_BELOW if variant else REPAIR_AT_OR_BELOW
-    return model == "default" and zoom > 1 and jpeg_quality is not None and jpeg_quality <= limit

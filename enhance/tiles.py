@@ -5,19 +5,18 @@ by ``overlap`` pixels. Each tile is read with ``context`` extra pixels on every 
 model's receptive field; cropped off again after the model), and the overlapping parts of
 neighbouring tiles are blended with linear ramps, so that no seam shows. Only one band of
 tile rows is held in memory at a time: finished output rows go to a :class:`Sink` (a NumPy
-array, or a TIFF file on disk for outputs too large to hold comfortably), which bounds
+array, or :class:`enhance.image.TiffSink`, a TIFF file on disk for outputs too large to hold), which bounds
 memory by the tile size and the image width, not the image area.
 """
 
 from __future__ import annotations
 
 import math
-import mmap
 from typing import Callable, Protocol
 
 import numpy as np
 
-__all__ = ["Sink", "ArraySink", "TiffSink", "tile_starts", "run_tiled", "quantize"]
+__all__ = ["Sink", "ArraySink", "tile_starts", "run_tiled", "quantize"]
 
 #: ``fn(tile) -> upscaled tile``: ``(h, w, C)`` float32 -> ``(h*s, w*s, C)`` float32.
 TileFn = Callable[[np.ndarray], np.ndarray]
@@ -48,40 +47,6 @@ class ArraySink:
 
     def write(self, y0: int, rows: np.ndarray) -> None:
         self.array[y0:y0 + rows.shape[0]] = rows
-
-
-class TiffSink:
-    """Streams output rows into an uncompressed TIFF on disk (memory-mapped, via tifffile).
-
-    Used for outputs too large to hold in memory comfortably. ``kwargs`` go to
-    ``tifffile.memmap`` (photometric, resolution, extratags for the ICC profile, ...).
-    """
-
-    def __init__(self, path: str, shape: tuple[int, int, int], dtype: np.dtype, **kwargs: object) -> None:
-        import tifffile
-
-        shp = shape if shape[2] > 1 else shape[:2]
-        self._mm = tifffile.memmap(path, shape=shp, dtype=dtype, **kwargs)
-        self._gray = shape[2] == 1
-
-    def write(self, y0: int, rows: np.ndarray) -> None:
-        if self._gray:
-            self._mm[y0:y0 + rows.shape[0]] = rows[:, :, 0]
-        else:
-            self._mm[y0:y0 + rows.shape[0]] = rows
-        # write the rows out and drop them from this process's memory: RSS stays bounded
-        self._mm.flush()
-        mm = getattr(self._mm, "_mmap", None)
-        if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-            try:
-                mm.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):
-                pass
-
-    def close(self) -> None:
-        """Flush to disk and release the mapping."""
-        self._mm.flush()
-        del self._mm
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:

@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import replace
 
-from enhance.models._files import publish
+from enhance.models.weightfile import publish
 from enhance.models.generator import GeneratorConfig
 from enhance.train.corpus import corpus_megapixels, kind_weights, load_corpus
 from enhance.train.loop import TrainConfig, TrainProgress, train

@@ -123,8 +123,8 @@ def _screened_png(tmp_path: Path, name: str = "halftone.png") -> tuple[Path, np.
 
 def test_print_type_descreens_and_beats_the_scan(tmp_path: Path) -> None:
     """The shipped descreen model brings a simulated scan closer to its original."""
-    from enhance.models.registry import load_model
-    from enhance.pipeline import upscale_pixels
+    from enhance.treatment import load_model
+    from enhance.upscaling import upscale_pixels
 
     from benchmarks.metrics import psnr_y
 

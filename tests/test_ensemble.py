@@ -12,8 +12,9 @@ from enhance.cli import main
 from enhance.errors import ModelError
 from enhance.models.classical import ClassicalUpscaler
 from enhance.models.ensemble import Ensemble
-from enhance.models.registry import load_model
-from enhance.pipeline import upscale, upscale_pixels
+from enhance.treatment import load_model
+from enhance.treatment import upscale
+from enhance.upscaling import upscale_pixels
 
 from .conftest import smooth_rgb
 
@@ -22,7 +23,7 @@ def _random_generator(scale: int):  # type: ignore[no-untyped-def]
     import torch
 
     from enhance.models.generator import Generator, GeneratorConfig
-    from enhance.models.neural import NeuralUpscaler
+    from enhance.models.torch_runtime import NeuralUpscaler
 
     torch.manual_seed(0)
     return NeuralUpscaler(Generator(GeneratorConfig(scale=scale, blocks=1, filters=8)), "test", precision="fp32")

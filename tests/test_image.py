@@ -12,15 +12,15 @@ from PIL import Image
 from enhance.batch import BatchOptions, enhance_file, output_path
 from enhance.errors import InputError, OutputError
 from enhance.image import ImageMeta, open_image, save_image
-from enhance.models.registry import load_model
+from enhance.treatment import ModelRequest, Treatment
 
 from .conftest import smooth_rgb
 
 
 def _enhance(src: Path, fmt: str = "png", zoom: int = 2) -> tuple[Path, list[str]]:
-    opts = BatchOptions(zoom=zoom, model="bicubic", format=fmt)
-    dst = output_path(src, opts)
-    notes = enhance_file(src, dst, load_model("bicubic", zoom), opts)
+    opts = BatchOptions(format=fmt)
+    dst = output_path(src, zoom, opts)
+    notes = enhance_file(src, dst, Treatment(ModelRequest("bicubic", zoom)), opts)
     return dst, notes
 
 

@@ -12,7 +12,8 @@ from PIL import Image
 import enhance
 from enhance.cli import main
 from enhance.image import open_image
-from enhance.jpegdamage import REPAIR_AT_OR_BELOW, estimate_quality, wants_repair
+from enhance.jpegdamage import estimate_quality
+from enhance.treatment import REPAIR_AT_OR_BELOW, wants_repair
 
 from .conftest import smooth_rgb
 
@@ -86,7 +87,8 @@ def test_type_jpeg_picks_a_variant_of_its_own_or_repairs_first(tmp_path: Path, m
 
     from enhance.models.chain import Chain
     from enhance.models.generator import Generator, GeneratorConfig, save_generator
-    from enhance.models.registry import has_variant, load_model
+    from enhance.models.registry import has_variant
+    from enhance.treatment import load_model
 
     assert isinstance(load_model("default", 3, "jpeg", search_dir=tmp_path), Chain)  # no x3 variant anywhere
     torch.manual_seed(0)
@@ -103,7 +105,7 @@ def test_type_jpeg_picks_a_variant_of_its_own_or_repairs_first(tmp_path: Path, m
     assert main(["--zoom=2", "-o", "out", str(bad)]) == 0
     assert "JPEG variant" in capsys.readouterr().err
     from enhance.image import open_image as _open
-    from enhance.pipeline import upscale_pixels
+    from enhance.upscaling import upscale_pixels
 
     pixels, _ = _open(bad)
     expect = upscale_pixels(pixels, "RGB", variant)

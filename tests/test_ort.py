@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from enhance.models.generator import Generator, GeneratorConfig, save_generator
-from enhance.models.neural import NeuralUpscaler
-from enhance.models.ort import OrtUpscaler
-from enhance.models.registry import load_model
+from enhance.models.torch_runtime import NeuralUpscaler
+from enhance.models.onnx_runtime import OrtUpscaler
+from enhance.treatment import load_model
 
 
 def _random_generator(cfg: GeneratorConfig) -> Generator:

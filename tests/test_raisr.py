@@ -146,7 +146,8 @@ def test_raisr_path_never_imports_torch() -> None:
 
 
 def test_shipped_raisr_loads_when_present() -> None:
-    from enhance.models.registry import list_models, load_model
+    from enhance.models.registry import list_models
+    from enhance.treatment import load_model
 
     entry = [e for e in list_models() if e.name == "raisr"]
     if not entry:

@@ -9,8 +9,9 @@ import pytest
 import tifffile
 
 from enhance.models.classical import ClassicalUpscaler
-from enhance.pipeline import upscale_pixels
-from enhance.tiles import ArraySink, TiffSink, run_tiled, tile_starts
+from enhance.upscaling import upscale_pixels
+from enhance.image import ImageMeta, TiffSink
+from enhance.tiles import ArraySink, run_tiled, tile_starts
 
 from .conftest import smooth_rgb
 
@@ -42,7 +43,7 @@ def test_tiled_equals_whole_neural() -> None:
     import torch
 
     from enhance.models.generator import Generator, GeneratorConfig
-    from enhance.models.neural import NeuralUpscaler
+    from enhance.models.torch_runtime import NeuralUpscaler
 
     torch.manual_seed(0)
     g = Generator(GeneratorConfig(scale=2, blocks=2, filters=8))
@@ -69,7 +70,7 @@ def test_tiff_sink_streams_same_pixels(tmp_path: Path) -> None:
     m = ClassicalUpscaler("bicubic", 2)
     ref = upscale_pixels(img, "RGB", m, tile=16, overlap=4)
     path = tmp_path / "out.tif"
-    sink = TiffSink(str(path), (80, 104, 3), np.uint8, photometric="rgb")
+    sink = TiffSink(path, (80, 104, 3), np.uint8, ImageMeta(layout="RGB"))
     upscale_pixels(img, "RGB", m, tile=16, overlap=4, sink=sink)
     sink.close()
     assert np.array_equal(tifffile.imread(path), ref)

@@ -102,7 +102,7 @@ def test_train_own_descreener_then_use_it(tmp_path: Path, data: Path, monkeypatc
                  "--epoch-size=2", "--batch-size=2", "--batch-shape=32", "--generator-blocks=1",
                  "--generator-filters=8", "--generator-downscale=2", "--generator-residual=0", "-q"]) == 0
     assert (tmp_path / "ne1x-print-book.safetensors").exists()
-    from enhance.models.registry import load_model
+    from enhance.treatment import load_model
 
     m = load_model("book", 1, "print", search_dir=tmp_path)
     assert m.name == "book" and m.multiple_of == 4

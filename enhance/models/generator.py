@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .genconfig import GeneratorConfig
+from .generator_config import GeneratorConfig
 
 __all__ = ["GeneratorConfig", "Generator"]
 
@@ -82,35 +82,28 @@ class Generator(nn.Module):
 
 
 def save_generator(path: str, model: Generator, metadata: dict[str, str] | None = None) -> None:
-    """Write ``model``'s weights to ``path`` (safetensors) with its config in the header.
-
-    The file is written to a temporary name beside ``path`` and renamed, so a crash never
-    leaves a half-written model.
-    """
-    import os
-
-    from safetensors.torch import save_file
-
-    from ._files import publish
+    """Write ``model``'s weights to ``path`` (safetensors) with its config in the header, atomically
+    (:func:`~enhance.models.weightfile.write_tensors`)."""
+    from .weightfile import write_tensors
 
     meta = {"arch": "generator", "config": model.config.to_json(), "scale": str(model.config.scale)}
     meta.update(metadata or {})
-    tmp = f"{path}.tmp{os.getpid()}"
-    state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, tmp, metadata=meta)
-    publish(tmp, path)
+    write_tensors(path, {k: v.detach().float().contiguous().cpu().numpy() for k, v in model.state_dict().items()}, meta)
 
 
 def load_generator(path: str) -> tuple[Generator, dict[str, str]]:
-    """Load a generator written by :func:`save_generator` (safe: no pickle)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    """Load a generator written by :func:`save_generator` (safe: no pickle).
 
-    with safe_open(path, framework="pt") as f:
-        meta = dict(f.metadata() or {})
+    Raises:
+        ModelError: not a readable generator file.
+    """
+    from ..errors import ModelError
+    from .weightfile import read_tensors
+
+    tensors, meta = read_tensors(path)
     if meta.get("arch") != "generator":
-        raise ValueError(f"{path}: not a generator model (arch={meta.get('arch')!r})")
+        raise ModelError(f"{path}: not a generator model (arch={meta.get('arch')!r})")
     model = Generator(GeneratorConfig.from_json(meta["config"]))
-    model.load_state_dict(load_file(path))
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
     model.eval()
     return model, meta

@@ -230,34 +230,27 @@ class RaisrModel:
     # -- persistence (safetensors, numpy framework: no torch)
     def save(self, path: str, metadata: dict[str, str] | None = None) -> None:
         """Write the filter set to ``path`` (safetensors), atomically."""
-        import os
-
-        from safetensors.numpy import save_file
-
-        from ._files import publish
+        from .weightfile import write_tensors
 
         meta = {"arch": "raisr", "config": json.dumps(asdict(self.cfg), sort_keys=True), "scale": str(self.cfg.scale)}
         meta.update(metadata or {})
-        tmp = f"{path}.tmp{os.getpid()}"
         tensors = {"filters": self.filters, "strength_thr": self.strength_thr.astype(np.float32),
                    "coherence_thr": self.coherence_thr.astype(np.float32)}
         if self.refine is not None:
             tensors.update({"refine.filters": self.refine.filters,
                             "refine.strength_thr": self.refine.strength_thr.astype(np.float32),
                             "refine.coherence_thr": self.refine.coherence_thr.astype(np.float32)})
-        save_file(tensors, tmp, metadata=meta)
-        publish(tmp, path)
+        write_tensors(path, tensors, meta)
 
     @classmethod
     def load(cls, path: str) -> "RaisrModel":
         """Read a filter set written by :meth:`save`."""
-        from safetensors import safe_open
+        from ..errors import ModelError
+        from .weightfile import read_tensors
 
-        with safe_open(path, framework="numpy") as f:
-            meta = f.metadata() or {}
-            if meta.get("arch") != "raisr":
-                raise ValueError(f"{path}: not a RAISR model")
-            t = {k: f.get_tensor(k) for k in f.keys()}
+        t, meta = read_tensors(path)
+        if meta.get("arch") != "raisr":
+            raise ModelError(f"{path}: not a RAISR model")
         cfg = RaisrConfig(**json.loads(meta["config"]))
         refine = None
         if cfg.refine_patch:

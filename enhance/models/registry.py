@@ -1,6 +1,8 @@
-"""One explicit registry of models: name -> architecture, scales, files.
+"""One explicit registry of models: name -> architecture, scales, files -> one loaded model.
 
-Nothing registers itself on import. The registry is built from three sources, in order:
+No policy lives here: which models a file goes through, and in what order (descreen first,
+the JPEG treatment, the default for a zoom), is :mod:`enhance.treatment`'s decision. Nothing
+registers itself on import. The registry is built from three sources, in order:
 
 1. the classical resamplers (``bicubic``, ``lanczos``), always present;
 2. the shipped models listed in ``zoo.json`` (``default``, ``repair``, ``raisr``, ...), whose
@@ -8,14 +10,18 @@ Nothing registers itself on import. The registry is built from three sources, in
 3. models a user trained, found in a folder (the current one by default) as
    ``ne{zoom}x-{type}-{name}.safetensors``.
 
-Loading never imports torch unless the model is a neural one.
+The zoo is read once per process; a folder of user models is read again only when its
+modification time changes (a model was trained or copied into it). Loading never imports
+torch unless the model is a neural one run on PyTorch.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +31,8 @@ from .base import Upscaler
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PLAIN_TYPES", "ModelFile", "ModelEntry", "list_models", "find_model", "has_variant", "load_model", "ZOO_PATH", "WEIGHTS_DIR"]
+__all__ = ["PLAIN_TYPES", "ModelFile", "ModelEntry", "list_models", "find_model", "has_variant", "open_model", "ZOO_PATH",
+           "WEIGHTS_DIR"]
 
 ZOO_PATH = Path(__file__).with_name("zoo.json")
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -88,9 +95,10 @@ def _builtin() -> list[ModelEntry]:
     ]
 
 
-def _shipped() -> list[ModelEntry]:
+@functools.lru_cache(maxsize=1)
+def _shipped() -> tuple[ModelEntry, ...]:
     if not ZOO_PATH.exists():
-        return []
+        return ()
     zoo = json.loads(ZOO_PATH.read_text())
     grouped: dict[tuple[str, str], list[dict[str, object]]] = {}
     for m in zoo.get("models", []):
@@ -104,45 +112,49 @@ def _shipped() -> list[ModelEntry]:
             files[int(m["scale"])] = ModelFile(p, int(m["scale"]), str(m["sha256"]), int(m.get("bytes", 0)))
         out.append(ModelEntry(name, str(items[0]["arch"]), typ, tuple(sorted(files)), str(items[0].get("description", "")),
                               files, "shipped"))
-    return out
+    return tuple(out)
 
 
-def _user(folder: Path) -> list[ModelEntry]:
+def _user(folder: Path) -> tuple[ModelEntry, ...]:
+    try:
+        stamp = os.stat(folder).st_mtime_ns
+    except OSError:
+        return ()
+    return _user_scan(str(folder.resolve()), stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _user_scan(folder_name: str, _stamp: int) -> tuple[ModelEntry, ...]:
+    """The user models in ``folder_name`` (``_stamp``, its modification time, keys the cache)."""
+    from .weightfile import read_header
+
+    folder = Path(folder_name)
     grouped: dict[tuple[str, str], dict[int, ModelFile]] = {}
     arch: dict[tuple[str, str], str] = {}
     try:
         candidates = sorted(folder.glob("ne*x-*-*.safetensors"))
     except OSError:
-        return []
+        return ()
     for p in candidates:
         m = _USER_RE.match(p.name)
         if not m:
             continue
         key = (m["name"], m["type"])
         try:
-            meta = _read_metadata(p)
+            meta = read_header(p)
         except ModelError as exc:
             log.warning("%s", exc)
             continue
         grouped.setdefault(key, {})[int(m["zoom"])] = ModelFile(p, int(m["zoom"]), None, p.stat().st_size)
         arch[key] = meta.get("arch", "generator")
-    return [ModelEntry(n, arch[(n, t)], t, tuple(sorted(f)), f"trained by you ({arch[(n, t)]})", f, str(folder))
-            for (n, t), f in sorted(grouped.items())]
-
-
-def _read_metadata(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            return dict(f.metadata() or {})
-    except Exception as exc:
-        raise ModelError(f"{path}: not a readable safetensors model ({exc})") from None
+    # the folder as the caller named it, for messages and --list-models
+    return tuple(ModelEntry(n, arch[(n, t)], t, tuple(sorted(f)), f"trained by you ({arch[(n, t)]})", f, str(folder))
+                 for (n, t), f in sorted(grouped.items()))
 
 
 def list_models(search_dir: str | Path = ".") -> list[ModelEntry]:
     """Every model available: builtin, shipped, then user models found in ``search_dir``."""
-    return _builtin() + _shipped() + _user(Path(search_dir))
+    return _builtin() + list(_shipped()) + list(_user(Path(search_dir)))
 
 
 def find_model(name: str, zoom: int, type: str | None = None, search_dir: str | Path = ".") -> tuple[ModelEntry, ModelFile | None]:
@@ -180,81 +192,40 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-#: The x1 model that removes halftone screens; ``type="print"`` runs it before the named model.
-DESCREEN = "descreen"
-#: The x1 model that removes JPEG damage; ``type="jpeg"`` runs it before a model that has no
-#: JPEG variant of its own.
-REPAIR = "repair"
-
-
 def has_variant(name: str, zoom: int, type: str, search_dir: str | Path = ".") -> bool:
     """Whether model ``name`` has a file of its own for ``type`` at ``zoom`` (shipped or a user's)."""
     return any(e.name == name and e.type == type and zoom in e.scales for e in list_models(search_dir))
 
 
-def load_model(
+def open_model(
     name: str,
     zoom: int,
     type: str | None = None,
+    *,
     device: str = "cpu",
     precision: str = "auto",
-    search_dir: str | Path = ".",
     backend: str = "auto",
-    ensemble: int = 1,
+    search_dir: str | Path = ".",
 ) -> Upscaler:
-    """Load a model ready to upscale by ``zoom``.
+    """Load the one model file that ``name`` has at ``zoom`` (and ``type``, see :func:`find_model`).
+
+    No chains and no policy: descreening first, the JPEG treatment and ensembles are
+    :mod:`enhance.treatment`'s (its :func:`~enhance.treatment.load_model` is the public loader).
 
     Args:
-        name: registry name ("bicubic", "lanczos", "default", "repair", "raisr", or your own).
+        name: registry name.
         zoom: 1 to 4.
-        type: content type preference ("photo", "print", "jpeg", ...). ``"print"`` with a model
-            that has no print variant of its own descreens first (the ``descreen`` model, x1) and
-            then runs the named model, so ``load_model("default", 2, "print")`` descreens and
-            doubles and ``load_model("default", 1, "print")`` only descreens. ``"jpeg"`` (input
-            that was saved as JPEG) picks the model's JPEG variant, trained on JPEG'd input,
-            where it has one, and otherwise runs the ``repair`` model (x1) first.
+        type: content type preference ("photo", "print", "jpeg", ...).
         device: "cpu" or "cuda" (neural models only).
         precision: "fp32", "bf16" or "auto" (neural models only). On a CPU "auto" is fp32 on
             ONNX Runtime; "bf16" runs PyTorch with bfloat16 autocast. On CUDA "auto" is bf16.
-        search_dir: folder searched for user-trained ``ne{zoom}x-{type}-{name}.safetensors``.
         backend: neural models only: "onnxruntime" (fp32 on the CPU; what "auto" picks there
             unless bf16 is asked for), "torch" (CUDA, bfloat16), or "auto".
-        ensemble: orientations per tile, 1, 2, 4 or 8 (see :class:`~enhance.models.ensemble.Ensemble`):
-            the model runs on flipped and rotated copies and the answers are averaged, for a
-            little more fidelity at that many times the model's cost.
+        search_dir: folder searched for user-trained ``ne{zoom}x-{type}-{name}.safetensors``.
 
     Raises:
         ModelError: unknown name, missing zoom, missing file or checksum mismatch.
-
-    Example:
-        >>> m = load_model("bicubic", 2)
-        >>> m.scale
-        2
     """
-    from .ensemble import PASSES, Ensemble
-
-    if ensemble not in PASSES:
-        raise ModelError(f"ensemble must be one of {', '.join(map(str, PASSES))}, not {ensemble}")
-    m = _load(name, zoom, type, device, precision, search_dir, backend)
-    return m if ensemble == 1 else Ensemble(m, ensemble)
-
-
-def _load(name: str, zoom: int, type: str | None, device: str, precision: str, search_dir: str | Path,
-          backend: str) -> Upscaler:
-    if type == "print" and name != DESCREEN:
-        own = [e for e in list_models(search_dir) if e.name == name and e.type == "print" and zoom in e.scales]
-        if not own:  # descreen at x1, then the named model does the zoom
-            descreen = _load(DESCREEN, 1, "print", device, precision, search_dir, backend)
-            if zoom == 1 and name == "default":
-                return descreen
-            from .chain import Chain
-
-            return Chain(descreen, _load(name, zoom, None, device, precision, search_dir, backend))
-    if type == "jpeg" and name != REPAIR and not has_variant(name, zoom, "jpeg", search_dir):
-        from .chain import Chain
-
-        return Chain(_load(REPAIR, 1, None, device, precision, search_dir, backend),
-                     _load(name, zoom, None, device, precision, search_dir, backend))
     entry, mfile = find_model(name, zoom, type, search_dir)
     if entry.arch == "classical":
         from .classical import ClassicalUpscaler
@@ -270,27 +241,31 @@ def _load(name: str, zoom: int, type: str | None, device: str, precision: str, s
 
         return RaisrUpscaler.from_file(str(mfile.path), name)
     if entry.arch == "generator":
-        if backend not in ("auto", "torch", "onnxruntime"):
-            raise ModelError(f"unknown backend {backend!r} (auto, torch or onnxruntime)")
-        if backend != "torch" and not device.startswith("cuda"):
-            from . import ort
-
-            # on a CPU, "auto" is ONNX Runtime in fp32: exact, and it starts ~1 s sooner than
-            # PyTorch; bf16 (PyTorch, ~20 % faster per pixel where the CPU has bf16 units and
-            # 0.01 dB lower) only when asked for, as it pays off on long batches alone
-            if backend == "onnxruntime" or precision != "bf16":
-                if ort.available():
-                    return ort.OrtUpscaler.from_file(str(mfile.path), name)
-                if backend == "onnxruntime":
-                    raise ModelError("backend onnxruntime asked for, but onnxruntime/onnx are not installed")
-        try:
-            from .neural import NeuralUpscaler
-        except ImportError as exc:  # torch missing
-            raise ModelError(f"model {name!r} needs PyTorch ({exc}); pip install torch==2.13.0") from None
-        if device.startswith("cuda"):
-            import torch
-
-            if not torch.cuda.is_available():
-                raise ModelError("--device cuda asked for, but no CUDA device is available")
-        return NeuralUpscaler.from_file(str(mfile.path), name, device, precision)
+        return _open_generator(str(mfile.path), name, device, precision, backend)
     raise ModelError(f"model {name!r}: unknown architecture {entry.arch!r}")
+
+
+def _open_generator(path: str, name: str, device: str, precision: str, backend: str) -> Upscaler:
+    if backend not in ("auto", "torch", "onnxruntime"):
+        raise ModelError(f"unknown backend {backend!r} (auto, torch or onnxruntime)")
+    if backend != "torch" and not device.startswith("cuda"):
+        from . import onnx_runtime
+
+        # on a CPU, "auto" is ONNX Runtime in fp32: exact, and it starts ~1 s sooner than
+        # PyTorch; bf16 (PyTorch, ~20 % faster per pixel where the CPU has bf16 units and
+        # 0.01 dB lower) only when asked for, as it pays off on long batches alone
+        if backend == "onnxruntime" or precision != "bf16":
+            if onnx_runtime.available():
+                return onnx_runtime.OrtUpscaler.from_file(path, name)
+            if backend == "onnxruntime":
+                raise ModelError("backend onnxruntime asked for, but onnxruntime/onnx are not installed")
+    try:
+        from .torch_runtime import NeuralUpscaler
+    except ImportError as exc:  # torch missing
+        raise ModelError(f"model {name!r} needs PyTorch ({exc}); pip install torch==2.13.0") from None
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ModelError("--device cuda asked for, but no CUDA device is available")
+    return NeuralUpscaler.from_file(path, name, device, precision)

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import torch
 
-from .genconfig import bf16_supported
+from .generator_config import bf16_supported
 from .generator import Generator, load_generator
 
 log = logging.getLogger(__name__)

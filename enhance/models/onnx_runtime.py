@@ -4,7 +4,7 @@ The network is rebuilt as an ONNX graph straight from the safetensors weights (t
 the PyTorch path loads; nothing else is shipped), so inference needs neither torch nor an
 exported copy. ONNX Runtime starts in a tenth of the time PyTorch takes to import and runs
 these small convolution stacks at least as fast on a CPU, which is most of a one-picture
-command's wall time. :mod:`enhance.models.neural` (PyTorch) stays the path for CUDA, for
+command's wall time. :mod:`enhance.models.torch_runtime` (PyTorch) stays the path for CUDA, for
 bfloat16 and for training.
 """
 
@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from .genconfig import GeneratorConfig
+from .generator_config import GeneratorConfig
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class OrtUpscaler:
     """A generator network run by ONNX Runtime, behind the Upscaler interface (fp32, CPU).
 
     Gray input is replicated to RGB and the three outputs averaged back, as in
-    :class:`~enhance.models.neural.NeuralUpscaler`.
+    :class:`~enhance.models.torch_runtime.NeuralUpscaler`.
 
     Args:
         config: the network's hyper-parameters.
@@ -124,13 +124,12 @@ class OrtUpscaler:
     @classmethod
     def from_file(cls, path: str, name: str, threads: int = 0) -> "OrtUpscaler":
         """Load a generator file written by :func:`~enhance.models.generator.save_generator`."""
-        from safetensors import safe_open
+        from ..errors import ModelError
+        from .weightfile import read_tensors
 
-        with safe_open(path, framework="numpy") as f:
-            meta = dict(f.metadata() or {})
-            if meta.get("arch") != "generator":
-                raise ValueError(f"{path}: not a generator model (arch={meta.get('arch')!r})")
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        tensors, meta = read_tensors(path)
+        if meta.get("arch") != "generator":
+            raise ModelError(f"{path}: not a generator model (arch={meta.get('arch')!r})")
         config = GeneratorConfig(**json.loads(meta["config"]))
         if threads == 0 and os.environ.get("OMP_NUM_THREADS", "").isdigit():
             threads = int(os.environ["OMP_NUM_THREADS"])

@@ -1,7 +1,7 @@
 """The generator's hyper-parameters and CPU facts, without importing torch.
 
 :mod:`enhance.models.generator` (PyTorch, for training and CUDA) and
-:mod:`enhance.models.ort` (ONNX Runtime, the default on a CPU) both build the network this
+:mod:`enhance.models.onnx_runtime` (ONNX Runtime, the default on a CPU) both build the network this
 configuration describes.
 """
 

@@ -1,0 +1,353 @@
+"""What happens to this file: which models run on it, and in what order. Decided here, once.
+
+The command, :func:`upscale`, the benchmarks' tracks (and the web server and cluster workers
+built on them) each make one :class:`Treatment` from a :class:`ModelRequest` and ask it, file
+by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere else:
+
+* the model for a zoom: ``default``, or ``repair`` at ``--zoom=1`` (unless descreening);
+* descreening (``type="print"``): the ``descreen`` model (x1) before the named model, unless
+  that model has a print variant of its own; at x1 with ``default`` it descreens only;
+* ``auto``: only the files in which :func:`~enhance.descreen.detect_screen` finds a halftone
+  screen are descreened (the print treatment, loaded on the first such file);
+* the JPEG treatment (``repair``): the model's JPEG variant where it has one at this zoom, else
+  the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files compressed at quality
+  :data:`VARIANT_AT_OR_BELOW` or below (with a variant) or :data:`REPAIR_AT_OR_BELOW` or below
+  (the chain) when enlarging with ``default``; ``"always"`` to every file; ``"never"`` to none.
+  A descreened file never gets it (the descreener was trained on JPEG'd scans itself), nor does
+  ``type="jpeg"``, whose model is the JPEG treatment already.
+
+Thresholds, measured on the public bench (``python -m benchmarks jpeg``, x2, PSNR-Y against the
+HR): the repair chain against the model alone, +0.92 dB at quality 30, +0.64 at 50, +0.44 at 60,
++0.14 at 70, -0.07 at 75, -0.34 at 80, -1.2 at 90 (the repair model, trained on quality 10-60,
+smooths detail the file still has); the x2 JPEG variant against the x2 model alone, +0.39 dB at
+80, +0.07 at 85, -0.39 at 90, -1.02 at 95.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from .errors import ModelError
+from .image import ImageMeta, from_pil, layout_for_channels, to_pil
+from .models.base import Upscaler
+from .models.chain import Chain
+from .models.ensemble import PASSES, Ensemble
+from .models.registry import has_variant, open_model
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ModelRequest", "Treatment", "load_model", "upscale", "wants_repair", "REPAIR_MODES",
+           "REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "DESCREEN", "REPAIR"]
+
+#: The x1 model that removes halftone screens (``type="print"``).
+DESCREEN = "descreen"
+#: The x1 model that removes JPEG damage, run first where a model has no JPEG variant.
+REPAIR = "repair"
+#: ``auto`` gives the repair chain to JPEG sources whose estimated quality is at most this
+REPAIR_AT_OR_BELOW = 70
+#: ``auto`` gives the model's JPEG variant, where it has one, to JPEG sources up to this quality
+VARIANT_AT_OR_BELOW = 85
+#: ``auto``: JPEG sources compressed hard enough, with the ``default`` model; ``always``: every
+#: file, before any model; ``never``
+REPAIR_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """The models a user asked for: everything needed to load them, and nothing else.
+
+    Attributes:
+        name: registry name; None for the zoom's default (:attr:`model`).
+        zoom: 1 (repair, descreen) to 4; the one carrier of the zoom, checked once against the
+            loaded model's scale.
+        type: content type ("photo", "print", "jpeg", ...; None for the model's plain variant).
+        device: "cpu" or "cuda" (neural models).
+        precision: "auto", "fp32" or "bf16" (neural models).
+        backend: "auto", "onnxruntime" or "torch" (neural models).
+        ensemble: orientations averaged per tile: 1, 2, 4 or 8.
+        model_dir: folder searched for a user's ``ne{zoom}x-{type}-{name}.safetensors``.
+    """
+
+    name: str | None = None
+    zoom: int = 2
+    type: str | None = None
+    device: str = "cpu"
+    precision: str = "auto"
+    backend: str = "auto"
+    ensemble: int = 1
+    model_dir: Path = field(default_factory=lambda: Path("."))
+
+    @property
+    def model(self) -> str:
+        """The model's name: :attr:`name`, or ``repair`` at x1 (``default`` when descreening), else ``default``."""
+        if self.name:
+            return self.name
+        return REPAIR if self.zoom == 1 and self.type != "print" else "default"
+
+
+def build_model(request: ModelRequest) -> Upscaler:
+    """The model (or two-model chain) that ``request`` names, ensembled as it asks.
+
+    ``type="print"`` descreens first unless the model has a print variant of its own
+    (``default`` at x1 descreens only); ``type="jpeg"`` picks the model's JPEG variant, or runs
+    the ``repair`` model first where it has none.
+
+    Raises:
+        ModelError: unknown model, zoom or ensemble; missing or corrupt weights.
+    """
+    if request.ensemble not in PASSES:
+        raise ModelError(f"ensemble must be one of {', '.join(map(str, PASSES))}, not {request.ensemble}")
+    name, zoom, typ = request.model, request.zoom, request.type
+
+    def one(n: str, z: int, t: str | None) -> Upscaler:
+        return open_model(n, z, t, device=request.device, precision=request.precision, backend=request.backend,
+                          search_dir=request.model_dir)
+
+    if typ == "print" and name != DESCREEN and not has_variant(name, zoom, "print", request.model_dir):
+        descreen = one(DESCREEN, 1, "print")
+        m: Upscaler = descreen if zoom == 1 and name == "default" else Chain(descreen, one(name, zoom, None))
+    elif typ == "jpeg" and name != REPAIR and not has_variant(name, zoom, "jpeg", request.model_dir):
+        m = Chain(one(REPAIR, 1, None), one(name, zoom, None))
+    else:
+        m = one(name, zoom, typ)
+    return m if request.ensemble == 1 else Ensemble(m, request.ensemble)
+
+
+def load_model(
+    name: str,
+    zoom: int,
+    type: str | None = None,
+    *,
+    device: str = "cpu",
+    precision: str = "auto",
+    search_dir: str | Path = ".",
+    backend: str = "auto",
+    ensemble: int = 1,
+) -> Upscaler:
+    """Load a model ready to upscale by ``zoom`` (:func:`build_model` of a :class:`ModelRequest`).
+
+    Args:
+        name: registry name ("bicubic", "lanczos", "default", "repair", "raisr", or your own).
+        zoom: 1 to 4.
+        type: content type preference ("photo", "print", "jpeg", ...). ``"print"`` descreens
+            first, so ``load_model("default", 2, "print")`` descreens and doubles and
+            ``load_model("default", 1, "print")`` only descreens; ``"jpeg"`` picks the model's
+            JPEG variant, or runs the ``repair`` model first.
+        device, precision, backend: see :class:`ModelRequest`.
+        search_dir: folder searched for user-trained models.
+        ensemble: orientations per tile, 1, 2, 4 or 8 (see :class:`~enhance.models.ensemble.Ensemble`).
+
+    Raises:
+        ModelError: unknown name, missing zoom, missing file or checksum mismatch.
+
+    Example:
+        >>> load_model("bicubic", 2).scale
+        2
+    """
+    return build_model(ModelRequest(name, zoom, type, device, precision, backend, ensemble, Path(search_dir)))
+
+
+def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False,
+                 variant: bool = False) -> bool:
+    """The JPEG rule: whether a file gets the JPEG treatment (module docstring).
+
+    Args:
+        mode: one of :data:`REPAIR_MODES`.
+        model: the model the file goes through (a registry name).
+        zoom: the enlargement.
+        jpeg_quality: :func:`~enhance.jpegdamage.estimate_quality` of the source, None when it is not a JPEG.
+        descreening: the file goes through the descreener.
+        variant: ``model`` has a JPEG variant at ``zoom`` (then files up to :data:`VARIANT_AT_OR_BELOW`
+            get it; the repair chain stops at :data:`REPAIR_AT_OR_BELOW`).
+
+    Raises:
+        ValueError: ``mode`` is not one of :data:`REPAIR_MODES`.
+    """
+    if mode not in REPAIR_MODES:
+        raise ValueError(f"repair mode {mode!r}: choose one of {', '.join(REPAIR_MODES)}")
+    if mode == "never" or descreening or model == REPAIR:
+        return False
+    if mode == "always":
+        return True
+    limit = VARIANT_AT_OR_BELOW if variant else REPAIR_AT_OR_BELOW
+    return model == "default" and zoom > 1 and jpeg_quality is not None and jpeg_quality <= limit
+
+
+class Treatment:
+    """Which models run on each file, decided once per process and asked per file.
+
+    The main model is loaded when the treatment is built (so an unknown model fails before any
+    file is read); the print and JPEG treatments are loaded on the first file that needs them,
+    once. A treatment holds no per-file state: one can serve a whole batch, a web server or a
+    cluster worker.
+
+    Args:
+        request: the models asked for.
+        repair: one of :data:`REPAIR_MODES` (the JPEG treatment).
+        auto: descreen only the files in which a halftone screen is detected.
+        detect_screens: look for a halftone screen in every file and say so in the notes
+            (always done with ``auto``).
+        model: an already loaded main model to use instead of loading ``request``'s (its name is
+            then what the JPEG rule sees, and its JPEG treatment is the repair model first).
+
+    Raises:
+        ModelError: the model cannot be loaded, or its scale is not ``request.zoom``.
+        ValueError: unknown ``repair`` mode.
+    """
+
+    def __init__(self, request: ModelRequest, repair: str = "auto", auto: bool = False, detect_screens: bool = True,
+                 model: Upscaler | None = None) -> None:
+        if repair not in REPAIR_MODES:
+            raise ValueError(f"repair mode {repair!r}: choose one of {', '.join(REPAIR_MODES)}")
+        self.request = request
+        self.repair = repair
+        self.auto = auto
+        self.detect_screens = detect_screens
+        self._given = model is not None
+        self.model: Upscaler = model if model is not None else build_model(request)
+        if self.model.scale != request.zoom:
+            raise ModelError(f"model {self.model.name!r} is x{self.model.scale}, but zoom {request.zoom} was asked for")
+        #: the name the JPEG rule sees
+        self._rule_name = self.model.name if self._given else request.model
+        self._variant = (not self._given and repair != "never"
+                         and has_variant(request.model, request.zoom, "jpeg", request.model_dir))
+        self._loaded: dict[str, Upscaler] = {}
+
+    @property
+    def zoom(self) -> int:
+        """The enlargement every file gets."""
+        return self.request.zoom
+
+    def _print_model(self) -> Upscaler:
+        if "print" not in self._loaded:  # loaded on the first screened file only
+            req = self.request
+            name = "default" if req.zoom == 1 and req.model == REPAIR else req.model
+            self._loaded["print"] = build_model(replace(req, name=name, type="print"))
+        return self._loaded["print"]
+
+    def _jpeg_model(self) -> Upscaler:
+        if "jpeg" not in self._loaded:  # loaded on the first JPEG that needs it only
+            req = self.request
+            if self._given:
+                repair = build_model(ModelRequest(REPAIR, 1, None, req.device, req.precision, req.backend, req.ensemble,
+                                                  req.model_dir))
+                self._loaded["jpeg"] = Chain(repair, self.model)
+            else:
+                self._loaded["jpeg"] = build_model(replace(req, name=req.model, type="jpeg"))
+        return self._loaded["jpeg"]
+
+    def for_file(self, pixels: np.ndarray, meta: ImageMeta) -> tuple[Upscaler, list[str]]:
+        """The model this file goes through, and notes for the user on why.
+
+        Args:
+            pixels: the file's ``(H, W, C)`` pixels, as :func:`~enhance.image.open_image` gives them.
+            meta: its metadata (``dpi`` for the screen detector, ``jpeg_quality`` for the JPEG rule).
+
+        Returns:
+            An :class:`~enhance.models.base.Upscaler` of scale :attr:`zoom`, and notes.
+        """
+        req = self.request
+        model = self.model
+        notes: list[str] = []
+        descreening = req.type == "print"
+        if self.detect_screens or self.auto:
+            from .descreen import MAX_TRAINED_PERIOD, detect_screen
+
+            report = detect_screen(pixels, meta.dpi[0] if meta.dpi else None)
+            if report.found:
+                if req.type == "print":
+                    notes.append(report.describe() + "; descreening (--type=print)")
+                elif self.auto:
+                    model = self._print_model()
+                    descreening = True
+                    notes.append(report.describe() + "; descreening (--auto)")
+                else:
+                    notes.append(report.describe() + "; the dots will be enlarged as they are: "
+                                 "use --type=print (or --auto) to descreen")
+                if report.period is not None and report.period > MAX_TRAINED_PERIOD and (req.type == "print" or self.auto):
+                    notes.append(f"the screen period ({report.period:.1f} px) is coarser than the descreen model "
+                                 f"was trained for (up to {MAX_TRAINED_PERIOD:.0f} px): dots may remain; "
+                                 "a lower-dpi scan descreens better")
+            elif req.type == "print":
+                notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
+                             "engravings and line art: --auto leaves files without a screen alone")
+        # --type=jpeg: the model is the JPEG treatment already
+        if req.type != "jpeg" and wants_repair(self.repair, self._rule_name, req.zoom, meta.jpeg_quality, descreening,
+                                               self._variant):
+            model = self._jpeg_model()
+            how = (f"the {req.model} model's JPEG variant removes it as it enlarges" if self._variant
+                   else "the repair model removes it first")
+            if self.repair == "always":
+                notes.append(f"JPEG damage: {how} (--repair always)")
+            else:
+                notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: {how} (--repair never keeps the damage)")
+        return model, notes
+
+
+def upscale(
+    image: Image.Image | np.ndarray,
+    zoom: int = 2,
+    model: str | Upscaler = "default",
+    type: str | None = None,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+    device: str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+    ensemble: int = 1,
+    repair: str = "auto",
+) -> Image.Image | np.ndarray:
+    """Upscale a PIL image or a NumPy array by ``zoom``: a one-picture :class:`Treatment`.
+
+    Args:
+        image: a PIL image (any mode; the ICC profile and DPI in ``image.info`` are carried,
+            DPI multiplied by ``zoom``), or an array ``(H, W)`` / ``(H, W, C)`` with C = 1 (gray),
+            2 (gray+alpha), 3 (RGB) or 4 (RGBA), uint8, uint16 or float32 in [0, 1].
+        zoom: 1 (repair models), 2, 3 or 4.
+        model: a registry name or a loaded model.
+        type: content type preference when picking a named model.
+        tile: tile side in input pixels; overlap: blended overlap.
+        device: "cpu" or "cuda" for neural models.
+        progress: ``progress(done_tiles, total_tiles)``.
+        ensemble: orientations averaged per tile (1, 2, 4 or 8); see
+            :class:`~enhance.models.ensemble.Ensemble`.
+        repair: JPEG treatment (:data:`REPAIR_MODES`): "auto" for a PIL image read from a JPEG
+            file compressed hard enough, enlarged with ``default``; "always"; "never".
+            (No screen detection here: pass ``type="print"`` to descreen.)
+
+    Returns:
+        The same kind of object: a PIL image, or an array of the input's dtype, of exactly
+        ``zoom`` times the input size.
+
+    Example:
+        >>> import numpy as np
+        >>> upscale(np.zeros((8, 10, 3), np.uint8), 2, model="bicubic").shape
+        (16, 20, 3)
+    """
+    if isinstance(model, str):
+        treatment = Treatment(ModelRequest(model, zoom, type, device, ensemble=ensemble), repair, detect_screens=False)
+    else:
+        base = model if ensemble == 1 else Ensemble(model, ensemble)
+        treatment = Treatment(ModelRequest(base.name, zoom, type, device, ensemble=ensemble), repair,
+                              detect_screens=False, model=base)
+    pil = isinstance(image, Image.Image)
+    if pil:
+        pixels, meta = from_pil(image)
+    else:
+        pixels = np.asarray(image)
+        pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
+        meta = ImageMeta(layout=layout_for_channels(pixels.shape[2]))
+    m, notes = treatment.for_file(pixels, meta)
+    for note in notes:
+        log.debug("%s", note)
+    out = upscale_pixels(pixels, meta.layout, m, tile, overlap, progress=progress)
+    assert out is not None
+    if pil:
+        return to_pil(out, meta.scaled(zoom))
+    return out[:, :, 0] if np.ndim(image) == 2 else out
