@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-from enhance.models.raisr import RaisrConfig, RaisrModel, RaisrUpscaler, jpeg_damage, train_filters
+from enhance.models.raisr import RaisrConfig, RaisrModel, RaisrUpscaler
+from enhance.train.raisr import jpeg_damage, train_filters
 from enhance.train.corpus import load_raisr_set
 
 from .protocol import load_bench, score_repair, score_sr, summarize

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from enhance.models.raisr import _POPCOUNT, _census, _cheap_upscale, _hash
+from enhance.models.raisr import _POPCOUNT, _census, cheap_upscale, hash_buckets
 from enhance.treatment import load_model
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     lr = np.clip(0.5 + gaussian_filter(rng.standard_normal((500, 500, 3)), (3, 3, 0)) * 4, 0, 1).astype(np.float32)
     mp = (lr.shape[0] * 2) * (lr.shape[1] * 2) / 1e6
     y = lr @ np.array([0.299, 0.587, 0.114], np.float32)
-    cheap = _cheap_upscale(y, 2)
+    cheap = cheap_upscale(y, 2)
     bands = [(y0, min(cheap.shape[0], y0 + 128)) for y0 in range(0, cheap.shape[0], 128)]
     # the filter sets in order (the first, then the refining one), each with the image it filters
     sets, inputs = [model] + ([model.refine] if model.refine is not None else []), [cheap]
@@ -49,7 +49,7 @@ def main() -> None:
 
     def hash_only(m, img) -> None:  # type: ignore[no-untyped-def]
         with ThreadPoolExecutor(2) as ex:
-            list(ex.map(lambda b: _hash(img[max(0, b[0] - 8):b[1] + 8], m.cfg, m.strength_thr, m.coherence_thr), bands))
+            list(ex.map(lambda b: hash_buckets(img[max(0, b[0] - 8):b[1] + 8], m.cfg, m.strength_thr, m.coherence_thr), bands))
 
     def filter_only(m, img, buckets) -> None:  # type: ignore[no-untyped-def]
         r = m.cfg.patch // 2
@@ -74,11 +74,11 @@ def main() -> None:
         changed = _POPCOUNT[_census(out) ^ _census(cheap)] / 8.0
         _ = (1 - changed) * out + changed * cheap
 
-    res = {"whole model call": _time(lambda: up(lr)) / mp, "cheap upscale (luma)": _time(lambda: _cheap_upscale(y, 2)) / mp}
+    res = {"whole model call": _time(lambda: up(lr)) / mp, "cheap upscale (luma)": _time(lambda: cheap_upscale(y, 2)) / mp}
     for i, (m, img) in enumerate(zip(sets, inputs)):
         tag = f"stage {i + 1} ({m.cfg.patch}x{m.cfg.patch})"
         res[f"hash, {tag}"] = _time(lambda m=m, img=img: hash_only(m, img)) / mp
-        bk = _hash(img, m.cfg, m.strength_thr, m.coherence_thr)
+        bk = hash_buckets(img, m.cfg, m.strength_thr, m.coherence_thr)
         res[f"filtering, {tag}"] = _time(lambda m=m, img=img, bk=bk: filter_only(m, img, bk)) / mp
         res[f"census blend, {tag}"] = _time(census_only) / mp
     res["filtering, all stages"] = sum(v for k, v in res.items() if k.startswith("filtering, stage"))

@@ -240,6 +240,62 @@ def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", 
     return 1 if failed else 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    """``enhance --train``: the flags into :class:`~enhance.train.custom.TrainingOptions`, events rendered here."""
+    from dataclasses import fields
+
+    from .errors import InputError
+    from .train.custom import TrainingEvent, TrainingOptions, train_model
+
+    given = {f.name: getattr(args, f.name) for f in fields(TrainingOptions) if hasattr(args, f.name)}
+    options = TrainingOptions(**{**given, "train": tuple(args.train), "model": args.model or ""})
+    show_bar = not args.quiet and sys.stderr.isatty()
+    bar: dict[str, object] = {}
+
+    def on_event(ev: TrainingEvent) -> None:
+        if ev.kind == "skipped":
+            print(f"enhance: error: {ev.message}", file=sys.stderr)
+        elif ev.kind == "step":
+            _render_step(bar, ev.done, ev.total, f"training raisr x{options.scales}", args.quiet, show_bar)
+        elif ev.kind == "epoch":
+            if not args.quiet:
+                losses = " ".join(f"{k}={v:.5f}" for k, v in (ev.losses or {}).items())
+                print(f"epoch {ev.epoch}/{ev.epochs}  {losses}  lr={ev.learning_rate:.2e}  ({ev.seconds:.0f} s)",
+                      file=sys.stderr)
+        elif not args.quiet:  # start, note, done
+            print(ev.message, file=sys.stderr)
+
+    try:
+        result = train_model(options, on_event)
+    except InputError as exc:
+        print(f"enhance: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if "progress" in bar:
+            bar["progress"].stop()  # type: ignore[attr-defined]
+    return 1 if result.output is None or result.skipped else 0
+
+
+def _render_step(bar: dict[str, object], done: int, total: int, label: str, quiet: bool, rich_bar: bool) -> None:
+    """A RAISR fit's progress: a rich bar on a terminal, else a line every 10 %."""
+    if quiet:
+        return
+    if rich_bar:
+        from rich.progress import Progress
+
+        if "progress" not in bar:
+            prog = Progress(transient=True)
+            bar["task"] = prog.add_task(label, total=total)
+            prog.start()
+            bar["progress"] = prog
+        bar["progress"].update(bar["task"], completed=done)  # type: ignore[attr-defined]
+        return
+    pct = int(100 * done / max(1, total))
+    if pct // 10 != bar.get("last", -1):
+        bar["last"] = pct // 10
+        print(f"{label}: {pct}%", file=sys.stderr)
+
+
 class _Progress:
     """Renders batch progress with rich: one bar for files, one for the tiles of the current file."""
 
@@ -285,9 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.list_models:
             return _print_models()
         if args.train:
-            from .train.command import run_training
-
-            return run_training(args)
+            return _train(args)
         if not args.files:
             ap.print_usage(sys.stderr)
             print("enhance: error: no input files (try enhance --help)", file=sys.stderr)

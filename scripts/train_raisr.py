@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from enhance.models.raisr import jpeg_damage, recommended_config, train_filters
+from enhance.train.raisr import jpeg_damage, recommended_config, train_filters
 from enhance.train.corpus import load_raisr_set
 
 WEIGHTS = "enhance/models/weights"

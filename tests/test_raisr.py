@@ -10,18 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from enhance.models.raisr import (
-    RaisrConfig,
-    RaisrModel,
-    RaisrTrainer,
-    RaisrUpscaler,
-    _bucket_permutation,
-    _grid_phase,
-    _tap_permutation,
-    rgb_to_ycbcr,
-    train_pairs_from_hr,
-    ycbcr_to_rgb,
-)
+from enhance.models.raisr import RaisrConfig, RaisrModel, RaisrUpscaler, _grid_phase, rgb_to_ycbcr, ycbcr_to_rgb
+from enhance.train.raisr import RaisrTrainer, _bucket_permutation, _tap_permutation, train_pairs_from_hr
 
 from .conftest import smooth_rgb
 
@@ -101,7 +91,7 @@ def test_grid_phase_finds_the_jpeg_lattice_of_a_cropped_image() -> None:
 
 
 def test_refining_cascade_trains_saves_and_helps(tmp_path: Path) -> None:
-    from enhance.models.raisr import train_filters
+    from enhance.train.raisr import train_filters
 
     train = [np.repeat((255 * _luma_img(96, 96, s))[..., None], 3, axis=2).astype(np.uint8) for s in range(4)]
     one = train_filters(train, RaisrConfig(scale=2, patch=5, angles=8))
