@@ -133,7 +133,7 @@ def test_perceptual_features_are_pretrained_and_differentiable() -> None:
 def test_corpus_limits_read_only_the_first_images_of_a_kind(tmp_path: Path) -> None:
     import json
 
-    from enhance.train.corpus import load_corpus, load_raisr_set
+    from recipes.corpus import load_corpus, load_raisr_set
 
     entries = []
     for i, kind in enumerate(["clipart", "photo", "clipart", "art", "clipart"]):

@@ -1,13 +1,13 @@
 """Compare RAISR configurations: train each on a share of the training images, score it on the bench.
 
-    python -m benchmarks.raisr_configs 4 p=11,r=9,sig=4 p=7,r=5 [--every 3]
-    python -m benchmarks.raisr_configs 1 p=7,r=7,g=8 p=7,r=7,g=8,q=10-30
+    python -m recipes.raisr_configs 4 p=11,r=9,sig=4 p=7,r=5 [--every 3]
+    python -m recipes.raisr_configs 1 p=7,r=7,g=8 p=7,r=7,g=8,q=10-30
 
 Each configuration is ``p=`` (first filter side), ``r=`` (refining filter side, 0 for none),
 ``sig=`` (structure-tensor window) and, at x1 (repair), ``g=`` (JPEG lattice hashed, 8 or 0)
 and ``q=`` (the training JPEG quality range, 10-60 unless given; noise on 30 % as shipped);
 x1 is scored on the repair track's JPEG q20 setting (PSNR-Y gain over the damaged input).
-Each is trained on every ``--every``-th image of the set that ``scripts/train_raisr.py`` uses (the bench images are never part of it) and scored with the
+Each is trained on every ``--every``-th image of the set that ``recipes/train_raisr.py`` uses (the bench images are never part of it) and scored with the
 benchmark protocol (MATLAB-bicubic LR, mean PSNR-Y over the bench). This is how the shipped
 configurations of ``recommended_config`` were chosen; the table is in BENCHMARKS.md.
 """
@@ -22,9 +22,9 @@ import numpy as np
 
 from enhance.models.raisr import RaisrConfig, RaisrModel, RaisrUpscaler
 from enhance.train.raisr import jpeg_damage, train_filters
-from enhance.train.corpus import load_raisr_set
+from recipes.corpus import load_raisr_set
 
-from .protocol import load_bench, score_repair, score_sr, summarize
+from benchmarks.protocol import load_bench, score_repair, score_sr, summarize
 
 
 def _parse(scale: int, spec: str) -> tuple[RaisrConfig, tuple[int, int]]:

@@ -3,9 +3,9 @@
 # smoothness, adversarial, the start-epoch schedule), fine-tuning a copy of the shipped default
 # x2 model on the corpus photos and paintings, then a before/after crop sheet of the bench.
 #
-#   bash scripts/gan_demo.sh [epochs] [epoch-size]      (defaults 12 and 40: about 10 CPU minutes)
+#   bash recipes/gan_demo.sh [epochs] [epoch-size]      (defaults 12 and 40: about 10 CPU minutes)
 #
-# Needs the corpus (python scripts/build_corpus.py data/corpus) and the train extra.
+# Needs the corpus (python -m recipes.build_corpus data/corpus) and the train extra.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 EPOCHS="${1:-12}"

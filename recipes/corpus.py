@@ -217,7 +217,7 @@ def load_corpus(
 
 
 def load_raisr_set(corpus_dir: str | Path, clipart: int = 250) -> list[np.ndarray]:
-    """The RAISR training images (``scripts/train_raisr.py``, ``benchmarks.raisr_configs``):
+    """The RAISR training images (``recipes/train_raisr.py``, ``recipes.raisr_configs``):
     every photo and painting, then the first ``clipart`` clip-art renders."""
     images, kinds = load_corpus(corpus_dir, kinds=("photo", "art", "clipart"), limits={"clipart": clipart})
     return [im for im, k in zip(images, kinds) if k != "clipart"] + [im for im, k in zip(images, kinds) if k == "clipart"]

@@ -1,7 +1,7 @@
 """Reproduce the shipped RAISR filter sets (``--model=raisr``: x2, x3, x4, and x1 repair).
 
-    python scripts/build_corpus.py data/corpus
-    python scripts/train_raisr.py --corpus data/corpus 2 3 4 1
+    python -m recipes.build_corpus data/corpus
+    python -m recipes.train_raisr --corpus data/corpus 2 3 4 1
 
 Uses every photo and painting of the corpus and a fixed share of the clip-art (about 220 MP
 in all), MATLAB-bicubic LR (the benchmark protocol's), and for x1 JPEG quality 10-60 plus
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from enhance.train.raisr import jpeg_damage, recommended_config, train_filters
-from enhance.train.corpus import load_raisr_set
+from recipes.corpus import load_raisr_set
 
 WEIGHTS = "enhance/models/weights"
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         secs = time.time() - t0
         model.save(f"{WEIGHTS}/raisr-x{s}.safetensors", {
             "name": "raisr", "type": "photo", "licence": "same as Enhance; trained on the registry corpus",
-            "recipe": f"scripts/train_raisr.py {s}",
+            "recipe": f"recipes/train_raisr.py {s}",
             "trained": f"{len(images)} images, {mp:.0f} MP, {secs:.0f} s on this machine"})
         log.info("x%d: %.0f s for %.0f MP (%.0f s per 100 MP)", s, secs, mp, secs / mp * 100)
     return 0

@@ -1,6 +1,6 @@
 """Time RAISR's stages separately on a 1 MP x2 output (2 threads, median of 5 after a warm-up).
 
-    python -m benchmarks.raisr_stages
+    python -m recipes.raisr_stages
 
 Stages: colour conversion and the cheap bicubic upscale, then for each filter set (the first and
 the refining one) the hash (gradients, structure tensor, bucket numbers), the filtering

@@ -2,9 +2,9 @@
 
     sudo apt-get install plasma-workspace-wallpapers gnome-backgrounds mate-backgrounds \
         ukui-wallpapers lomiri-wallpapers-20.04 wesnoth-1.16-data openclipart-png
-    python scripts/build_corpus.py data/corpus
+    python -m recipes.build_corpus data/corpus
 
-The bench sources listed in enhance.train.corpus.EXCLUDED are never included.
+The bench sources listed in recipes.corpus.EXCLUDED are never included.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import collections
 import logging
 import sys
 
-from enhance.train.corpus import build, discover
+from recipes.corpus import build, discover
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Reproduce the shipped neural models (``default`` x2/x3/x4 and ``repair`` x1).
 
-    python scripts/build_corpus.py data/corpus
-    python scripts/train_neural.py --corpus data/corpus all
+    python -m recipes.build_corpus data/corpus
+    python -m recipes.train_neural --corpus data/corpus all
 
 Each stage trains in runs/<model> with checkpoints (an interrupted run resumes where it
 stopped) and, once finished, writes enhance/models/weights/<file>.safetensors. The x3, x4 and repair models
@@ -27,9 +27,9 @@ import sys
 import time
 from dataclasses import replace
 
-from enhance.models.weightfile import publish
+from enhance.models.weightfile import publish, read_header
 from enhance.models.generator import GeneratorConfig
-from enhance.train.corpus import corpus_megapixels, kind_weights, load_corpus
+from recipes.corpus import corpus_megapixels, kind_weights, load_corpus
 from enhance.train.loop import TrainConfig, TrainProgress, train
 
 WEIGHTS = "enhance/models/weights"
@@ -172,10 +172,7 @@ def lineage(init_path: str | None, stage: str, epochs: int) -> str:
     names every stage it went through, not only the last."""
     prior: list[str] = []
     if init_path:
-        from safetensors import safe_open
-
-        with safe_open(init_path, framework="numpy") as f:
-            prior = json.loads((f.metadata() or {}).get("lineage", "[]"))
+        prior = json.loads(read_header(init_path).get("lineage", "[]"))
     return json.dumps(prior + [f"{stage} ({epochs} epochs)"])
 
 
@@ -203,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
         init_path = f"{WEIGHTS}/{STAGES[init][1]}" if init else None
         meta = {"name": "descreen" if name.startswith("print") else name.split("-")[0], "licence": "same as Enhance; trained on the registry corpus",
-                "recipe": f"scripts/train_neural.py {name}", "lineage": lineage(init_path, name, cfg.epochs)}
+                "recipe": f"recipes/train_neural.py {name}", "lineage": lineage(init_path, name, cfg.epochs)}
         # each epoch's weights stay in the run folder; the shipped file changes only when the
         # stage has finished, so the working tree's models pass their checksums meanwhile
         out = f"runs/{name}/{fname}"

@@ -1,6 +1,6 @@
 """Rebuild enhance/models/zoo.json from the weight files: sha256, size, architecture, how trained.
 
-    python scripts/update_zoo.py
+    python -m recipes.update_zoo
 
 Run after training; the registry refuses a shipped file whose sha256 differs from the zoo's.
 """
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from safetensors import safe_open
+from enhance.models.weightfile import read_header
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "enhance" / "models" / "weights"
@@ -30,8 +30,7 @@ DESCRIPTIONS = {
 def main() -> int:
     models = []
     for f in sorted(WEIGHTS.glob("*.safetensors")):
-        with safe_open(str(f), framework="numpy") as st:
-            meta = dict(st.metadata() or {})
+        meta = read_header(f)
         name = meta.get("name") or f.stem.split("-")[0]
         entry = {
             "name": name,
@@ -44,7 +43,8 @@ def main() -> int:
             "hyperparameters": json.loads(meta.get("config", "{}")),
             "licence": meta.get("licence", "same as Enhance"),
             "trained": meta.get("trained", ""),
-            "recipe": meta.get("recipe", ""),
+            # the recipes moved from scripts/ to recipes/ after some weights were written
+            "recipe": meta.get("recipe", "").replace("scripts/", "recipes/", 1),
             "lineage": json.loads(meta.get("lineage", "[]")),
             "description": DESCRIPTIONS.get(f"{name}:{meta.get('type', 'photo')}", DESCRIPTIONS.get(name, "")),
         }

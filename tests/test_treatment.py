@@ -1,0 +1,261 @@
+"""The routing, stated in one place: which models a file goes through, for every
+(zoom, model, type, repair, auto, JPEG quality, screened or not, model with or without a variant).
+
+Each row builds one :class:`Treatment`, asks it for one file, and checks the chosen model by its
+name and by what it computes: its output on a small tile must equal that of the model the row
+names, loaded directly with :func:`load_model`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import enhance
+from enhance.cli import main
+from enhance.errors import ModelError
+from enhance.image import ImageMeta
+from enhance.models.chain import Chain
+from enhance.models.classical import ClassicalUpscaler
+from enhance.models.generator import Generator, GeneratorConfig, save_generator
+from enhance.treatment import (REPAIR_AT_OR_BELOW, VARIANT_AT_OR_BELOW, ModelRequest, Treatment, load_model,
+                               wants_repair)
+from enhance.train.halftone import PrintSettings, print_and_scan
+
+from .conftest import smooth_rgb
+
+
+def _picture() -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(5)
+    field = gaussian_filter(rng.standard_normal((192, 192, 3)), (12, 12, 0)) * 8
+    field += gaussian_filter(rng.standard_normal((192, 192, 3)), (2, 2, 0)) * 0.6
+    return np.clip(0.5 + field, 0.05, 0.95).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def pictures() -> dict[bool, np.ndarray]:
+    """A plain picture and the same picture printed with a 133 lpi screen and scanned at 400 dpi."""
+    pic = _picture()
+    scan = print_and_scan(pic, PrintSettings(133, 400, 45, colour=True), np.random.default_rng(2))
+    return {False: (pic * 255).round().astype(np.uint8), True: (scan * 255).round().astype(np.uint8)}
+
+
+@pytest.fixture(scope="module")
+def toy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a user's model ``toy`` at x2, with a JPEG variant, and at x3 without one."""
+    d = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    save_generator(str(d / "ne2x-photo-toy.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
+    save_generator(str(d / "ne2x-jpeg-toy.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
+    save_generator(str(d / "ne3x-photo-toy.safetensors"), Generator(GeneratorConfig(scale=3, blocks=1, filters=8)))
+    return d
+
+
+class Row(NamedTuple):
+    zoom: int
+    model: str | None          # --model (None: the zoom's default)
+    type: str | None           # --type
+    repair: str                # --repair
+    auto: bool                 # --auto
+    quality: int | None        # the file's JPEG quality (None: not a JPEG)
+    screened: bool             # the file carries a halftone screen
+    name: str                  # the chosen model's name
+    same_as: tuple             # load_model(*same_as) computes the same
+    note: str                  # a note that says why ("" when none is due)
+
+
+V, R = VARIANT_AT_OR_BELOW, REPAIR_AT_OR_BELOW
+ROUTES = [
+    # the zoom's default model, and the JPEG rule with a variant (x2) and without one (x3, x4)
+    Row(2, None, None, "auto", False, None, False, "default", ("default", 2), ""),
+    Row(2, None, None, "auto", False, 30, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
+    Row(2, None, None, "auto", False, V, False, "default", ("default", 2, "jpeg"), f"quality {V}"),
+    Row(2, None, None, "auto", False, V + 1, False, "default", ("default", 2), ""),
+    Row(3, None, None, "auto", False, R, False, "repair+default", ("default", 3, "jpeg"), "repair model removes it first"),
+    Row(3, None, None, "auto", False, R + 1, False, "default", ("default", 3), ""),
+    Row(4, None, None, "auto", False, 20, False, "repair+default", ("default", 4, "jpeg"), "repair model"),
+    Row(2, None, None, "never", False, 10, False, "default", ("default", 2), ""),
+    Row(2, None, None, "always", False, None, False, "default", ("default", 2, "jpeg"), "--repair always"),
+    Row(3, None, None, "always", False, 95, False, "repair+default", ("default", 3, "jpeg"), "--repair always"),
+    # auto serves the default model only; always serves any model
+    Row(2, "raisr", None, "auto", False, 20, False, "raisr", ("raisr", 2), ""),
+    Row(2, "raisr", None, "always", False, None, False, "repair+raisr", ("raisr", 2, "jpeg"), "--repair always"),
+    Row(2, "bicubic", None, "always", False, 40, False, "repair+bicubic", ("bicubic", 2, "jpeg"), "repair model"),
+    # x1: repair by default, never repaired twice; descreen only with --type=print
+    Row(1, None, None, "auto", False, 20, False, "repair", ("repair", 1), ""),
+    Row(1, None, None, "always", False, 20, False, "repair", ("repair", 1), ""),
+    Row(1, None, "print", "auto", False, 20, True, "descreen", ("default", 1, "print"), "descreening (--type=print)"),
+    Row(1, None, "print", "auto", False, None, False, "descreen", ("default", 1, "print"), "no halftone screen detected"),
+    # descreening: the descreener knows JPEG itself, so no JPEG treatment on top
+    Row(2, None, "print", "auto", False, 30, True, "descreen+default", ("default", 2, "print"), "--type=print"),
+    Row(2, None, "print", "always", False, 30, False, "descreen+default", ("default", 2, "print"), "descreening anyway"),
+    # --auto: only the screened file is descreened
+    Row(2, "bicubic", None, "auto", True, None, True, "descreen+bicubic", ("bicubic", 2, "print"), "descreening (--auto)"),
+    Row(2, "bicubic", None, "auto", True, None, False, "bicubic", ("bicubic", 2), ""),
+    Row(2, None, None, "auto", True, 30, True, "descreen+default", ("default", 2, "print"), "descreening (--auto)"),
+    Row(2, None, None, "auto", True, 30, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
+    Row(1, None, None, "auto", True, None, True, "descreen", ("default", 1, "print"), "descreening (--auto)"),
+    # without --auto a screened file is only told about it
+    Row(2, "bicubic", None, "auto", False, None, True, "bicubic", ("bicubic", 2), "use --type=print (or --auto)"),
+    # --type=jpeg is the JPEG treatment already: never a second one
+    Row(2, None, "jpeg", "auto", False, 30, False, "default", ("default", 2, "jpeg"), ""),
+    Row(3, None, "jpeg", "auto", False, 20, False, "repair+default", ("default", 3, "jpeg"), ""),
+    Row(3, None, "jpeg", "always", False, None, False, "repair+default", ("default", 3, "jpeg"), ""),
+]
+
+
+def _check(treatment: Treatment, row: Row, pixels: np.ndarray, search_dir: Path | str = ".") -> None:
+    meta = ImageMeta(layout="RGB", jpeg_quality=row.quality, dpi=(400.0, 400.0) if row.screened else None)
+    model, notes = treatment.for_file(pixels, meta)
+    assert model.name == row.name and model.scale == row.zoom
+    expect = load_model(*row.same_as, search_dir=search_dir)
+    x = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(x), expect(x), atol=1e-5)
+    if row.note:
+        assert any(row.note in n for n in notes), notes
+    else:
+        assert not [n for n in notes if "JPEG" in n or "descreen" in n], notes
+
+
+@pytest.mark.parametrize("row", ROUTES, ids=lambda r: f"x{r.zoom}-{r.model}-{r.type}-{r.repair}-auto{int(r.auto)}-"
+                                                      f"q{r.quality}-{'screen' if r.screened else 'plain'}")
+def test_routing(row: Row, pictures: dict[bool, np.ndarray]) -> None:
+    treatment = Treatment(ModelRequest(row.model, row.zoom, row.type), repair=row.repair, auto=row.auto)
+    _check(treatment, row, pictures[row.screened])
+
+
+TOY_ROUTES = [
+    # a user's model with a JPEG variant at x2: --repair always gives it; auto serves default only
+    Row(2, "toy", None, "always", False, None, False, "toy", ("toy", 2, "jpeg"), "JPEG variant"),
+    Row(2, "toy", None, "auto", False, 20, False, "toy", ("toy", 2), ""),
+    Row(2, "toy", "jpeg", "auto", False, 20, False, "toy", ("toy", 2, "jpeg"), ""),
+    # and without one at x3: the repair model first
+    Row(3, "toy", None, "always", False, None, False, "repair+toy", ("toy", 3, "jpeg"), "repair model removes it first"),
+]
+
+
+@pytest.mark.parametrize("row", TOY_ROUTES, ids=lambda r: f"toy-x{r.zoom}-{r.type}-{r.repair}-q{r.quality}")
+def test_routing_of_a_users_model(row: Row, toy_dir: Path, pictures: dict[bool, np.ndarray]) -> None:
+    treatment = Treatment(ModelRequest(row.model, row.zoom, row.type, model_dir=toy_dir), repair=row.repair)
+    _check(treatment, row, pictures[row.screened], toy_dir)
+
+
+def test_the_jpeg_rule() -> None:
+    q = REPAIR_AT_OR_BELOW
+    assert wants_repair("auto", "default", 2, q) and not wants_repair("auto", "default", 2, q + 1)
+    assert wants_repair("auto", "default", 2, VARIANT_AT_OR_BELOW, variant=True)
+    assert not wants_repair("auto", "default", 2, VARIANT_AT_OR_BELOW + 1, variant=True)
+    assert not wants_repair("auto", "default", 2, None)  # not a JPEG
+    assert not wants_repair("auto", "raisr", 2, 20)  # auto serves the default model only
+    assert not wants_repair("auto", "default", 2, 20, descreening=True)  # the descreener knows JPEG itself
+    assert wants_repair("always", "raisr", 3, None) and not wants_repair("always", "repair", 1, 20)
+    assert not wants_repair("never", "default", 2, 10)
+    with pytest.raises(ValueError):
+        wants_repair("sometimes", "default", 2, 10)
+    with pytest.raises(ValueError):
+        Treatment(ModelRequest("bicubic", 2), repair="sometimes")
+
+
+def test_request_carries_the_zoom_and_a_model_must_match_it() -> None:
+    assert ModelRequest(zoom=1).model == "repair" and ModelRequest(zoom=1, type="print").model == "default"
+    assert ModelRequest(zoom=3).model == "default" and ModelRequest("raisr", 3).model == "raisr"
+    with pytest.raises(ModelError, match="x2, but zoom 3"):
+        Treatment(ModelRequest("bicubic", 3), model=ClassicalUpscaler("bicubic", 2))
+    with pytest.raises(ModelError, match="unknown model"):
+        Treatment(ModelRequest("nonesuch", 2))
+    with pytest.raises(ModelError, match="no x1 version"):
+        Treatment(ModelRequest("default", 1))
+    with pytest.raises(ModelError):
+        load_model("bicubic", 2, ensemble=3)
+
+
+def test_models_load_once_per_treatment(monkeypatch: pytest.MonkeyPatch, pictures: dict[bool, np.ndarray]) -> None:
+    """The main model when the treatment is built; the print and JPEG treatments on the first
+    file that needs each, and never again."""
+    import enhance.treatment as tr
+
+    opened: list[tuple[str, int, str | None]] = []
+    real = tr.open_model
+
+    def counting(name: str, zoom: int, type: str | None = None, **kw: object) -> object:
+        opened.append((name, zoom, type))
+        return real(name, zoom, type, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tr, "open_model", counting)
+    t = Treatment(ModelRequest("bicubic", 2), repair="always", auto=True)
+    assert opened == [("bicubic", 2, None)]
+    for _ in range(3):
+        t.for_file(pictures[True], ImageMeta(layout="RGB", dpi=(400.0, 400.0)))
+        t.for_file(pictures[False], ImageMeta(layout="RGB", jpeg_quality=20))
+    assert sorted(n for n, _, _ in opened) == ["bicubic", "bicubic", "bicubic", "descreen", "repair"]
+
+
+def test_a_loaded_model_gets_the_repair_chain(tmp_path: Path) -> None:
+    """upscale() with a loaded model: its name is what the JPEG rule sees, and the JPEG
+    treatment is the repair model first (a loaded model has no variants to look up)."""
+    base = load_model("default", 3)
+    t = Treatment(ModelRequest(base.name, 3), model=base, detect_screens=False)
+    m, notes = t.for_file(smooth_rgb(16, 16), ImageMeta(layout="RGB", jpeg_quality=30))
+    assert isinstance(m, Chain) and m.then is base and m.name == "repair+default" and "repair model" in notes[0]
+    m, _ = t.for_file(smooth_rgb(16, 16), ImageMeta(layout="RGB", jpeg_quality=90))
+    assert m is base
+
+
+def _jpeg(path: Path, quality: int, h: int = 24, w: int = 32) -> Path:
+    rng = np.random.default_rng(quality)
+    a = np.clip(smooth_rgb(h, w).astype(np.int16) + rng.integers(-40, 40, (h, w, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(a).save(path, quality=quality)
+    return path
+
+
+def test_library_repairs_a_pil_jpeg_in_auto_mode(tmp_path: Path) -> None:
+    im = Image.open(_jpeg(tmp_path / "bad.jpg", 20))
+    auto = np.asarray(enhance.upscale(im, 2))
+    never = np.asarray(enhance.upscale(im, 2, repair="never"))
+    assert auto.shape == never.shape == (48, 64, 3) and not np.array_equal(auto, never)
+    arr = np.asarray(im.convert("RGB"))  # an array carries no JPEG tables: auto leaves it alone
+    assert np.array_equal(np.asarray(enhance.upscale(arr, 2)), never)
+
+
+def test_command_uses_a_variant_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A user's JPEG variant of ``default`` in the working folder is what the command gives a damaged JPEG."""
+    from enhance.image import open_image
+    from enhance.upscaling import upscale_pixels
+
+    torch.manual_seed(0)
+    save_generator(str(tmp_path / "ne2x-jpeg-default.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
+    variant = load_model("default", 2, "jpeg", search_dir=tmp_path)
+    assert not isinstance(variant, Chain)
+    assert isinstance(load_model("default", 3, "jpeg", search_dir=tmp_path), Chain)  # no x3 variant: repair first
+    monkeypatch.chdir(tmp_path)
+    bad = _jpeg(tmp_path / "bad.jpg", 30)
+    assert main(["--zoom=2", "-o", "out", str(bad)]) == 0
+    assert "JPEG variant" in capsys.readouterr().err
+    pixels, _ = open_image(bad)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "bad_ne2x.png")), upscale_pixels(pixels, "RGB", variant))
+
+
+def test_type_jpeg_is_not_treated_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--type=jpeg already picks the JPEG treatment; --repair auto must not chain another repair."""
+    calls: list[int] = []
+    real_init = Chain.__init__
+
+    def counting(self: Chain, first: object, then: object) -> None:
+        calls.append(1)
+        real_init(self, first, then)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Chain, "__init__", counting)
+    bad = _jpeg(tmp_path / "bad.jpg", 20)
+    assert main(["--zoom=3", "-q", "--type=jpeg", "-o", str(tmp_path / "o"), str(bad)]) == 0
+    assert len(calls) == 1  # one repair chain (the x3 model has no JPEG variant)
+    calls.clear()
+    enhance.upscale(Image.open(bad), 3, type="jpeg")
+    assert len(calls) == 1
