@@ -87,6 +87,9 @@ class BatchEvent:
 def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[FileResult]]:
     """Expand files and quoted globs (``"images/*.jpg"``, ``**`` recursive) in order, without duplicates.
 
+    An argument that names an existing file is that file, even when it holds glob characters
+    (``[a].png``); only an argument that names nothing is expanded as a glob.
+
     Returns:
         The files, and a failed :class:`FileResult` for each pattern that matched nothing.
     """
@@ -94,7 +97,7 @@ def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[FileResult]]:
     missing: list[FileResult] = []
     seen: set[str] = set()
     for pat in patterns:
-        if glob.has_magic(pat):
+        if glob.has_magic(pat) and not os.path.lexists(pat):  # "[a].png" that exists is that file
             matches = sorted(m for m in glob.glob(pat, recursive=True) if os.path.isfile(m))
             if not matches:
                 missing.append(FileResult(Path(pat), None, "failed", f"{pat}: no files match"))

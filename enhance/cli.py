@@ -57,6 +57,17 @@ def _shard(text: str) -> tuple[int, int]:
     return ki, ni
 
 
+def _positive(text: str) -> int:
+    """An integer of at least 1 (``--max-pixels``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="enhance",
@@ -96,12 +107,17 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--ensemble", type=int, default=1, choices=PASSES, metavar="N",
                     help="run the model on N flipped/rotated copies of the image and average them (1, 2, 4 or 8): "
                     "a little more fidelity for N times the model's time (default 1)")
-    ap.add_argument("--max-pixels", type=int, default=None, metavar="N",
+    ap.add_argument("--max-pixels", type=_positive, default=None, metavar="N",
                     help="refuse inputs with more than N pixels (decompression bombs; default 400000000)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress display, errors only")
     ap.add_argument("-v", "--verbose", action="store_true", help="log details (notes on conversions, timings)")
     ap.add_argument("--version", action="version", version=f"enhance {__version__}")
+    _add_training_flags(ap)
+    return ap
 
+
+def _add_training_flags(ap: argparse.ArgumentParser) -> None:
+    """``--train`` and Neural Enhance's training flags (their dests are :class:`~enhance.train.custom.TrainingOptions`' fields)."""
     tr = ap.add_argument_group("training (enhance --train \"data/*.jpg\" --model NAME ...)")
     tr.add_argument("--train", action="append", default=None, metavar="GLOB", help="train a model on these images")
     tr.add_argument("--arch", default="generator", choices=("generator", "raisr"), help="what to train (default generator)")
@@ -135,7 +151,6 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--train-degradation", default=None, help="degradation preset: bicubic, faithful, repair, print")
     tr.add_argument("--save-every", type=int, default=10)
     tr.add_argument("--seed", type=int, default=0)
-    return ap
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:

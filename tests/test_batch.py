@@ -167,3 +167,13 @@ def test_big_tiff_streams_with_metadata(tmp_path: Path, monkeypatch: pytest.Monk
     assert tuple(round(float(v)) for v in im.info["dpi"]) == (400, 400)
     assert im.info.get("icc_profile") == srgb_icc
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+
+
+def test_a_name_with_brackets_is_that_file(tmp_path: Path) -> None:
+    """``[a].png`` exists: it is that file, not the glob that matches ``a.png``."""
+    literal = _img(tmp_path / "[a].png", 10, 10)
+    other = _img(tmp_path / "a.png", 6, 6)
+    assert main(["--model=bicubic", "-q", str(literal)]) == 0
+    assert Image.open(tmp_path / "[a]_ne2x.png").size == (20, 20)
+    assert not (tmp_path / "a_ne2x.png").exists() and other.exists()
+    assert main(["--model=bicubic", "-q", str(tmp_path / "[b].png")]) == 1  # names nothing: a glob, which matches nothing

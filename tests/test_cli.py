@@ -89,3 +89,12 @@ def test_command_repairs_a_damaged_jpeg_before_enlarging(tmp_path: Path, capsys:
     with pytest.raises(SystemExit) as exc:
         main(["--zoom=2", "--repair", "sometimes", str(bad)])
     assert exc.value.code == 2 and "--repair" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["0", "-5", "many"])
+def test_max_pixels_below_one_is_a_usage_error(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _img(tmp_path / "a.png")
+    with pytest.raises(SystemExit) as exc:
+        main(["--model=bicubic", "--max-pixels", bad, str(src)])
+    assert exc.value.code == 2 and "--max-pixels" in capsys.readouterr().err
+    assert not (tmp_path / "a_ne2x.png").exists()

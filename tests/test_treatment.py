@@ -226,18 +226,19 @@ def test_library_repairs_a_pil_jpeg_in_auto_mode(tmp_path: Path) -> None:
 
 def test_command_uses_a_variant_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """A user's JPEG variant of ``default`` in the working folder is what the command gives a damaged JPEG."""
+    """A user's model with a JPEG variant in the working folder: the command gives a JPEG the
+    variant (``--repair always``; auto serves ``default`` only)."""
     from enhance.image import open_image
     from enhance.upscaling import upscale_pixels
 
     torch.manual_seed(0)
-    save_generator(str(tmp_path / "ne2x-jpeg-default.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
-    variant = load_model("default", 2, "jpeg", search_dir=tmp_path)
+    for kind in ("photo", "jpeg"):
+        save_generator(str(tmp_path / f"ne2x-{kind}-toy.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
+    variant = load_model("toy", 2, "jpeg", search_dir=tmp_path)
     assert not isinstance(variant, Chain)
-    assert isinstance(load_model("default", 3, "jpeg", search_dir=tmp_path), Chain)  # no x3 variant: repair first
     monkeypatch.chdir(tmp_path)
     bad = _jpeg(tmp_path / "bad.jpg", 30)
-    assert main(["--zoom=2", "-o", "out", str(bad)]) == 0
+    assert main(["--zoom=2", "--model=toy", "--repair=always", "-o", "out", str(bad)]) == 0
     assert "JPEG variant" in capsys.readouterr().err
     pixels, _ = open_image(bad)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "bad_ne2x.png")), upscale_pixels(pixels, "RGB", variant))

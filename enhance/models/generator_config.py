@@ -50,6 +50,35 @@ class GeneratorConfig:
     def from_json(cls, text: str) -> "GeneratorConfig":
         return cls(**json.loads(text))
 
+    def check(self) -> None:
+        """Refuse values no trained generator has (a hostile or broken file's config).
+
+        Raises:
+            ValueError: naming the first field out of bounds.
+        """
+        ints = {"scale": (1, 4), "blocks": (1, 64), "filters": (1, 256), "downscale": (0, 3), "channels": (3, 3)}
+        for name, (lo, hi) in ints.items():
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ValueError(f"config {name}={v!r} is outside {lo}..{hi}")
+        if not isinstance(self.residual, bool):
+            raise ValueError(f"config residual={self.residual!r} is not true or false")
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The state-dict names and shapes of :class:`~enhance.models.generator.Generator` with
+        this configuration (what its weight file must hold, no more and no less)."""
+        c, f = self.channels, self.filters
+        r = self.scale * 2 ** self.downscale
+        shapes: dict[str, tuple[int, ...]] = {"head.weight": (f, c, 3, 3), "head.bias": (f,)}
+        for i in range(self.downscale):
+            shapes.update({f"down.{i}.weight": (f, f, 4, 4), f"down.{i}.bias": (f,)})
+        for i in range(self.blocks):
+            for conv in ("conv1", "conv2"):
+                shapes.update({f"body.{i}.{conv}.weight": (f, f, 3, 3), f"body.{i}.{conv}.bias": (f,)})
+        shapes.update({"body_end.weight": (f, f, 3, 3), "body_end.bias": (f,),
+                       "tail.weight": (c * r * r, f, 3, 3), "tail.bias": (c * r * r,)})
+        return shapes
+
     @property
     def multiple_of(self) -> int:
         """Input sides must be multiples of this (pad the input otherwise)."""

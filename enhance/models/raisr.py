@@ -58,6 +58,36 @@ class RaisrConfig:
     grid: int = 0
     refine_patch: int = 0
 
+    def check(self) -> None:
+        """Refuse values no trained filter set has (a hostile or broken file's config).
+
+        Raises:
+            ValueError: naming the first field out of bounds.
+        """
+        ints = {"scale": (1, 4), "patch": (1, 21), "angles": (1, 64), "strengths": (1, 8), "coherences": (1, 8),
+                "grid": (0, 16), "refine_patch": (0, 21)}
+        for name, (lo, hi) in ints.items():
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ValueError(f"config {name}={v!r} is outside {lo}..{hi}")
+        if self.patch % 2 == 0 or (self.refine_patch and self.refine_patch % 2 == 0):
+            raise ValueError("config patch sides must be odd")
+        for name in ("sigma", "regularisation"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 100:
+                raise ValueError(f"config {name}={v!r} is outside 0..100")
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The tensors a weight file of this configuration holds (:meth:`RaisrModel.save`)."""
+        def one(cfg: "RaisrConfig", prefix: str) -> dict[str, tuple[int, ...]]:
+            return {f"{prefix}filters": (cfg.buckets, cfg.patch * cfg.patch),
+                    f"{prefix}strength_thr": (cfg.strengths - 1,), f"{prefix}coherence_thr": (cfg.coherences - 1,)}
+
+        shapes = one(self, "")
+        if self.refine_patch:
+            shapes.update(one(self.refine_config(), "refine."))
+        return shapes
+
     def refine_config(self) -> "RaisrConfig":
         """The configuration of the second (refining) filter set."""
         return replace(self, patch=self.refine_patch, refine_patch=0)

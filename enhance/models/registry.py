@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import ModelError
 from .base import Upscaler
 
@@ -49,6 +51,7 @@ class ModelFile:
     scale: int
     sha256: str | None = None  # checked before loading when given
     size_bytes: int = 0
+    problem: str = ""  # why a user's file cannot be used (one line, naming it); "" when it can
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def _user_scan(folder_name: str, _stamp: int) -> tuple[ModelEntry, ...]:
     from .weightfile import read_header
 
     folder = Path(folder_name)
+    taken = {e.name for e in _builtin()} | {e.name for e in _shipped()}
     grouped: dict[tuple[str, str], dict[int, ModelFile]] = {}
     arch: dict[tuple[str, str], str] = {}
     try:
@@ -139,17 +143,65 @@ def _user_scan(folder_name: str, _stamp: int) -> tuple[ModelEntry, ...]:
         m = _USER_RE.match(p.name)
         if not m:
             continue
-        key = (m["name"], m["type"])
-        try:
-            meta = read_header(p)
-        except ModelError as exc:
-            log.warning("%s", exc)
+        if m["name"] in taken:  # said once: the scan is cached until the folder changes
+            log.warning("%s: not used: a model of your own cannot take the shipped name %r (rename the file, "
+                        "e.g. ne%sx-%s-my%s.safetensors)", p, m["name"], m["zoom"], m["type"], m["name"])
             continue
-        grouped.setdefault(key, {})[int(m["zoom"])] = ModelFile(p, int(m["zoom"]), None, p.stat().st_size)
-        arch[key] = meta.get("arch", "generator")
-    # the folder as the caller named it, for messages and --list-models
-    return tuple(ModelEntry(n, arch[(n, t)], t, tuple(sorted(f)), f"trained by you ({arch[(n, t)]})", f, str(folder))
+        key = (m["name"], m["type"])
+        zoom = int(m["zoom"])
+        kind, problem = _check_user_file(p, zoom)
+        grouped.setdefault(key, {})[zoom] = ModelFile(p, zoom, None, p.stat().st_size, problem)
+        arch[key] = kind
+    return tuple(ModelEntry(n, arch[(n, t)], t, tuple(sorted(f)), _user_description(arch[(n, t)], f), f, str(folder))
                  for (n, t), f in sorted(grouped.items()))
+
+
+def _user_description(arch: str, files: dict[int, ModelFile]) -> str:
+    bad = [f.problem for f in files.values() if f.problem]
+    return f"trained by you ({arch})" + (f"; unusable: {bad[0]}" if bad else "")
+
+
+def _check_user_file(path: Path, zoom: int) -> tuple[str, str]:
+    """``(arch, problem)`` for a user's weight file, from its header alone: its architecture and
+    configuration must be known and within bounds, its scale must be the name's, and its tensors
+    must be exactly those the configuration needs. ``problem`` is "" when the file is usable."""
+    from .generator_config import GeneratorConfig
+    from .raisr import RaisrConfig
+    from .weightfile import read_header, read_shapes
+
+    try:
+        meta = read_header(path)
+        shapes = read_shapes(path)
+    except ModelError as exc:
+        return "generator", str(exc)
+    arch = meta.get("arch", "")
+    configs: dict[str, type] = {"generator": GeneratorConfig, "raisr": RaisrConfig}
+    if arch not in configs:
+        return "generator", f"{path}: unknown architecture {arch!r} (generator or raisr)"
+    try:
+        fields = json.loads(meta["config"])
+        if not isinstance(fields, dict):
+            raise TypeError("not an object")
+        cfg = configs[arch](**fields)
+    except KeyError:
+        return arch, f"{path}: no config in its header"
+    except (TypeError, ValueError) as exc:
+        return arch, f"{path}: unusable config ({exc})"
+    try:
+        cfg.check()
+    except ValueError as exc:
+        return arch, f"{path}: {exc}"
+    if cfg.scale != zoom:
+        return arch, f"{path}: named x{zoom} but the model in it is x{cfg.scale}"
+    want = cfg.tensor_shapes()
+    missing = sorted(set(want) - set(shapes))
+    extra = sorted(set(shapes) - set(want))
+    wrong = sorted(k for k in want if k in shapes and shapes[k] != want[k])
+    if missing or extra or wrong:
+        what = (f"tensor {missing[0]} missing" if missing else f"unexpected tensor {extra[0]}" if extra
+                else f"tensor {wrong[0]} is {shapes[wrong[0]]}, its config needs {want[wrong[0]]}")
+        return arch, f"{path}: does not match its config ({what})"
+    return arch, ""
 
 
 def list_models(search_dir: str | Path = ".") -> list[ModelEntry]:
@@ -160,7 +212,8 @@ def list_models(search_dir: str | Path = ".") -> list[ModelEntry]:
 def find_model(name: str, zoom: int, type: str | None = None, search_dir: str | Path = ".") -> tuple[ModelEntry, ModelFile | None]:
     """Pick the entry and file for ``name`` at ``zoom`` (and ``type`` when several match).
 
-    User models of the same name shadow shipped ones. With no ``type``, the plain variant
+    A user's model can never take a shipped model's name (such a file is left out, with a
+    warning). With no ``type``, the plain variant
     (photo) comes before the special ones (print, jpeg), which serve when it is the only one.
     Raises :class:`ModelError` with the choices when nothing fits.
     """
@@ -168,7 +221,6 @@ def find_model(name: str, zoom: int, type: str | None = None, search_dir: str | 
     if not entries:
         names = sorted({e.name for e in list_models(search_dir)})
         raise ModelError(f"unknown model {name!r} (available: {', '.join(names)})")
-    entries.sort(key=lambda e: e.origin in ("builtin", "shipped"))  # user models first
     if type is None:
         entries.sort(key=lambda e: e.type not in PLAIN_TYPES)  # stable: user models still first within each
     else:
@@ -232,6 +284,8 @@ def open_model(
 
         return ClassicalUpscaler(entry.name, zoom)
     assert mfile is not None
+    if mfile.problem:
+        raise ModelError(mfile.problem)
     if not mfile.path.exists():
         raise ModelError(f"model {name!r} x{zoom}: weight file {mfile.path} is missing")
     if mfile.sha256 and _sha256(mfile.path) != mfile.sha256:
@@ -239,10 +293,24 @@ def open_model(
     if entry.arch == "raisr":
         from .raisr import RaisrUpscaler
 
-        return RaisrUpscaler.from_file(str(mfile.path), name)
-    if entry.arch == "generator":
-        return _open_generator(str(mfile.path), name, device, precision, backend)
-    raise ModelError(f"model {name!r}: unknown architecture {entry.arch!r}")
+        model: Upscaler = RaisrUpscaler.from_file(str(mfile.path), name)
+    elif entry.arch == "generator":
+        model = _open_generator(str(mfile.path), name, device, precision, backend)
+    else:
+        raise ModelError(f"model {name!r}: unknown architecture {entry.arch!r}")
+    if mfile.sha256 is None:  # a user's file: its weights must give finite pixels of the right size
+        _probe(model, mfile.path)
+    return model
+
+
+def _probe(model: Upscaler, path: Path) -> None:
+    side = 16 * model.multiple_of
+    x = np.linspace(0.0, 1.0, side * side * 3, dtype=np.float32).reshape(side, side, 3)
+    y = model(x)
+    if y.shape != (side * model.scale, side * model.scale, 3):
+        raise ModelError(f"{path}: gives a {y.shape[1]}x{y.shape[0]} tile for a {side}x{side} one at x{model.scale}")
+    if not np.isfinite(y).all():
+        raise ModelError(f"{path}: gives non-finite pixels (broken weights); not used")
 
 
 def _open_generator(path: str, name: str, device: str, precision: str, backend: str) -> Upscaler:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ModelError
 
-__all__ = ["read_header", "read_tensors", "write_tensors", "publish"]
+__all__ = ["read_header", "read_shapes", "read_tensors", "write_tensors", "publish"]
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -29,6 +29,21 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, str]:
     try:
         with safe_open(str(path), framework="numpy") as f:
             return dict(f.metadata() or {})
+    except Exception as exc:
+        raise ModelError(f"{path}: not a readable safetensors model ({exc})") from None
+
+
+def read_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
+    """Every tensor's name and shape, read from the header alone (no tensor data is loaded).
+
+    Raises:
+        ModelError: the file is missing or not a readable safetensors file.
+    """
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            return {k: tuple(int(n) for n in f.get_slice(k).get_shape()) for k in f.keys()}
     except Exception as exc:
         raise ModelError(f"{path}: not a readable safetensors model ({exc})") from None
 
