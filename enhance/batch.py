@@ -20,8 +20,8 @@ from typing import Callable
 import numpy as np
 
 from .errors import EnhanceError, InputError, OutputError
-from .image import (DEFAULT_MAX_PIXELS, FORMATS, TiffSink, atomic_output, check_output_folder, open_image,
-                    prepare_for_format, save_image)
+from .image import DEFAULT_MAX_PIXELS, FORMATS, TiffSink, check_output_folder, open_image, prepare_for_format, save_image
+from .outfile import atomic_output, claim, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
 
@@ -185,6 +185,71 @@ def enhance_file(
     return notes
 
 
+def _clean_output_folders(files: list[Path], zoom: int, opts: BatchOptions, inputs: set[str]) -> None:
+    """Remove the temporaries that killed runs left in the batch's output folders (said once each)."""
+    folders = {output_path(f, zoom, opts).parent for f in files}
+    for folder in sorted(folders, key=str):
+        removed = remove_stale_temporaries(folder if str(folder) else Path("."), inputs)
+        if removed:
+            log.info("removed %d temporary file%s left in %s by an interrupted run", len(removed),
+                     "" if len(removed) == 1 else "s", folder)
+
+
+def _why_skip(src: Path, target: Path, zoom: int, notes: list[str]) -> str:
+    """For ``--skip-existing``: why ``src`` is skipped ("" to do it): its output is there and
+    whole, or another live run is writing it now. Checked just before the file's turn."""
+    pid = writer_of(target)
+    if pid is not None:
+        return f"{src}: {target} is being written by another run (pid {pid}), skipped"
+    if not target.exists():
+        return ""
+    w_h = _input_size(src)
+    sizes = () if w_h is None else ((w_h[0] * zoom, w_h[1] * zoom), (w_h[1] * zoom, w_h[0] * zoom))
+    if is_complete(target, sizes):
+        return f"{src}: {target} exists, skipped"
+    notes.append(f"{target} was there but incomplete or not this input's output; made again")
+    return ""
+
+
+def _input_size(src: Path) -> tuple[int, int] | None:
+    """The input's width and height from its header, or None when Pillow cannot say cheaply."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(src) as im:
+                return im.size
+    except Exception:
+        return None
+
+
+def _one_file(src: Path, target: Path, treatment: Treatment, opts: BatchOptions, i: int, n: int,
+              progress: Callable[[BatchEvent], None] | None) -> FileResult:
+    """One file, claimed while it is computed; its failure becomes its result's one line."""
+    claim(target)
+    try:
+        tile_cb = (lambda d, t: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
+        notes = enhance_file(src, target, treatment, opts, tile_cb)
+        return FileResult(src, target, "done", "", notes)
+    except InputError as exc:
+        return FileResult(src, target, "failed", str(exc))
+    except OutputError as exc:
+        return FileResult(src, target, "failed", f"{src}: {exc}")
+    except EnhanceError as exc:
+        return FileResult(src, target, "failed", f"{src}: {exc}")
+    except MemoryError:
+        return FileResult(src, target, "failed", f"{src}: out of memory (try a smaller --rendering-tile)")
+    except Exception as exc:  # a bug must not sink the batch; the details go to the debug log
+        log.debug("unexpected failure on %s", src, exc_info=True)
+        return FileResult(src, target, "failed", f"{src}: unexpected error ({type(exc).__name__}: {exc}); "
+                          "rerun with -v for details")
+    finally:
+        release(target)
+
+
 def run_batch(
     files: list[Path],
     treatment: Treatment,
@@ -205,6 +270,7 @@ def run_batch(
     results: list[FileResult] = []
     claimed: dict[str, Path] = {}
     input_keys = {os.path.realpath(f) for f in files}
+    _clean_output_folders(files, treatment.zoom, opts, input_keys)
     n = len(files)
     for i, src in enumerate(files):
         target = output_path(src, treatment.zoom, opts)
@@ -212,32 +278,19 @@ def run_batch(
         if progress:
             progress(BatchEvent("file", i, n, src))
         t0 = time.perf_counter()
+        notes: list[str] = []
         if key in claimed:
             res = FileResult(src, target, "failed", f"{src}: output {target} would overwrite the output of {claimed[key]}; "
                              "rename one of them or use --output")
         elif key in input_keys:
             res = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to overwrite it")
-        elif opts.skip_existing and target.exists():
+        elif opts.skip_existing and (skip := _why_skip(src, target, treatment.zoom, notes)):
             claimed[key] = src
-            res = FileResult(src, target, "skipped", f"{src}: {target} exists, skipped")
+            res = FileResult(src, target, "skipped", skip)
         else:
             claimed[key] = src
-            try:
-                tile_cb = (lambda d, t, i=i, src=src: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
-                notes = enhance_file(src, target, treatment, opts, tile_cb)
-                res = FileResult(src, target, "done", "", notes)
-            except InputError as exc:
-                res = FileResult(src, target, "failed", str(exc))
-            except OutputError as exc:
-                res = FileResult(src, target, "failed", f"{src}: {exc}")
-            except EnhanceError as exc:
-                res = FileResult(src, target, "failed", f"{src}: {exc}")
-            except MemoryError:
-                res = FileResult(src, target, "failed", f"{src}: out of memory (try a smaller --rendering-tile)")
-            except Exception as exc:  # a bug must not sink the batch; the details go to the debug log
-                log.debug("unexpected failure on %s", src, exc_info=True)
-                res = FileResult(src, target, "failed", f"{src}: unexpected error ({type(exc).__name__}: {exc}); "
-                                 "rerun with -v for details")
+            res = _one_file(src, target, treatment, opts, i, n, progress)
+            res.notes[:0] = notes
         res.seconds = time.perf_counter() - t0
         for note in res.notes:
             log.debug("%s: %s", src, note)

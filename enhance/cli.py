@@ -347,8 +347,29 @@ class _Progress:
         self.console.print(msg, markup=False, highlight=False)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so it cleans up as Ctrl-C does."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise _Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``enhance`` command; returns the exit status."""
+    import signal
+    import threading
+
+    in_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    try:
+        return _main(argv)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     ap = _build_parser()
     args = ap.parse_args(argv)
     _setup_logging(args.quiet, args.verbose)
@@ -365,9 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EnhanceError as exc:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("enhance: interrupted (finished outputs are kept; rerun with --skip-existing to resume)", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, _Terminated) else 130
 
 
 if __name__ == "__main__":

@@ -29,15 +29,14 @@ import mmap
 import os
 import re
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OutputError
+from .outfile import atomic_output
 from .jpegdamage import estimate_quality
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,6 @@ __all__ = [
     "layout_for_channels",
     "prepare_for_format",
     "check_output_folder",
-    "atomic_output",
     "TiffSink",
 ]
 
@@ -650,10 +648,6 @@ def format_for_path(path: str | os.PathLike[str]) -> str:
     return _EXT_FORMAT.get(Path(path).suffix.lower(), "png")
 
 
-def _temp_path(target: Path) -> Path:
-    return target.with_name(f".{target.name}.tmp{os.getpid()}")
-
-
 #: zlib level for PNG output: level 3 writes a 1 MP picture in half the time of zlib's default
 #: (6) for files about 3 % larger (measured on the bench pictures); PNG stays lossless.
 PNG_COMPRESSION = 3
@@ -788,35 +782,6 @@ def save_image(
                 _write_pillow(tmp, pixels, replace(meta, exif=None), fmt, quality)
                 notes.append(f"EXIF dropped: it could not be re-encoded ({_one_line(exc)})")
     return notes
-
-
-@contextmanager
-def atomic_output(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it into place if the block succeeds.
-
-    On any failure the temporary file is removed and :class:`OutputError` names ``target``
-    (Ctrl-C and exit pass through after the clean-up).
-    """
-    tmp = _temp_path(target)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        if isinstance(exc, (KeyboardInterrupt, SystemExit, OutputError)):
-            raise
-        raise OutputError(f"{target}: cannot write ({_describe_os_error(exc)})") from None
-
-
-def _describe_os_error(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return "disk full"
-    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied"
-    return _one_line(exc)
 
 
 # ----------------------------------------------------------------------------- streamed TIFF

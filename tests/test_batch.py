@@ -177,3 +177,99 @@ def test_a_name_with_brackets_is_that_file(tmp_path: Path) -> None:
     assert Image.open(tmp_path / "[a]_ne2x.png").size == (20, 20)
     assert not (tmp_path / "a_ne2x.png").exists() and other.exists()
     assert main(["--model=bicubic", "-q", str(tmp_path / "[b].png")]) == 1  # names nothing: a glob, which matches nothing
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 1 MB tmpfs to write into (root only: CI runs as root; elsewhere the test says why it skips)."""
+    import subprocess
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.strip() or 'not root'})")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_a_streamed_tiff_on_a_full_disk_is_an_error_and_the_batch_goes_on(tmp_path: Path, small_disk: Path) -> None:
+    """An output over 64 MP streams into a memory-mapped TIFF; on a full disk that must be the
+    one-line "disk full" error (not SIGBUS), with no temporary left and the next file done."""
+    import subprocess
+    import sys
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (4100, 4000), (90, 140, 200)).save(big)  # x2: 65.6 MP, ~197 MB uncompressed
+    small = _img(tmp_path / "small.png", 8, 8)
+    r = subprocess.run([sys.executable, "-m", "enhance.cli", "--model=bicubic", "--format=tiff", "-q",
+                        "-o", str(small_disk), str(big), str(small)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "big.png" in r.stderr and "disk full" in r.stderr and "Traceback" not in r.stderr
+    assert sorted(os.listdir(small_disk)) == ["small_ne2x.tif"]
+
+
+def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
+    """SIGTERM mid-file: exit 143, the one-line message, no output and no temporary left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (1500, 1500, 3), dtype=np.uint8)).save(src)
+    out = tmp_path / "out"
+    out.mkdir()
+    p = subprocess.Popen([sys.executable, "-m", "enhance.cli", "--zoom=4", "--model=raisr", "-q", "-o", str(out), str(src)],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not [f for f in os.listdir(out) if ".tmp" in f] and time.time() < deadline and p.poll() is None:
+        time.sleep(0.02)  # the file is claimed when its turn starts
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143 and "interrupted" in err and "Traceback" not in err, (p.returncode, err)
+    assert os.listdir(out) == []
+
+
+def test_stale_temporaries_of_dead_runs_are_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is no longer a process
+    src = _img(tmp_path / "a.png")
+    stale = tmp_path / f".a_ne2x.png.tmp{dead.pid}"
+    stale.write_bytes(b"half a file")
+    live = tmp_path / ".other.png.tmp1"  # pid 1 lives: a run in progress, not touched
+    live.write_bytes(b"being written")
+    assert main(["--model=bicubic", str(src)]) == 0
+    assert not stale.exists() and live.exists() and (tmp_path / "a_ne2x.png").exists()
+    assert "removed 1 temporary file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("planted", ["empty", "truncated", "other size", "whole"])
+def test_skip_existing_checks_the_output_is_whole(tmp_path: Path, planted: str) -> None:
+    src = _img(tmp_path / "a.png", 12, 16)
+    out = tmp_path / "a_ne2x.png"
+    assert main(["--model=bicubic", "-q", str(src)]) == 0
+    whole = out.read_bytes()
+    if planted == "empty":
+        out.write_bytes(b"")
+    elif planted == "truncated":
+        out.write_bytes(whole[: len(whole) // 2])
+    elif planted == "other size":
+        Image.fromarray(smooth_rgb(5, 5)).save(out)
+    before = out.read_bytes()
+    assert main(["--model=bicubic", "-q", "--skip-existing", str(src)]) == 0
+    assert out.read_bytes() == whole  # made again where it was not whole, kept where it was
+    assert (before == whole) == (planted == "whole")
+
+
+def test_skip_existing_leaves_a_file_to_the_run_writing_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _img(tmp_path / "a.png")
+    (tmp_path / ".a_ne2x.png.tmp1").write_bytes(b"")  # another live run (pid 1) has claimed it
+    assert main(["--model=bicubic", "--skip-existing", str(src)]) == 0
+    assert "being written by another run (pid 1)" in capsys.readouterr().err
+    assert not (tmp_path / "a_ne2x.png").exists()

@@ -129,7 +129,6 @@ def _user(folder: Path) -> tuple[ModelEntry, ...]:
 @functools.lru_cache(maxsize=16)
 def _user_scan(folder_name: str, _stamp: int) -> tuple[ModelEntry, ...]:
     """The user models in ``folder_name`` (``_stamp``, its modification time, keys the cache)."""
-    from .weightfile import read_header
 
     folder = Path(folder_name)
     taken = {e.name for e in _builtin()} | {e.name for e in _shipped()}
