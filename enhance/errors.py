@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EnhanceError", "InputError", "OutputError", "ModelError"]
+__all__ = ["EnhanceError", "InputError", "OutputError", "ModelError", "UsageError"]
 
 
 class EnhanceError(Exception):
@@ -19,3 +19,8 @@ class OutputError(EnhanceError):
 
 class ModelError(EnhanceError):
     """A model is unknown, lacks the asked zoom, or its weights fail their checksum."""
+
+
+class UsageError(EnhanceError, ValueError):
+    """A library call or option with a value it cannot take (an unknown device or type, a tile
+    of 0, pixels that do not match their layout); the message names the argument."""

@@ -25,7 +25,9 @@ smooths detail the file still has); the x2 JPEG variant against the x2 model alo
 
 from __future__ import annotations
 
+import builtins
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -33,13 +35,13 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .errors import ModelError
+from .errors import ModelError, UsageError
 from .image import ImageMeta, from_pil, layout_for_channels, to_pil
 from .models.base import Upscaler
 from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
-from .models.registry import has_variant, open_model
-from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
+from .models.registry import has_variant, list_models, open_model
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, check_pixels, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ REPAIR = "repair"
 REPAIR_AT_OR_BELOW = 70
 #: ``auto`` gives the model's JPEG variant, where it has one, to JPEG sources up to this quality
 VARIANT_AT_OR_BELOW = 85
+#: the types that are treatments rather than variants: the descreen chain, the JPEG treatment
+TREATMENT_TYPES = ("print", "jpeg")
 #: ``auto``: JPEG sources compressed hard enough, with the ``default`` model; ``always``: every
 #: file, before any model; ``never``
 REPAIR_MODES = ("auto", "always", "never")
@@ -84,6 +88,20 @@ class ModelRequest:
     ensemble: int = 1
     model_dir: Path = field(default_factory=lambda: Path("."))
 
+    def __post_init__(self) -> None:
+        if self.name is not None and not isinstance(self.name, str):
+            raise UsageError(f"model must be a registry name or a loaded model, not {type(self.name).__name__}")
+        if not isinstance(self.zoom, int) or isinstance(self.zoom, bool) or not 1 <= self.zoom <= 4:
+            raise UsageError(f"zoom must be 1, 2, 3 or 4, not {self.zoom!r}")
+        if self.type is not None and (not isinstance(self.type, str) or not self.type):
+            raise UsageError(f"type must be a content type name, not {self.type!r}")
+        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise UsageError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), not {self.device!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise UsageError(f"precision must be 'auto', 'fp32' or 'bf16', not {self.precision!r}")
+        if self.backend not in ("auto", "onnxruntime", "torch"):
+            raise UsageError(f"backend must be 'auto', 'onnxruntime' or 'torch', not {self.backend!r}")
+
     @property
     def model(self) -> str:
         """The model's name: :attr:`name`, or ``repair`` at x1 (``default`` when descreening), else ``default``."""
@@ -105,6 +123,10 @@ def build_model(request: ModelRequest) -> Upscaler:
     if request.ensemble not in PASSES:
         raise ModelError(f"ensemble must be one of {', '.join(map(str, PASSES))}, not {request.ensemble}")
     name, zoom, typ = request.model, request.zoom, request.type
+    if typ is not None and typ not in TREATMENT_TYPES:
+        known = sorted(set(TREATMENT_TYPES) | {e.type for e in list_models(request.model_dir) if e.type != "any"})
+        if typ not in known:
+            raise UsageError(f"unknown type {typ!r} (choose {', '.join(known)})")
 
     def one(n: str, z: int, t: str | None) -> Upscaler:
         return open_model(n, z, t, device=request.device, precision=request.precision, backend=request.backend,
@@ -333,6 +355,10 @@ def upscale(
     if isinstance(model, str):
         treatment = Treatment(ModelRequest(model, zoom, type, device, ensemble=ensemble), repair, detect_screens=False)
     else:
+        if not callable(model) or not all(hasattr(model, a) for a in ("name", "scale", "context", "multiple_of")):
+            raise UsageError(f"model must be a registry name or a loaded model, not {builtins.type(model).__name__}")
+        if ensemble not in PASSES:
+            raise ModelError(f"ensemble must be one of {', '.join(map(str, PASSES))}, not {ensemble}")
         base = model if ensemble == 1 else Ensemble(model, ensemble)
         treatment = Treatment(ModelRequest(base.name, zoom, type, device, ensemble=ensemble), repair,
                               detect_screens=False, model=base)
@@ -340,8 +366,11 @@ def upscale(
     if pil:
         pixels, meta = from_pil(image)
     else:
-        pixels = np.asarray(image)
-        pixels = pixels[:, :, None] if pixels.ndim == 2 else pixels
+        if not isinstance(image, np.ndarray):
+            raise UsageError(f"image must be a PIL image or a NumPy array, not {builtins.type(image).__name__}")
+        pixels = check_pixels(image, name="image")
+        if pixels.shape[2] > 4:
+            raise UsageError(f"image has {pixels.shape[2]} channels; arrays take 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)")
         meta = ImageMeta(layout=layout_for_channels(pixels.shape[2]))
     m, notes = treatment.for_file(pixels, meta)
     for note in notes:
@@ -350,4 +379,5 @@ def upscale(
     assert out is not None
     if pil:
         return to_pil(out, meta.scaled(zoom))
-    return out[:, :, 0] if np.ndim(image) == 2 else out
+    out = out.astype(image.dtype, copy=False)  # float64 in, float64 out
+    return out[:, :, 0] if image.ndim == 2 else out

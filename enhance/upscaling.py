@@ -13,11 +13,15 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import UsageError
 from .models.base import Upscaler
 from .models.classical import resample
 from .tiles import ArraySink, Sink, run_tiled
 
-__all__ = ["upscale_pixels", "DEFAULT_TILE", "DEFAULT_OVERLAP"]
+__all__ = ["upscale_pixels", "check_pixels", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
+
+#: channels of each layout
+LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4, "CMYKA": 5}
 
 #: Default tile side (input pixels) and overlap, Neural Enhance's --rendering-tile/-overlap.
 DEFAULT_TILE = 512
@@ -48,6 +52,39 @@ def _tile_fn(model: Upscaler, layout: str) -> Callable[[np.ndarray], np.ndarray]
     raise ValueError(f"unknown layout {layout!r}")
 
 
+def check_pixels(pixels: object, layout: str | None = None, name: str = "pixels") -> np.ndarray:
+    """``pixels`` as an ``(H, W, C)`` array, or a :class:`~enhance.errors.UsageError` naming
+    ``name``: not an array of 2 or 3 dimensions, empty, of a type other than uint8, uint16 or
+    float (in [0, 1], finite), or with a channel count that ``layout`` does not have."""
+    if not isinstance(pixels, np.ndarray):
+        raise UsageError(f"{name} must be a NumPy array (H, W[, C]), not {type(pixels).__name__}")
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.ndim != 3:
+        raise UsageError(f"{name} must be (H, W) or (H, W, C), not of shape {pixels.shape}")
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0 or pixels.shape[2] == 0:
+        raise UsageError(f"{name} is empty (shape {pixels.shape})")
+    if pixels.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
+        raise UsageError(f"{name} must be uint8, uint16 or float in [0, 1], not {pixels.dtype}")
+    if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
+        raise UsageError(f"{name} holds NaN or infinite values")
+    if layout is not None:
+        if layout not in LAYOUT_CHANNELS:
+            raise UsageError(f"layout {layout!r} is not one of {', '.join(LAYOUT_CHANNELS)}")
+        if pixels.shape[2] != LAYOUT_CHANNELS[layout]:
+            raise UsageError(f"{name} has {pixels.shape[2]} channels, layout {layout} has {LAYOUT_CHANNELS[layout]}")
+    return pixels
+
+
+def _check_tiling(model: Upscaler, tile: int, overlap: int) -> None:
+    if not callable(model) or not all(hasattr(model, a) for a in ("scale", "context", "multiple_of")):
+        raise UsageError(f"model must be a loaded model (load_model), not {type(model).__name__}")
+    if not isinstance(tile, int) or isinstance(tile, bool) or tile < 8:
+        raise UsageError(f"tile must be a whole number of at least 8 pixels, not {tile!r}")
+    if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0:
+        raise UsageError(f"overlap must be a whole number of at least 0 pixels, not {overlap!r}")
+
+
 def upscale_pixels(
     pixels: np.ndarray,
     layout: str,
@@ -69,18 +106,20 @@ def upscale_pixels(
         progress: ``progress(done_tiles, total_tiles)``.
 
     Returns:
-        ``(H*s, W*s, C)`` of the input dtype, or None when a ``sink`` was given.
+        ``(H*s, W*s, C)`` of the input dtype (float64 input gives float32), or None when a
+        ``sink`` was given.
+
+    Raises:
+        UsageError: pixels, layout, model, tile or overlap that cannot be used (naming which).
     """
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
+    pixels = check_pixels(pixels, layout)
+    _check_tiling(model, tile, overlap)
     dtype = pixels.dtype
     if dtype in (np.uint8, np.uint16):
         x = pixels  # converted to float tile by tile
-    elif dtype in (np.float32, np.float64):
+    else:
         x = pixels.astype(np.float32)
         dtype = np.dtype(np.float32)
-    else:
-        raise ValueError(f"unsupported pixel dtype {dtype}")
     s = model.scale
     h, w, c = x.shape
     own = sink is None

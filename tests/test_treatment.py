@@ -8,6 +8,7 @@ names, loaded directly with :func:`load_model`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -260,3 +261,40 @@ def test_type_jpeg_is_not_treated_twice(tmp_path: Path, monkeypatch: pytest.Monk
     calls.clear()
     enhance.upscale(Image.open(bad), 3, type="jpeg")
     assert len(calls) == 1
+
+
+MISUSE = {
+    "4-D array": (lambda: enhance.upscale(np.zeros((2, 4, 4, 3), np.uint8), 2, "bicubic"), "image must be (H, W) or (H, W, C)"),
+    "1-D array": (lambda: enhance.upscale(np.zeros(8, np.uint8), 2, "bicubic"), "image must be (H, W) or (H, W, C)"),
+    "0-D array": (lambda: enhance.upscale(np.array(3, np.uint8), 2, "bicubic"), "image must be (H, W) or (H, W, C)"),
+    "None": (lambda: enhance.upscale(None, 2, "bicubic"), "image must be a PIL image or a NumPy array"),  # type: ignore[arg-type]
+    "empty": (lambda: enhance.upscale(np.zeros((0, 5, 3), np.uint8), 2, "default"), "image is empty"),
+    "6 channels": (lambda: enhance.upscale(np.zeros((4, 4, 6), np.uint8), 2, "bicubic"), "has 6 channels"),
+    "NaN": (lambda: enhance.upscale(np.full((4, 4, 3), np.nan, np.float32), 2, "bicubic"), "NaN or infinite"),
+    "int64": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.int64), 2, "bicubic"), "uint8, uint16 or float"),
+    "model None": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, None), "model must be"),  # type: ignore[arg-type]
+    "bogus type": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", type="bogus"), "unknown type 'bogus'"),
+    "tpu": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", device="tpu"), "device must be"),
+    "zoom 5": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 5, "bicubic"), "zoom must be 1, 2, 3 or 4"),
+    "tile 0": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", tile=0), "tile must be"),
+    "overlap -1": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", overlap=-1), "overlap must be"),
+    "layout": (lambda: enhance.upscale_pixels(np.zeros((4, 4, 3), np.uint8), "RGBA", load_model("bicubic", 2)),
+               "3 channels, layout RGBA has 4"),
+    "bad layout": (lambda: enhance.upscale_pixels(np.zeros((4, 4, 3), np.uint8), "XYZ", load_model("bicubic", 2)),
+                   "layout 'XYZ'"),
+}
+
+
+@pytest.mark.parametrize("case", MISUSE, ids=list(MISUSE))
+def test_library_misuse_is_a_clear_value_error(case: str) -> None:
+    call, message = MISUSE[case]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+def test_float64_comes_back_float64() -> None:
+    x = np.random.default_rng(0).random((6, 5, 3))
+    out = enhance.upscale(x, 2, "bicubic")
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (12, 10, 3)
+    gray = enhance.upscale(x[:, :, 0], 2, "bicubic")
+    assert isinstance(gray, np.ndarray) and gray.dtype == np.float64 and gray.shape == (12, 10)
