@@ -20,7 +20,8 @@ from typing import Callable
 import numpy as np
 
 from .errors import EnhanceError, InputError, OutputError
-from .image import DEFAULT_MAX_PIXELS, FORMATS, TiffSink, check_output_folder, open_image, prepare_for_format, save_image
+from .image import (DEFAULT_MAX_PIXELS, FORMATS, TiffSink, check_output_folder, convert_streamed, open_image,
+                    prepare_for_format, save_image)
 from .outfile import atomic_output, claim, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 __all__ = ["BatchOptions", "FileResult", "BatchEvent", "expand_inputs", "select_shard", "output_path", "enhance_file",
            "run_batch"]
 
-#: Outputs larger than this many pixels, written as TIFF, stream to disk instead of memory.
+#: Outputs larger than this many pixels, written as TIFF, PNG or JPEG, stream to disk instead of memory.
 STREAM_PIXELS = 64_000_000
 
 
@@ -48,6 +49,9 @@ class BatchOptions:
         skip_existing: skip inputs whose output exists (resume a batch).
         tile, overlap: tile side and blended overlap, in input pixels.
         max_pixels: inputs with more pixels are refused (decompression bombs).
+        max_memory: bytes an output may need in memory; larger ones are refused before they are
+            computed (None: :func:`memory_budget`). Outputs over :data:`STREAM_PIXELS` in TIFF,
+            PNG or JPEG stream to disk and need little.
     """
 
     output_dir: Path | None = None
@@ -57,6 +61,7 @@ class BatchOptions:
     tile: int = DEFAULT_TILE
     overlap: int = DEFAULT_OVERLAP
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_memory: int | None = None
 
 
 @dataclass
@@ -160,29 +165,75 @@ def enhance_file(
     notes = list(meta.notes) + how
     zoom = treatment.zoom
     check_output_folder(target)
-    # convert once: before upscaling what PNG and WebP cannot hold (cheaper than after), after
-    # it for JPEG (16 to 8 bits, alpha flattened) and TIFF (which holds everything)
-    early = opts.format in ("png", "webp")
+    h, w = pixels.shape[:2]
+    streamed = h * w * zoom**2 > STREAM_PIXELS and opts.format != "webp"
+    _check_budget(target, pixels, model, zoom, opts, streamed)
+    # convert once: before upscaling what PNG and WebP cannot hold (cheaper than after), and
+    # anything streamed; after it for JPEG (16 to 8 bits, alpha flattened) and TIFF (which holds everything)
+    early = opts.format in ("png", "webp") or (streamed and opts.format == "jpeg")
     if early:
         pixels, meta, conv = prepare_for_format(pixels, meta, opts.format)
         notes += conv
-    h, w = pixels.shape[:2]
-    if opts.format == "tiff" and h * w * zoom**2 > STREAM_PIXELS:
+    out_meta = meta.scaled(zoom)
+    shape = (h * zoom, w * zoom, pixels.shape[2])
+    if streamed:
         with atomic_output(target) as tmp:
-            sink = TiffSink(tmp, (h * zoom, w * zoom, pixels.shape[2]), pixels.dtype, meta.scaled(zoom))
-            upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
-            sink.close()
-        if meta.exif:
+            if opts.format == "tiff":
+                sink = TiffSink(tmp, shape, pixels.dtype, out_meta)
+                upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
+                sink.close()
+            else:  # rows into an uncompressed TIFF beside it, then re-encoded row by row
+                raw = tmp.with_name(tmp.name.replace(".tmp", ".raw.tmp"))
+                try:
+                    sink = TiffSink(raw, shape, pixels.dtype, out_meta)
+                    upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
+                    sink.close()
+                    convert_streamed(raw, tmp, out_meta, opts.format, opts.quality)
+                finally:
+                    raw.unlink(missing_ok=True)
+        if meta.exif and opts.format == "tiff":
             notes.append("EXIF not written to a streamed TIFF")
         return notes
     out = upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, progress=tile_progress)
     assert isinstance(out, np.ndarray)
-    out_meta = meta.scaled(zoom)
     if not early:
         out, out_meta, conv = prepare_for_format(out, out_meta, opts.format)
         notes += conv
     notes += save_image(target, out, out_meta, opts.format, opts.quality, prepared=True)
     return notes
+
+
+#: WebP's largest side
+WEBP_MAX_SIDE = 16383
+
+
+def memory_budget() -> int:
+    """The default ``max_memory``: three quarters of this machine's physical memory, in bytes."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.75)
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _check_budget(target: Path, pixels: np.ndarray, model: object, zoom: int, opts: BatchOptions,
+                  streamed: bool) -> None:
+    """Refuse, before computing, an output that WebP cannot hold or whose memory would exceed the budget."""
+    h, w, c = pixels.shape
+    if opts.format == "webp" and max(h, w) * zoom > WEBP_MAX_SIDE:
+        raise OutputError(f"{target}: {w * zoom}x{h * zoom} is more than WebP holds ({WEBP_MAX_SIDE} px a side); "
+                          "write PNG, JPEG or TIFF")
+    item = pixels.dtype.itemsize
+    need = h * w * c * item
+    if streamed:  # the band of tile rows being blended, in float32 with its weights
+        rows = (min(h, opts.tile) + 2 * int(getattr(model, "context", 0))) * zoom
+        need += w * zoom * rows * c * 4 * 2
+    else:  # the output array and the encoder's copy of it
+        need += 2 * h * zoom * w * zoom * c * max(item, 1)
+    budget = opts.max_memory or memory_budget()
+    if need > budget:
+        raise OutputError(f"{target}: needs about {need / 2**30:.1f} GB of memory, more than the "
+                          f"{budget / 2**30:.1f} GB allowed (--max-memory): write TIFF (--format tiff streams "
+                          "any size) or use smaller --rendering-tile")
 
 
 def _clean_output_folders(files: list[Path], zoom: int, opts: BatchOptions, inputs: set[str]) -> None:

@@ -68,6 +68,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    """A number above 0 (``--max-memory``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0")
+    return value
+
+
 def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="enhance",
@@ -109,6 +120,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     "a little more fidelity for N times the model's time (default 1)")
     ap.add_argument("--max-pixels", type=_positive, default=None, metavar="N",
                     help="refuse inputs with more than N pixels (decompression bombs; default 400000000)")
+    ap.add_argument("--max-memory", type=_positive_float, default=None, metavar="GB",
+                    help="refuse, before computing, an output that would need more memory than this "
+                         "(default: three quarters of this machine's RAM; big TIFF, PNG and JPEG outputs stream)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress display, errors only")
     ap.add_argument("-v", "--verbose", action="store_true", help="log details (notes on conversions, timings)")
     ap.add_argument("--version", action="version", version=f"enhance {__version__}")
@@ -196,6 +210,7 @@ def _run(args: argparse.Namespace) -> int:
         output_dir=args.output, format=args.format, quality=max(1, min(100, args.quality)),
         skip_existing=args.skip_existing, tile=max(8, args.rendering_tile), overlap=max(0, args.rendering_overlap),
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+        max_memory=int(args.max_memory * 2**30) if args.max_memory else None,
     )
     files, missing = expand_inputs(args.files)
     for r in missing:

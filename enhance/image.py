@@ -695,12 +695,11 @@ def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, qual
         raise OutputError(f"{tmp}: unknown format {fmt!r}")
 
 
-def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> None:
+def _vips_meta(im: "pyvips.Image", meta: ImageMeta) -> "pyvips.Image":  # type: ignore[name-defined]  # noqa: F821
+    """``im`` carrying ``meta``'s ICC profile, EXIF, XMP and resolution."""
     import pyvips
 
-    im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
-    interp = {"L": "grey16", "LA": "grey16", "RGB": "rgb16", "RGBA": "rgb16", "CMYK": "cmyk", "CMYKA": "cmyk"}[meta.layout]
-    im = im.copy(interpretation=interp)
+    im = im.copy()
     if meta.icc_profile:
         im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
     if meta.exif:
@@ -709,10 +708,39 @@ def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> Non
         im.set_type(pyvips.GValue.blob_type, "xmp-data", meta.xmp)
     if meta.dpi:
         im = im.copy(xres=meta.dpi[0] / 25.4, yres=meta.dpi[1] / 25.4)
+    return im
+
+
+def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> None:
+    import pyvips
+
+    im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
+    interp = {"L": "grey16", "LA": "grey16", "RGB": "rgb16", "RGBA": "rgb16", "CMYK": "cmyk", "CMYKA": "cmyk"}[meta.layout]
+    im = _vips_meta(im.copy(interpretation=interp), meta)
     if fmt == "png":
         im.pngsave(str(tmp), bitdepth=16, compression=PNG_COMPRESSION)
     else:
         im.tiffsave(str(tmp), compression="deflate", resunit="inch")
+
+
+def convert_streamed(tiff: Path, tmp: Path, meta: ImageMeta, fmt: str, quality: int) -> None:
+    """Re-encode an uncompressed TIFF written by :class:`TiffSink` as ``fmt`` into ``tmp``, row
+    by row (libvips reads it sequentially, so memory stays bounded), with ``meta``'s ICC, EXIF,
+    XMP and resolution. For outputs too large to hold in memory in PNG or JPEG.
+
+    Raises:
+        OutputError: ``fmt`` cannot be streamed (WebP needs the whole picture).
+    """
+    import pyvips
+
+    if fmt not in ("png", "jpeg"):
+        raise OutputError(f"{tmp}: {fmt} output cannot be streamed")
+    im = _vips_meta(pyvips.Image.new_from_file(str(tiff), access="sequential"), meta)
+    deep = im.format == "ushort"
+    if fmt == "png":
+        im.pngsave(str(tmp), bitdepth=16 if deep else 8, compression=PNG_COMPRESSION)
+    else:
+        im.jpegsave(str(tmp), Q=int(quality), subsample_mode="off" if quality >= 90 else "on")
 
 
 def check_output_folder(target: Path) -> None:

@@ -273,3 +273,54 @@ def test_skip_existing_leaves_a_file_to_the_run_writing_it(tmp_path: Path, capsy
     assert main(["--model=bicubic", "--skip-existing", str(src)]) == 0
     assert "being written by another run (pid 1)" in capsys.readouterr().err
     assert not (tmp_path / "a_ne2x.png").exists()
+
+
+@pytest.mark.parametrize("fmt,deep", [("png", False), ("png", True), ("jpeg", False)])
+def test_big_png_and_jpeg_stream_with_the_same_pixels_and_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 srgb_icc: bytes, fmt: str, deep: bool) -> None:
+    """Outputs over STREAM_PIXELS go through a raw TIFF and are re-encoded row by row: the same
+    pixels as the in-memory path (PNG; JPEG decodes to nearly the same), ICC and DPI kept."""
+    import enhance.batch
+    from enhance.image import open_image
+
+    src = tmp_path / "in.png"
+    if deep:
+        import pyvips
+
+        v = pyvips.Image.new_from_array(smooth_rgb(30, 40).astype(np.uint16) * 257).copy(interpretation="rgb16")
+        v.pngsave(str(src))
+    else:
+        _img(src, 30, 40, dpi=(200, 200), icc_profile=srgb_icc)
+    ext = {"png": "png", "jpeg": "jpg"}[fmt]
+    assert main(["--model=bicubic", "-q", f"--format={fmt}", "-o", str(tmp_path / "mem"), str(src)]) == 0
+    monkeypatch.setattr(enhance.batch, "STREAM_PIXELS", 100)  # treat this tiny image as huge
+    assert main(["--model=bicubic", "-q", f"--format={fmt}", "-o", str(tmp_path / "stream"), str(src)]) == 0
+    a, ma = open_image(tmp_path / "mem" / f"in_ne2x.{ext}")
+    b, mb = open_image(tmp_path / "stream" / f"in_ne2x.{ext}")
+    assert a.shape == b.shape == (60, 80, 3) and a.dtype == b.dtype == (np.uint16 if deep and fmt == "png" else np.uint8)
+    if fmt == "png":
+        assert np.array_equal(a, b)
+    else:
+        assert np.abs(a.astype(int) - b).mean() < 2.0
+    if not deep:
+        assert mb.icc_profile == srgb_icc and mb.dpi is not None and round(mb.dpi[0]) == 400
+    assert not [f for f in os.listdir(tmp_path / "stream") if ".tmp" in f]
+
+
+def test_an_output_over_the_memory_budget_is_refused_before_it_is_computed(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    src = _img(tmp_path / "a.png", 40, 40)
+    small = _img(tmp_path / "b.png", 4, 4)
+    assert main(["--model=bicubic", "--max-memory", "0.00002", str(src), str(small)]) == 1  # about 20 KB
+    err = capsys.readouterr().err
+    assert "a.png" in err and "--max-memory" in err and "TIFF" in err
+    assert not (tmp_path / "a_ne2x.png").exists() and (tmp_path / "b_ne2x.png").exists()
+    with pytest.raises(SystemExit):
+        main(["--model=bicubic", "--max-memory", "0", str(src)])
+
+
+def test_webp_larger_than_it_holds_is_refused_before_computing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "wide.png"
+    Image.new("RGB", (9000, 4), (10, 20, 30)).save(src)
+    assert main(["--model=bicubic", "-q", "--format=webp", str(src)]) == 1
+    assert "16383 px a side" in capsys.readouterr().err and not (tmp_path / "wide_ne2x.webp").exists()
