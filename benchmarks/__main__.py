@@ -134,6 +134,20 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_faults(args: argparse.Namespace) -> int:
+    from .faults import big_canvas, kill_and_resume
+
+    work = Path(args.workdir)
+    res = {"kill": kill_and_resume(work / "kill", args.trials, model=args.model)}
+    print(f"faults: {res['kill']}", file=sys.stderr)
+    if not args.no_canvas:
+        res["canvas"] = big_canvas(work / "canvas", args.canvas_model)
+        print(f"faults: {res['canvas']}", file=sys.stderr)
+    _store(args, {"faults": res, "faults_machine": _machine(),
+                  "faults_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_sheet(args: argparse.Namespace) -> int:
     from .methods import ours, resolve
     from .sheet import crop_sheet
@@ -162,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "jpeg", "report"):
+    for name in ("run", "pipeline", "print", "jpeg", "faults", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -193,6 +207,13 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--no-peers", action="store_true")
             p.set_defaults(fn=cmd_jpeg)
+        elif name == "faults":
+            p.add_argument("--trials", type=int, default=30, help="runs killed at a random moment")
+            p.add_argument("--model", default="default")
+            p.add_argument("--canvas-model", default="bicubic", help="model for the 225 MP canvas (default bicubic)")
+            p.add_argument("--no-canvas", action="store_true")
+            p.add_argument("--workdir", default="/tmp/enhance-faults")
+            p.set_defaults(fn=cmd_faults)
         else:
             p.set_defaults(fn=cmd_report)
     sh = sub.add_parser("sheet", help="before/after crop sheet of several models")

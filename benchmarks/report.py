@@ -153,6 +153,26 @@ def pipeline_table(results: dict, key: str = "pipeline", title: str = "") -> lis
     return lines
 
 
+def faults_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    f = results.get("faults")
+    if not f:
+        return []
+    k = f["kill"]
+    lines = ["### Faults: killed at random moments, then resumed", "",
+             f"Command: `{results.get('faults_command', 'python -m benchmarks faults')}` "
+             f"({results.get('faults_machine', '?')})", "",
+             "| runs killed (SIGKILL) | files | partial outputs | kills that left a temporary | leaks after resume | resume complete |",
+             "|---|---|---|---|---|---|",
+             f"| {k['trials']} | {k['files']} ({k['model']}, a whole run {k['whole_run_s']} s) | {k['partial_outputs']} | "
+             f"{k['kills_that_left_temporaries']} | {k['leaks_after_resume']} | {'yes' if k['resume_complete'] else 'NO'} |", ""]
+    c = f.get("canvas")
+    if c:
+        lines += [f"A {c['input_bytes']}-byte GIF with a {c['canvas']} canvas enlarged x2 to a {c['output']} "
+                  f"({c['model']}): exit {c['rc']}, output whole: {'yes' if c['output_whole'] else 'no'}, "
+                  f"{c['seconds']} s, peak RSS {c['peak_rss_mb']} MB (the output streams).", ""]
+    return lines
+
+
 def plot(results: dict, path: Path) -> None:  # type: ignore[type-arg]
     import matplotlib
 
@@ -188,6 +208,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
     body += sr_tables(results) + repair_tables(results) + print_tables(results) + jpeg_tables(results)
+    body += faults_table(results)
     body += pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):

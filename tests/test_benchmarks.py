@@ -149,3 +149,12 @@ def test_passthrough_sheet_shows_the_engraving_crop(tmp_path: Path) -> None:
     assert sheet.height == 2 * 160 + 18 and sheet.width == 3 * (2 * 200 + 4)  # input + two methods, 2x
     passthrough_sheet([], {"same": lambda x: x}, str(tmp_path / "none.png"))
     assert not (tmp_path / "none.png").exists()
+
+
+def test_fault_injection_finds_no_partial_output_and_no_leak(tmp_path: Path) -> None:
+    """A few runs killed at random moments and resumed: no output under its final name is
+    partial, no temporary survives the resume, and the resumed outputs are the reference's."""
+    from benchmarks.faults import kill_and_resume
+
+    r = kill_and_resume(tmp_path / "kill", trials=4, files=3, model="bicubic", seed=1)
+    assert r["partial_outputs"] == 0 and r["leaks_after_resume"] == 0 and r["resume_complete"] is True
