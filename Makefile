@@ -6,21 +6,27 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test bench clean
 
-$(BIN)/enhance: pyproject.toml
+# the demo needs the package alone (ONNX Runtime, no torch); the tests add the test and train extras
+$(VENV)/.demo: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.demo
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test,train]'
-	touch $(BIN)/enhance
+	touch $@
 
-demo: $(BIN)/enhance
+demo: $(VENV)/.demo
 	$(BIN)/enhance --zoom=2 --output demo_out samples/bridge.jpg
 	@echo "demo: the enlarged sample is demo_out/bridge_ne2x.png"
+	@echo "next: source $(VENV)/bin/activate, then enhance --zoom=2 YOUR_FILE (see the README)"
 
-test: $(BIN)/enhance
+test: $(VENV)/.test
 	$(BIN)/python -m pytest tests
 
-bench: $(BIN)/enhance
+bench: $(VENV)/.test
 	$(BIN)/python -m benchmarks run --models bicubic,lanczos,raisr,default --scales 2 3 4
 
 clean:

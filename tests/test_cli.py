@@ -98,3 +98,16 @@ def test_max_pixels_below_one_is_a_usage_error(tmp_path: Path, bad: str, capsys:
         main(["--model=bicubic", "--max-pixels", bad, str(src)])
     assert exc.value.code == 2 and "--max-pixels" in capsys.readouterr().err
     assert not (tmp_path / "a_ne2x.png").exists()
+
+
+@pytest.mark.parametrize("flags,why", [(["--backend=torch"], "--backend torch"), (["--precision=bf16"], "--precision bf16"),
+                                       (["--device=cuda"], "--device cuda")])
+def test_a_torch_option_without_torch_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str],
+                                                      why: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "enhance.models.torch_runtime", None)  # as if torch were not installed
+    src = _img(tmp_path / "a.png")
+    assert main(["--model=default", *flags, str(src)]) == 2
+    err = capsys.readouterr().err
+    assert why in err and "pip install 'enhance[torch]'" in err and len(err.strip().splitlines()) == 1, err

@@ -328,8 +328,10 @@ def _open_generator(path: str, name: str, device: str, precision: str, backend: 
                 raise ModelError("backend onnxruntime asked for, but onnxruntime/onnx are not installed")
     try:
         from .torch_runtime import NeuralUpscaler
-    except ImportError as exc:  # torch missing
-        raise ModelError(f"model {name!r} needs PyTorch ({exc}); pip install torch==2.13.0") from None
+    except ImportError:  # torch missing: it is the `torch` extra
+        why = ("--device cuda" if device.startswith("cuda") else "--precision bf16" if precision == "bf16"
+               else "--backend torch" if backend == "torch" else "this model without ONNX Runtime")
+        raise ModelError(f"{why} runs on PyTorch, which is not installed: pip install 'enhance[torch]'") from None
     if device.startswith("cuda"):
         import torch
 

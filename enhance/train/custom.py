@@ -224,7 +224,12 @@ def _train_raisr(o: TrainingOptions, images: list[np.ndarray], out: Path, emit: 
 def _train_generator(o: TrainingOptions, images: list[np.ndarray], out: Path,
                      emit: Callable[[TrainingEvent], None]) -> None:
     from ..models.generator_config import GeneratorConfig
-    from .loop import TrainConfig, TrainProgress, train
+
+    try:
+        from .loop import TrainConfig, TrainProgress, train
+    except ImportError as exc:  # torch (or the feature network's wheel) missing: the `train` extra
+        raise EnhanceError(f"training a generator needs the train extra ({exc.name or exc}): "
+                           "pip install 'enhance[train]' (--arch raisr trains without it)") from None
 
     scale = o.generator_upscale or o.scales
     if o.generator_upscale and o.generator_upscale != o.scales:
