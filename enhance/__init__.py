@@ -16,7 +16,7 @@ Importing this package does not import torch (only neural models do, when loaded
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .batch import BatchOptions, FileResult, enhance_file, expand_inputs, output_path, run_batch
 from .errors import EnhanceError, InputError, ModelError, OutputError

@@ -12,6 +12,7 @@ import glob
 import hashlib
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +21,16 @@ from typing import Callable
 import numpy as np
 
 from .errors import EnhanceError, InputError, OutputError
-from .image import (DEFAULT_MAX_PIXELS, FORMATS, TiffSink, check_output_folder, convert_streamed, open_image,
-                    prepare_for_format, save_image)
+from .image import (DEFAULT_MAX_PIXELS, FORMATS, TiffSink, check_output_folder, convert_streamed, made_by_enhance,
+                    open_image, prepare_for_format, save_image)
 from .outfile import atomic_output, claim, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BatchOptions", "FileResult", "BatchEvent", "expand_inputs", "select_shard", "output_path", "enhance_file",
-           "run_batch"]
+__all__ = ["BatchOptions", "FileResult", "BatchEvent", "Inputs", "collect_inputs", "is_enhance_output", "expand_inputs",
+           "select_shard", "output_path", "enhance_file", "run_batch"]
 
 #: Outputs larger than this many pixels, written as TIFF, PNG or JPEG, stream to disk instead of memory.
 STREAM_PIXELS = 64_000_000
@@ -44,6 +45,7 @@ class BatchOptions:
 
     Attributes:
         output_dir: folder for the outputs (None: beside each input).
+        output_file: the output of a single input, named in full (``-o result.png``).
         format: "png", "tiff", "jpeg" or "webp".
         quality: JPEG/WebP quality, 1-100.
         skip_existing: skip inputs whose output exists (resume a batch).
@@ -55,6 +57,7 @@ class BatchOptions:
     """
 
     output_dir: Path | None = None
+    output_file: Path | None = None
     format: str = "png"
     quality: int = 95
     skip_existing: bool = False
@@ -89,31 +92,100 @@ class BatchEvent:
     result: FileResult | None = None
 
 
-def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[FileResult]]:
-    """Expand files and quoted globs (``"images/*.jpg"``, ``**`` recursive) in order, without duplicates.
+@dataclass
+class Inputs:
+    """What the command's arguments name (:func:`collect_inputs`).
+
+    Attributes:
+        files: the files, in order, without duplicates.
+        missing: a failed :class:`FileResult` for each argument that named nothing.
+        roots: for a file found in a folder argument, that folder (outputs under ``--output``
+            mirror the tree below it).
+        outputs_left_out: files a glob or folder matched that are Enhance's own outputs
+            (named ``*_ne{zoom}x.*`` or carrying its Software mark), left out so that a rerun
+            never enlarges an output again; naming one explicitly still works.
+    """
+
+    files: list[Path] = field(default_factory=list)
+    missing: list[FileResult] = field(default_factory=list)
+    roots: dict[Path, Path] = field(default_factory=dict)
+    outputs_left_out: list[Path] = field(default_factory=list)
+
+
+#: an output's name: ``{stem}_ne{zoom}x``
+_OUTPUT_STEM = re.compile(r"_ne[1-4]x$")
+
+
+def is_enhance_output(path: Path) -> bool:
+    """Whether ``path`` is one of Enhance's outputs: by its name, or by the mark in its header."""
+    return bool(_OUTPUT_STEM.search(path.stem)) or made_by_enhance(path)
+
+
+def _image_extensions() -> frozenset[str]:
+    from PIL import Image
+
+    return frozenset(Image.registered_extensions()) | {".heic", ".heif", ".avif", ".jp2", ".j2k", ".jpx", ".pfm"}
+
+
+def _folder_files(folder: Path, recursive: bool) -> list[Path]:
+    """The image files in ``folder`` (by extension; hidden files left out), sorted, the tree with ``recursive``."""
+    exts = _image_extensions()
+    found = []
+    walker = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
+    for d, subdirs, names in walker:
+        subdirs[:] = sorted(n for n in subdirs if not n.startswith("."))
+        for n in names:
+            p = Path(d) / n
+            if not n.startswith(".") and p.suffix.lower() in exts and p.is_file():
+                found.append(p)
+    return sorted(found)
+
+
+def collect_inputs(patterns: list[str], recursive: bool = False) -> Inputs:
+    """Expand files, folders and quoted globs (``"images/*.jpg"``, ``**`` recursive) in order,
+    without duplicates.
 
     An argument that names an existing file is that file, even when it holds glob characters
-    (``[a].png``); only an argument that names nothing is expanded as a glob.
-
-    Returns:
-        The files, and a failed :class:`FileResult` for each pattern that matched nothing.
+    (``[a].png``) or is an Enhance output; only an argument that names nothing is expanded as a
+    glob. A folder means the images in it (its whole tree with ``recursive``). What a glob or a
+    folder matches leaves Enhance's own outputs out (:func:`is_enhance_output`).
     """
-    files: list[Path] = []
-    missing: list[FileResult] = []
+    got = Inputs()
     seen: set[str] = set()
     for pat in patterns:
-        if glob.has_magic(pat) and not os.path.lexists(pat):  # "[a].png" that exists is that file
-            matches = sorted(m for m in glob.glob(pat, recursive=True) if os.path.isfile(m))
+        root: Path | None = None
+        if os.path.isdir(pat):
+            root = Path(pat)
+            matches = [str(p) for p in _folder_files(root, recursive)]
+            expanded = True
             if not matches:
-                missing.append(FileResult(Path(pat), None, "failed", f"{pat}: no files match"))
+                got.missing.append(FileResult(Path(pat), None, "failed", f"{pat}: a folder with no images in it"))
+        elif glob.has_magic(pat) and not os.path.lexists(pat):  # "[a].png" that exists is that file
+            matches = sorted(m for m in glob.glob(pat, recursive=True) if os.path.isfile(m))
+            expanded = True
+            if not matches:
+                got.missing.append(FileResult(Path(pat), None, "failed", f"{pat}: no files match"))
         else:
-            matches = [pat]
+            matches, expanded = [pat], False
         for m in matches:
             key = os.path.realpath(m)
-            if key not in seen:
-                seen.add(key)
-                files.append(Path(m))
-    return files, missing
+            if key in seen:
+                continue
+            if expanded and is_enhance_output(Path(m)):
+                got.outputs_left_out.append(Path(m))
+                continue
+            seen.add(key)
+            got.files.append(Path(m))
+            if root is not None:
+                got.roots[Path(m)] = root
+    return got
+
+
+def expand_inputs(patterns: list[str]) -> tuple[list[Path], list[FileResult]]:
+    """:func:`collect_inputs` as ``(files, missing)``: the files, and a failed
+    :class:`FileResult` for each argument that named nothing."""
+    got = collect_inputs(patterns)
+    return got.files, got.missing
 
 
 def select_shard(files: list[Path], index: int, count: int) -> list[Path]:
@@ -139,9 +211,17 @@ def select_shard(files: list[Path], index: int, count: int) -> list[Path]:
     return [f for f in files if home(f) == index - 1]
 
 
-def output_path(source: Path, zoom: int, opts: BatchOptions) -> Path:
-    """``{stem}_ne{zoom}x{ext}`` beside the input, or in ``opts.output_dir``."""
-    folder = opts.output_dir if opts.output_dir is not None else source.parent
+def output_path(source: Path, zoom: int, opts: BatchOptions, root: Path | None = None) -> Path:
+    """``opts.output_file``, or ``{stem}_ne{zoom}x{ext}`` beside the input or in ``opts.output_dir``
+    (below it, the input's folder relative to ``root``, the folder argument it was found in)."""
+    if opts.output_file is not None:
+        return opts.output_file
+    if opts.output_dir is None:
+        folder = source.parent
+    elif root is not None:
+        folder = opts.output_dir / source.parent.relative_to(root)
+    else:
+        folder = opts.output_dir
     return folder / f"{source.stem}_ne{zoom}x{FORMATS[opts.format]}"
 
 
@@ -236,9 +316,10 @@ def _check_budget(target: Path, pixels: np.ndarray, model: object, zoom: int, op
                           "any size) or use smaller --rendering-tile")
 
 
-def _clean_output_folders(files: list[Path], zoom: int, opts: BatchOptions, inputs: set[str]) -> None:
+def _clean_output_folders(files: list[Path], zoom: int, opts: BatchOptions, inputs: set[str],
+                          roots: dict[Path, Path]) -> None:
     """Remove the temporaries that killed runs left in the batch's output folders (said once each)."""
-    folders = {output_path(f, zoom, opts).parent for f in files}
+    folders = {output_path(f, zoom, opts, roots.get(f)).parent for f in files}
     for folder in sorted(folders, key=str):
         removed = remove_stale_temporaries(folder if str(folder) else Path("."), inputs)
         if removed:
@@ -306,14 +387,17 @@ def run_batch(
     treatment: Treatment,
     opts: BatchOptions = BatchOptions(),
     progress: Callable[[BatchEvent], None] | None = None,
+    roots: dict[Path, Path] | None = None,
 ) -> list[FileResult]:
     """Enhance every file; a failing file is recorded and the batch goes on.
 
     Args:
-        files: inputs (see :func:`expand_inputs`).
+        files: inputs (see :func:`collect_inputs`).
         treatment: which models run on each file (built once, for the whole batch).
         opts: where and how outputs are written.
         progress: receives :class:`BatchEvent` reports.
+        roots: the folder argument each file was found in (:attr:`Inputs.roots`): below
+            ``opts.output_dir``, outputs mirror the tree under it (its folders made as needed).
 
     Returns:
         One :class:`FileResult` per input, in order.
@@ -321,10 +405,16 @@ def run_batch(
     results: list[FileResult] = []
     claimed: dict[str, Path] = {}
     input_keys = {os.path.realpath(f) for f in files}
-    _clean_output_folders(files, treatment.zoom, opts, input_keys)
+    roots = roots or {}
+    _clean_output_folders(files, treatment.zoom, opts, input_keys, roots)
     n = len(files)
     for i, src in enumerate(files):
-        target = output_path(src, treatment.zoom, opts)
+        target = output_path(src, treatment.zoom, opts, roots.get(src))
+        if src in roots and opts.output_dir is not None and not target.parent.is_dir():
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # said by the output-folder check
         key = os.path.realpath(target)
         if progress:
             progress(BatchEvent("file", i, n, src))

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from . import __version__
+from .version import __version__
 from .errors import EnhanceError
 from .models.ensemble import PASSES
 from .treatment import REPAIR_MODES, VARIANT_AT_OR_BELOW
@@ -89,7 +89,7 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("files", nargs="*", help="image files or quoted globs (\"images/*.jpg\", \"**/*.png\")")
+    ap.add_argument("files", nargs="*", help="image files, folders (the images in them) or quoted globs (\"images/*.jpg\", \"**/*.png\")")
     ap.add_argument("--zoom", type=int, default=2, choices=(1, 2, 3, 4), help="enlargement factor (default 2; 1 = repair only)")
     ap.add_argument("--model", default=None,
                     help="model name: default, repair, raisr, bicubic, lanczos, or one you trained (default: "
@@ -101,8 +101,12 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--repair", default="auto", choices=REPAIR_MODES,
                     help="treat JPEG damage as --type=jpeg does: auto = JPEG files compressed at quality "
                          f"{VARIANT_AT_OR_BELOW} or below, with the default model (default); always = every file; never")
-    ap.add_argument("--output", "-o", type=Path, default=None, metavar="DIR", help="write outputs into DIR instead of beside the inputs")
-    ap.add_argument("--format", default="png", choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
+    ap.add_argument("--output", "-o", type=Path, default=None, metavar="DIR",
+                    help="write outputs into DIR instead of beside the inputs (with one input, a name such as "
+                         "result.png names the output file and its format)")
+    ap.add_argument("--recursive", "-r", action="store_true",
+                    help="a folder argument means its whole tree (outputs mirror it under --output)")
+    ap.add_argument("--format", default=None, choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
     ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")
     ap.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     ap.add_argument("--shard", type=_shard, default=None, metavar="K/N",
@@ -194,45 +198,68 @@ def _print_models() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .batch import BatchOptions, expand_inputs, select_shard
-    from .image import DEFAULT_MAX_PIXELS
+    from .batch import BatchOptions, collect_inputs, select_shard
+    from .image import DEFAULT_MAX_PIXELS, FORMATS, format_for_path
     from .treatment import ModelRequest, Treatment
 
-    if args.output is not None and not args.output.is_dir():
-        try:
-            args.output.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            print(f"enhance: error: cannot create output folder {args.output} ({exc.strerror or exc})", file=sys.stderr)
+    got = collect_inputs(args.files, recursive=args.recursive)
+    for r in got.missing:
+        print(f"enhance: error: {r.message}", file=sys.stderr)
+    if got.outputs_left_out and not args.quiet:
+        n = len(got.outputs_left_out)
+        print(f"enhance: left out {n} file{'s' if n > 1 else ''} that {'are' if n > 1 else 'is an'} Enhance "
+              f"output{'s' if n > 1 else ''} (e.g. {got.outputs_left_out[0]}); name one to enhance it again", file=sys.stderr)
+    files = got.files
+    if not files:
+        return 1 if got.missing else 2
+    out_dir, out_file, fmt = args.output, None, args.format or "png"
+    if out_dir is not None and out_dir.suffix.lower() in {e for e in FORMATS.values()} | {".jpeg", ".tiff"} \
+            and not out_dir.is_dir():
+        if len(files) != 1 or len(args.files) != 1 or got.roots:
+            print(f"enhance: error: -o {out_dir} names one output file, but the arguments name {len(files)} inputs; "
+                  "give a folder for several", file=sys.stderr)
             return 2
-    request = ModelRequest(name=args.model, zoom=args.zoom, type=args.type, device=args.device,
-                           precision=args.precision, backend=args.backend, ensemble=args.ensemble)
+        out_file, out_dir = out_dir, None
+        fmt = format_for_path(out_file)
+        if args.format and args.format != fmt:
+            print(f"enhance: error: -o {out_file} is {fmt}, but --format {args.format} was asked for", file=sys.stderr)
+            return 2
+    folder = out_dir if out_dir is not None else (out_file.parent if out_file is not None else None)
+    if folder is not None and str(folder) and not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"enhance: error: cannot create output folder {folder} ({exc.strerror or exc})", file=sys.stderr)
+            return 2
+    try:
+        request = ModelRequest(name=args.model, zoom=args.zoom, type=args.type, device=args.device,
+                               precision=args.precision, backend=args.backend, ensemble=args.ensemble)
+    except EnhanceError as exc:
+        print(f"enhance: error: {exc}", file=sys.stderr)
+        return 2
     opts = BatchOptions(
-        output_dir=args.output, format=args.format, quality=max(1, min(100, args.quality)),
+        output_dir=out_dir, output_file=out_file, format=fmt, quality=max(1, min(100, args.quality)),
         skip_existing=args.skip_existing, tile=max(8, args.rendering_tile), overlap=max(0, args.rendering_overlap),
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         max_memory=int(args.max_memory * 2**30) if args.max_memory else None,
     )
-    files, missing = expand_inputs(args.files)
-    for r in missing:
-        print(f"enhance: error: {r.message}", file=sys.stderr)
-    if not files:
-        return 1 if missing else 2
     if args.shard:
         total = len(files)
         files = select_shard(files, *args.shard)
         if not args.quiet:
             print(f"enhance: shard {args.shard[0]}/{args.shard[1]}: {len(files)} of {total} files", file=sys.stderr)
         if not files:
-            return 1 if missing else 0
+            return 1 if got.missing else 0
     try:
         treatment = Treatment(request, repair=args.repair, auto=args.auto)
     except EnhanceError as exc:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
-    return _run_batch(files, treatment, opts, len(missing), args.quiet)
+    return _run_batch(files, treatment, opts, len(got.missing), args.quiet, got.roots)
 
 
-def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", failed: int, quiet: bool) -> int:
+def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", failed: int, quiet: bool,
+               roots: dict[Path, Path]) -> int:
     """Run the batch with progress on a terminal and one line per file; returns the exit status."""
     from .batch import BatchEvent, run_batch
 
@@ -257,7 +284,7 @@ def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", 
     try:
         if renderer:
             renderer.start()
-        results = run_batch(files, treatment, opts, on_event)
+        results = run_batch(files, treatment, opts, on_event, roots)
     finally:
         if renderer:
             renderer.stop()

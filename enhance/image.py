@@ -37,6 +37,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OutputError
 from .outfile import atomic_output
+from .version import __version__
 from .jpegdamage import estimate_quality
 
 log = logging.getLogger(__name__)
@@ -653,6 +654,28 @@ def format_for_path(path: str | os.PathLike[str]) -> str:
 PNG_COMPRESSION = 3
 
 
+#: the mark every output carries (PNG ``Software`` text, TIFF ``Software`` tag, and the EXIF
+#: ``Software`` tag of a JPEG or WebP that has no EXIF of its own), so a later run can tell its
+#: outputs from its inputs (:func:`made_by_enhance`)
+SOFTWARE = f"Enhance {__version__}"
+
+
+def made_by_enhance(path: str | os.PathLike[str]) -> bool:
+    """Whether the file carries Enhance's :data:`SOFTWARE` mark (read from its header only)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                sw = im.info.get("Software")
+                if sw is None and hasattr(im, "tag_v2"):
+                    sw = im.tag_v2.get(305)
+                if sw is None:
+                    sw = im.getexif().get(0x0131)
+    except Exception:
+        return False
+    return isinstance(sw, str) and sw.startswith("Enhance ")
+
+
 def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, quality: int) -> None:
     im = _array_to_pil(pixels, meta.layout)
     kw: dict[str, object] = {}
@@ -660,18 +683,23 @@ def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, qual
         kw["icc_profile"] = meta.icc_profile
     if meta.exif and fmt in ("png", "jpeg", "webp", "tiff"):
         kw["exif"] = meta.exif
+    elif fmt in ("jpeg", "webp"):  # a source's own EXIF is kept as it was; else a minimal one with the mark
+        mark = Image.Exif()
+        mark[0x0131] = SOFTWARE
+        kw["exif"] = mark.tobytes()
     if meta.dpi and fmt in ("png", "jpeg", "tiff"):
         kw["dpi"] = tuple(float(v) for v in meta.dpi) if fmt != "jpeg" else tuple(int(round(v)) for v in meta.dpi)
     if meta.xmp and fmt in ("jpeg", "webp"):
         kw["xmp"] = meta.xmp
     if fmt == "png":
-        kw["compress_level"] = PNG_COMPRESSION
-        if meta.xmp:
-            from PIL import PngImagePlugin
+        from PIL import PngImagePlugin
 
-            info = PngImagePlugin.PngInfo()
+        kw["compress_level"] = PNG_COMPRESSION
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Software", SOFTWARE)
+        if meta.xmp:
             info.add_itxt("XML:com.adobe.xmp", meta.xmp.decode("utf-8", "replace"), zip=False)
-            kw["pnginfo"] = info
+        kw["pnginfo"] = info
         im.save(tmp, format="PNG", **kw)
     elif fmt == "jpeg":
         kw["quality"] = int(quality)
@@ -682,14 +710,15 @@ def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, qual
         kw["lossless"] = quality >= 100
         im.save(tmp, format="WEBP", **kw)
     elif fmt == "tiff":
-        kw["compression"] = "tiff_adobe_deflate"
-        if meta.xmp:
-            from PIL import TiffImagePlugin, TiffTags
+        from PIL import TiffImagePlugin, TiffTags
 
-            ifd = TiffImagePlugin.ImageFileDirectory_v2()
+        kw["compression"] = "tiff_adobe_deflate"
+        ifd = TiffImagePlugin.ImageFileDirectory_v2()
+        ifd[305] = SOFTWARE
+        if meta.xmp:
             ifd[700] = meta.xmp
             ifd.tagtype[700] = TiffTags.BYTE
-            kw["tiffinfo"] = ifd
+        kw["tiffinfo"] = ifd
         im.save(tmp, format="TIFF", **kw)
     else:
         raise OutputError(f"{tmp}: unknown format {fmt!r}")
@@ -708,6 +737,7 @@ def _vips_meta(im: "pyvips.Image", meta: ImageMeta) -> "pyvips.Image":  # type: 
         im.set_type(pyvips.GValue.blob_type, "xmp-data", meta.xmp)
     if meta.dpi:
         im = im.copy(xres=meta.dpi[0] / 25.4, yres=meta.dpi[1] / 25.4)
+    im.set_type(pyvips.GValue.gstr_type, "png-comment-0-Software", SOFTWARE)
     return im
 
 
@@ -818,6 +848,7 @@ def save_image(
 def _tiff_tags(meta: ImageMeta) -> dict[str, object]:
     """tifffile's keywords for ``meta``: photometric, alpha, resolution, ICC profile, XMP."""
     kw: dict[str, object] = {
+        "software": SOFTWARE,
         "photometric": {"L": "minisblack", "LA": "minisblack", "RGB": "rgb", "RGBA": "rgb", "CMYK": "separated",
                         "CMYKA": "separated"}[meta.layout],
     }

@@ -324,3 +324,47 @@ def test_webp_larger_than_it_holds_is_refused_before_computing(tmp_path: Path, c
     Image.new("RGB", (9000, 4), (10, 20, 30)).save(src)
     assert main(["--model=bicubic", "-q", "--format=webp", str(src)]) == 1
     assert "16383 px a side" in capsys.readouterr().err and not (tmp_path / "wide_ne2x.webp").exists()
+
+
+def test_a_rerun_never_enlarges_an_output_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Globs and folders leave Enhance's outputs out, by name and by the mark in the file (a
+    renamed output too); naming an output explicitly still enlarges it."""
+    _img(tmp_path / "a.png")
+    assert main(["--model=bicubic", "-q", str(tmp_path / "*.png")]) == 0
+    (tmp_path / "a_ne2x.png").rename(tmp_path / "renamed.png")  # only its Software mark says what it is
+    _img(tmp_path / "b.png")
+    assert main(["--model=bicubic", str(tmp_path / "*.png")]) == 0
+    err = capsys.readouterr().err
+    assert "left out 1 file that is an Enhance output" in err
+    assert not (tmp_path / "renamed_ne2x.png").exists() and (tmp_path / "b_ne2x.png").exists()
+    assert main(["--model=bicubic", "-q", str(tmp_path)]) == 0  # a folder: the same rule
+    assert not [f for f in os.listdir(tmp_path) if "_ne2x_ne2x" in f or f == "renamed_ne2x.png"]
+    assert main(["--model=bicubic", "-q", str(tmp_path / "renamed.png")]) == 0  # named: done
+    assert Image.open(tmp_path / "renamed_ne2x.png").size == (64, 48)
+
+
+def test_a_folder_means_its_images_and_recursive_mirrors_the_tree(tmp_path: Path) -> None:
+    src = tmp_path / "scans"
+    (src / "ch1" / "deep").mkdir(parents=True)
+    _img(src / "top.png")
+    _img(src / "ch1" / "one.png")
+    _img(src / "ch1" / "deep" / "two.png")
+    (src / "notes.txt").write_text("not an image")
+    assert main(["--model=bicubic", "-q", "-o", str(tmp_path / "flat"), str(src)]) == 0
+    assert os.listdir(tmp_path / "flat") == ["top_ne2x.png"]
+    assert main(["--model=bicubic", "-q", "-r", "-o", str(tmp_path / "tree"), str(src)]) == 0
+    found = sorted(str(p.relative_to(tmp_path / "tree")) for p in (tmp_path / "tree").rglob("*.png"))
+    assert found == ["ch1/deep/two_ne2x.png", "ch1/one_ne2x.png", "top_ne2x.png"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["--model=bicubic", "-q", str(empty)]) == 1
+
+
+def test_o_with_an_image_name_names_the_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _img(tmp_path / "a.png")
+    b = _img(tmp_path / "b.png")
+    assert main(["--model=bicubic", "-q", "-o", str(tmp_path / "out" / "result.jpg"), str(a)]) == 0
+    assert Image.open(tmp_path / "out" / "result.jpg").format == "JPEG" and not (tmp_path / "out" / "result.jpg").is_dir()
+    assert main(["--model=bicubic", "-q", "-o", str(tmp_path / "result.png"), str(a), str(b)]) == 2
+    assert "names one output file" in capsys.readouterr().err and not (tmp_path / "result.png").exists()
+    assert main(["--model=bicubic", "-q", "--format=png", "-o", str(tmp_path / "r.tif"), str(a)]) == 2

@@ -111,3 +111,11 @@ def test_a_torch_option_without_torch_names_the_extra(tmp_path: Path, monkeypatc
     assert main(["--model=default", *flags, str(src)]) == 2
     err = capsys.readouterr().err
     assert why in err and "pip install 'enhance[torch]'" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_unknown_type_is_a_usage_error_listing_the_types(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _img(tmp_path / "a.png")
+    assert main(["--type=foo", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown type 'foo'" in err and "photo" in err and "print" in err and "jpeg" in err
+    assert not (tmp_path / "a_ne2x.png").exists()
