@@ -1,9 +1,10 @@
 """Fault injection: the command killed at random moments, then resumed; and a decompression-bomb canvas.
 
 ``python -m benchmarks faults --trials 30`` runs ``enhance --skip-existing`` over a small batch
-and sends it SIGKILL at a random moment (uniform over the time a whole run takes), ``trials``
-times, each kill followed by the next run over the same folder; then a last run without a
-kill. After every kill it counts outputs under their final names that are not whole (a
+and sends it SIGKILL at a random moment (uniform over the time that run has to do: the start-up
+and the files still missing; when none is missing, three outputs are removed first so that
+every kill interrupts work), ``trials`` times, each kill followed by the next run over the same
+folder; then a last run without a kill. After every kill it counts outputs under their final names that are not whole (a
 partial output: must be 0), and at the end the temporaries left (a leak: must be 0, since a
 new run removes those of dead processes) and whether the resumed outputs are byte for byte
 those of an uninterrupted run ("resume complete").
@@ -62,13 +63,22 @@ def kill_and_resume(workdir: Path, trials: int = 30, files: int = 8, model: str 
     t0 = time.perf_counter()
     subprocess.run(_command(inputs, ref, model), check=True)
     whole_run = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    subprocess.run(_command(inputs, ref, model), check=True)  # everything there: start-up and the skips
+    startup = time.perf_counter() - t0
     out = workdir / "out"
     rnd = random.Random(seed)
     partial = 0
     killed_with_temporaries = 0
     for _ in range(trials):
+        done_now = sorted(n for n in os.listdir(out) if not n.startswith(".")) if out.exists() else []
+        if len(done_now) == files:  # keep work to interrupt: a few outputs removed, to be made again
+            for n in rnd.sample(done_now, 3):
+                (out / n).unlink()
+        left = files - (len(os.listdir(out)) if out.exists() else 0)
         p = subprocess.Popen(_command(inputs, out, model), stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(0.0, whole_run))
+        # a moment uniform over what this run has to do
+        time.sleep(rnd.uniform(0.0, startup + (whole_run - startup) * max(0, left) / files))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
         p.wait()
@@ -80,6 +90,7 @@ def kill_and_resume(workdir: Path, trials: int = 30, files: int = 8, model: str 
     leaks = [n for n in names if ".tmp" in n]
     same = sorted(os.listdir(ref)) == names and all((ref / n).read_bytes() == (out / n).read_bytes() for n in names)
     return {"trials": trials, "files": files, "model": model, "whole_run_s": round(whole_run, 2),
+            "startup_s": round(startup, 2),
             "partial_outputs": partial, "kills_that_left_temporaries": killed_with_temporaries,
             "leaks_after_resume": len(leaks), "resume_complete": bool(same and done.returncode == 0)}
 

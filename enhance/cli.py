@@ -39,6 +39,18 @@ so the print size stays), EXIF, alpha and 16-bit depth. Quote globs so enhance e
 """
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The epilog as written, and every option's default after its help (when it has one to show)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        shown = d is not None and d is not False and d is not argparse.SUPPRESS
+        if shown and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
 def _shard(text: str) -> tuple[int, int]:
     """``"K/N"`` -> (K, N), for ``--shard`` (the range rule is :func:`~enhance.batch.select_shard`'s)."""
     from .batch import select_shard
@@ -87,14 +99,15 @@ def _build_parser() -> argparse.ArgumentParser:
               "       enhance --list-models",
         description="Faithful 2x, 3x and 4x enlargements (and x1 repair) of scans and small images.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     ap.add_argument("files", nargs="*", help="image files, folders (the images in them) or quoted globs (\"images/*.jpg\", \"**/*.png\")")
     ap.add_argument("--zoom", type=int, default=2, choices=(1, 2, 3, 4), help="enlargement factor (default 2; 1 = repair only)")
     ap.add_argument("--model", default=None,
                     help="model name: default, repair, raisr, bicubic, lanczos, or one you trained (default: "
                          "'default', or 'repair' at --zoom=1)")
-    ap.add_argument("--type", default=None, help="content type, picks the model variant trained for it (photo, ...); "
+    ap.add_argument("--type", default=None, metavar="TYPE",
+                    help="photo, print or jpeg (or a type of your own models): the model variant trained for it; "
                     "print: remove the halftone screen of a scanned print first; jpeg: the input was saved as JPEG (the "
                     "model's JPEG variant, or the repair model first)")
     ap.add_argument("--auto", action="store_true", help="descreen (as --type=print) only the files in which a halftone screen is detected")
@@ -140,35 +153,36 @@ def _add_training_flags(ap: argparse.ArgumentParser) -> None:
     tr.add_argument("--train", action="append", default=None, metavar="GLOB", help="train a model on these images")
     tr.add_argument("--arch", default="generator", choices=("generator", "raisr"), help="what to train (default generator)")
     tr.add_argument("--scales", type=int, default=2, choices=(1, 2, 3, 4), help="the zoom the model is trained for")
-    tr.add_argument("--epochs", type=int, default=10)
+    tr.add_argument("--epochs", type=int, default=10, help="passes over --epoch-size iterations")
     tr.add_argument("--epoch-size", type=int, default=72, help="iterations per epoch")
-    tr.add_argument("--batch-size", type=int, default=15)
+    tr.add_argument("--batch-size", type=int, default=15, help="patches per iteration")
     tr.add_argument("--batch-shape", type=int, default=96, help="HR patch side in pixels")
-    tr.add_argument("--learning-rate", type=float, default=1e-4)
+    tr.add_argument("--learning-rate", type=float, default=1e-4, help="Adam learning rate")
     tr.add_argument("--learning-period", type=int, default=75, help="epochs between learning-rate decays")
-    tr.add_argument("--learning-decay", type=float, default=0.5)
+    tr.add_argument("--learning-decay", type=float, default=0.5, help="factor applied every --learning-period epochs")
     tr.add_argument("--pixel-weight", type=float, default=None, help="weight of the L1 pixel loss (default 1, which keeps a GAN faithful in colour; "
                     "0 trains on the other losses alone, as Neural Enhance did)")
     tr.add_argument("--perceptual-layer", default=None, help="EfficientNet-Lite0 feature layer for the perceptual loss (conv1_2 .. conv5_4; see docs)")
     tr.add_argument("--perceptual-weight", type=float, default=None, help="weight of the perceptual loss (default 1 when a layer is given explicitly)")
     tr.add_argument("--smoothness-weight", type=float, default=0.0, help="weight of the total-variation term")
     tr.add_argument("--adversary-weight", type=float, default=0.0, help="weight of the adversarial term (0 = no GAN)")
-    tr.add_argument("--generator-start", type=int, default=0)
-    tr.add_argument("--discriminator-start", type=int, default=1)
-    tr.add_argument("--adversarial-start", type=int, default=2)
-    tr.add_argument("--discriminator-size", type=int, default=32)
-    tr.add_argument("--generator-blocks", type=int, default=4)
-    tr.add_argument("--generator-filters", type=int, default=64)
+    tr.add_argument("--generator-start", type=int, default=0, help="epoch the generator starts training")
+    tr.add_argument("--discriminator-start", type=int, default=1, help="epoch the discriminator starts training")
+    tr.add_argument("--adversarial-start", type=int, default=2, help="epoch the adversarial term starts counting")
+    tr.add_argument("--discriminator-size", type=int, default=32, help="discriminator feature channels")
+    tr.add_argument("--generator-blocks", type=int, default=4, help="residual blocks (more than an existing model has grows it)")
+    tr.add_argument("--generator-filters", type=int, default=64, help="feature channels")
     tr.add_argument("--generator-upscale", type=int, default=None, help="same as --scales (Neural Enhance name)")
-    tr.add_argument("--generator-downscale", type=int, default=0)
+    tr.add_argument("--generator-downscale", type=int, default=0, help="stride-2 stages after the head (2 for a descreener)")
     tr.add_argument("--generator-residual", type=int, default=1, help="1: add a bilinear upsample of the input (default)")
-    tr.add_argument("--train-blur", type=float, default=None)
-    tr.add_argument("--train-noise", type=float, default=None)
-    tr.add_argument("--train-jpeg", type=int, default=None)
-    tr.add_argument("--train-scales", type=int, default=0)
-    tr.add_argument("--train-degradation", default=None, help="degradation preset: bicubic, faithful, repair, print")
-    tr.add_argument("--save-every", type=int, default=10)
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--train-blur", type=float, default=None, help="Gaussian blur sigma added to the LR (half the patches)")
+    tr.add_argument("--train-noise", type=float, default=None, help="Gaussian noise sigma added to the LR (below 1: a fraction of 255)")
+    tr.add_argument("--train-jpeg", type=int, default=None, help="lowest JPEG quality the LR is saved at (up to 95)")
+    tr.add_argument("--train-scales", type=int, default=0, help="halve the training images this many times first")
+    tr.add_argument("--train-degradation", default=None, help="degradation preset (default: print for --type=print, repair at --scales=1, else bicubic): "
+                    "bicubic, faithful, repair, print and their -text and -jpeg forms")
+    tr.add_argument("--save-every", type=int, default=10, help="epochs between checkpoints")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:

@@ -14,7 +14,9 @@ by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere
   :data:`VARIANT_AT_OR_BELOW` or below (with a variant) or :data:`REPAIR_AT_OR_BELOW` or below
   (the chain) when enlarging with ``default``; ``"always"`` to every file; ``"never"`` to none.
   A descreened file never gets it (the descreener was trained on JPEG'd scans itself), nor does
-  ``type="jpeg"``, whose model is the JPEG treatment already.
+  ``type="jpeg"``, whose model is the JPEG treatment already. An explicit content type
+  (``type="photo"``) is the variant the user asked for: ``"auto"`` leaves its JPEGs alone
+  (saying so), ``"always"`` still treats them.
 
 Thresholds, measured on the public bench (``python -m benchmarks jpeg``, x2, PSNR-Y against the
 HR): the repair chain against the model alone, +0.92 dB at quality 30, +0.64 at 50, +0.44 at 60,
@@ -177,7 +179,7 @@ def load_model(
 
 
 def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False,
-                 variant: bool = False) -> bool:
+                 variant: bool = False, type_given: bool = False) -> bool:
     """The JPEG rule: whether a file gets the JPEG treatment (module docstring).
 
     Args:
@@ -188,6 +190,8 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
         descreening: the file goes through the descreener.
         variant: ``model`` has a JPEG variant at ``zoom`` (then files up to :data:`VARIANT_AT_OR_BELOW`
             get it; the repair chain stops at :data:`REPAIR_AT_OR_BELOW`).
+        type_given: a content type was asked for explicitly (``--type=photo``): the variant
+            asked for wins over ``auto`` (``always`` still treats the file).
 
     Raises:
         ValueError: ``mode`` is not one of :data:`REPAIR_MODES`.
@@ -198,6 +202,8 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
         return False
     if mode == "always":
         return True
+    if type_given:
+        return False
     limit = VARIANT_AT_OR_BELOW if variant else REPAIR_AT_OR_BELOW
     return model == "default" and zoom > 1 and jpeg_quality is not None and jpeg_quality <= limit
 
@@ -301,8 +307,13 @@ class Treatment:
                 notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
                              "engravings and line art: --auto leaves files without a screen alone")
         # --type=jpeg: the model is the JPEG treatment already
+        typed = req.type is not None
+        if typed and req.type not in TREATMENT_TYPES and self.repair == "auto" and \
+                wants_repair("auto", self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant):
+            notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: left as it is for the {req.type} variant "
+                         "asked for (--repair always would remove the damage first)")
         if req.type != "jpeg" and wants_repair(self.repair, self._rule_name, req.zoom, meta.jpeg_quality, descreening,
-                                               self._variant):
+                                               self._variant, typed):
             model = self._jpeg_model()
             how = (f"the {req.model} model's JPEG variant removes it as it enlarges" if self._variant
                    else "the repair model removes it first")

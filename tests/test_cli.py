@@ -119,3 +119,18 @@ def test_an_unknown_type_is_a_usage_error_listing_the_types(tmp_path: Path, caps
     err = capsys.readouterr().err
     assert "unknown type 'foo'" in err and "photo" in err and "print" in err and "jpeg" in err
     assert not (tmp_path / "a_ne2x.png").exists()
+
+
+def test_every_training_flag_has_help_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    from enhance.cli import _build_parser
+
+    ap = _build_parser()
+    group = next(g for g in ap._action_groups if g.title and g.title.startswith("training"))
+    for action in group._group_actions:
+        assert action.help, action.option_strings
+        if action.default is not None:
+            assert "default" in ap.formatter_class(prog="enhance")._get_help_string(action), action.option_strings
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "photo, print or jpeg" in out and "(default: 0)" in out

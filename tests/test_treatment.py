@@ -105,6 +105,10 @@ ROUTES = [
     Row(1, None, None, "auto", True, None, True, "descreen", ("default", 1, "print"), "descreening (--auto)"),
     # without --auto a screened file is only told about it
     Row(2, "bicubic", None, "auto", False, None, True, "bicubic", ("bicubic", 2), "use --type=print (or --auto)"),
+    # an explicit content type is the variant asked for: auto leaves its JPEGs alone, always does not
+    Row(2, None, "photo", "auto", False, 30, False, "default", ("default", 2, "photo"), "left as it is for the photo variant"),
+    Row(2, None, "photo", "always", False, 30, False, "default", ("default", 2, "jpeg"), "--repair always"),
+    Row(3, None, "photo", "auto", False, 30, False, "default", ("default", 3), "left as it is"),
     # --type=jpeg is the JPEG treatment already: never a second one
     Row(2, None, "jpeg", "auto", False, 30, False, "default", ("default", 2, "jpeg"), ""),
     Row(3, None, "jpeg", "auto", False, 20, False, "repair+default", ("default", 3, "jpeg"), ""),
@@ -158,6 +162,7 @@ def test_the_jpeg_rule() -> None:
     assert not wants_repair("auto", "default", 2, 20, descreening=True)  # the descreener knows JPEG itself
     assert wants_repair("always", "raisr", 3, None) and not wants_repair("always", "repair", 1, 20)
     assert not wants_repair("never", "default", 2, 10)
+    assert not wants_repair("auto", "default", 2, 20, type_given=True) and wants_repair("always", "default", 2, 20, type_given=True)
     with pytest.raises(ValueError):
         wants_repair("sometimes", "default", 2, 10)
     with pytest.raises(ValueError):
