@@ -323,18 +323,22 @@ def _train(args: argparse.Namespace) -> int:
     show_bar = not args.quiet and sys.stderr.isatty()
     bar: dict[str, object] = {}
 
+    label = f"training {options.arch} x{options.scales}"
+
     def on_event(ev: TrainingEvent) -> None:
         if ev.kind == "skipped":
             print(f"enhance: error: {ev.message}", file=sys.stderr)
-        elif ev.kind == "step":
-            _render_step(bar, ev.done, ev.total, f"training raisr x{options.scales}", args.quiet, show_bar)
-        elif ev.kind == "epoch":
-            if not args.quiet:
-                losses = " ".join(f"{k}={v:.5f}" for k, v in (ev.losses or {}).items())
+        elif ev.kind in ("step", "epoch"):
+            losses = " ".join(f"{k}={v:.5f}" for k, v in (ev.losses or {}).items())
+            _render_step(bar, ev.done, ev.total, label, losses, args.quiet, show_bar)
+            if ev.kind == "epoch" and not args.quiet and not show_bar:
                 print(f"epoch {ev.epoch}/{ev.epochs}  {losses}  lr={ev.learning_rate:.2e}  ({ev.seconds:.0f} s)",
                       file=sys.stderr)
         elif not args.quiet:  # start, note, done
-            print(ev.message, file=sys.stderr)
+            if "progress" in bar:
+                bar["progress"].console.print(ev.message, markup=False, highlight=False)  # type: ignore[attr-defined]
+            else:
+                print(ev.message, file=sys.stderr)
 
     try:
         result = train_model(options, on_event)
@@ -347,24 +351,30 @@ def _train(args: argparse.Namespace) -> int:
     return 1 if result.output is None or result.skipped else 0
 
 
-def _render_step(bar: dict[str, object], done: int, total: int, label: str, quiet: bool, rich_bar: bool) -> None:
-    """A RAISR fit's progress: a rich bar on a terminal, else a line every 10 %."""
+def _render_step(bar: dict[str, object], done: int, total: int, label: str, losses: str, quiet: bool,
+                 rich_bar: bool) -> None:
+    """Training progress: on a terminal a rich bar with the running losses and the time left;
+    otherwise a line every 10 % (a generator's epochs print their own lines too)."""
     if quiet:
         return
     if rich_bar:
-        from rich.progress import Progress
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         if "progress" not in bar:
-            prog = Progress(transient=True)
-            bar["task"] = prog.add_task(label, total=total)
+            prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[losses]}"), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=True)
+            bar["task"] = prog.add_task(label, total=total, losses="")
             prog.start()
             bar["progress"] = prog
-        bar["progress"].update(bar["task"], completed=done)  # type: ignore[attr-defined]
+        bar["progress"].update(bar["task"], completed=done, total=total, losses=losses)  # type: ignore[attr-defined]
         return
-    pct = int(100 * done / max(1, total))
-    if pct // 10 != bar.get("last", -1):
-        bar["last"] = pct // 10
-        print(f"{label}: {pct}%", file=sys.stderr)
+    if not losses:  # RAISR: no epochs to print
+        pct = int(100 * done / max(1, total))
+        if pct // 10 != bar.get("last", -1):
+            bar["last"] = pct // 10
+            print(f"{label}: {pct}%", file=sys.stderr)
 
 
 class _Progress:

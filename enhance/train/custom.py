@@ -94,8 +94,9 @@ class TrainingEvent:
 
     Attributes:
         kind: "skipped" (a file that cannot be trained on; ``message`` says why), "start",
-            "note", "step" (``done`` of ``total`` units of a RAISR fit), "epoch" (a generator
-            epoch ended: its number, losses, learning rate and seconds so far) or "done".
+            "note", "step" (``done`` of ``total``: images of a RAISR fit, or iterations of a
+            generator's run, with its running losses), "epoch" (a generator epoch ended: its
+            number, losses, learning rate and seconds so far) or "done".
         message: one line for the user ("skipped", "start", "note", "done").
     """
 
@@ -276,9 +277,10 @@ def _train_generator(o: TrainingOptions, images: list[np.ndarray], out: Path,
                                    "can grow it); pick another --model name or delete it")
 
     def on_progress(p: TrainProgress) -> None:
-        if p.epoch_done:
-            emit(TrainingEvent("epoch", epoch=p.epoch, epochs=p.epochs, losses=dict(p.losses),
-                               learning_rate=p.learning_rate, seconds=p.seconds))
+        done = (p.epoch - 1) * p.iterations_per_epoch + p.iteration
+        kind = "epoch" if p.epoch_done else "step"
+        emit(TrainingEvent(kind, done=done, total=p.epochs * p.iterations_per_epoch, epoch=p.epoch, epochs=p.epochs,
+                           losses=dict(p.losses), learning_rate=p.learning_rate, seconds=p.seconds))
 
     train(images, cfg, run_dir, out, init_from=init, progress=on_progress,
           metadata={"name": o.model, "config_train": json.dumps(asdict(cfg), default=str, sort_keys=True)})
