@@ -361,8 +361,8 @@ def _input_size(src: Path) -> tuple[int, int] | None:
 def _one_file(src: Path, target: Path, treatment: Treatment, opts: BatchOptions, i: int, n: int,
               progress: Callable[[BatchEvent], None] | None) -> FileResult:
     """One file, claimed while it is computed; its failure becomes its result's one line."""
-    claim(target)
     try:
+        claim(target)
         tile_cb = (lambda d, t: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
         notes = enhance_file(src, target, treatment, opts, tile_cb)
         return FileResult(src, target, "done", "", notes)

@@ -207,6 +207,8 @@ def _print_models() -> int:
     out = ["  ".join(str(head[i]).ljust(widths[i]) for i in range(6)) + "  " + head[6]]
     for r in rows:
         out.append("  ".join(str(r[i]).ljust(widths[i]) for i in range(6)) + "  " + r[6])
+    out.append("speed: the model call, seconds per output megapixel, as measured for BENCHMARKS.md "
+               "(AMD EPYC, 2 cores); the whole command adds reading, writing and start-up")
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 

@@ -101,14 +101,13 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
     Returns:
         A :class:`ScreenReport`.
     """
-    g = _gray(pixels)
-    h, w = g.shape
+    h, w = pixels.shape[:2]
     n = min(max_side, h, w)
     n -= n % 16
     if n < 64:
         return ScreenReport(False)
     y0, x0 = (h - n) // 2, (w - n) // 2
-    crop = g[y0:y0 + n, x0:x0 + n]
+    crop = _gray(pixels[y0:y0 + n, x0:x0 + n])  # only the crop in float: a huge scan is never copied whole
     crop = crop - crop.mean()
     win = np.hanning(n).astype(np.float32)
     spec = np.abs(np.fft.fftshift(np.fft.fft2(crop * win[:, None] * win[None, :])))

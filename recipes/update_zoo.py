@@ -19,7 +19,8 @@ WEIGHTS = ROOT / "enhance" / "models" / "weights"
 DESCRIPTIONS = {
     "default": "faithful CNN (residual blocks, pixel shuffle), pixel loss: invents no texture",
     "repair": "x1 CNN that removes JPEG damage (quality 10-60) and noise",
-    "raisr": "hashed learned 7x7 filters (RAISR): fast CPU previews and huge scans",
+    "raisr": "hashed learned filters (RAISR; 7x7 then 5x5 at x2, 11x11 then 9x9 at x3/x4, 7x7 twice at x1): "
+             "NumPy only, small memory; faster than the CNN at x2 only",
     "descreen": "x1 CNN that removes halftone screens from scanned print (--type=print runs it first)",
     # by name:type where a variant differs from its model
     "default:jpeg": "the default CNN's variant for JPEG input (trained on JPEG'd LR, quality 20-95): removes the damage "
@@ -27,7 +28,28 @@ DESCRIPTIONS = {
 }
 
 
+#: model calls measured by ``python -m benchmarks speedprobe`` (1 MP output, 2 threads) that the
+#: sr table of results.json does not hold: s per output MP
+PROBED = {("repair", 1): 2.50, ("descreen", 1): 0.343}
+
+
+def _speeds() -> tuple[dict[tuple[str, int], float], str]:
+    """s per output MP of each (name, scale) from benchmarks/results/results.json, and the machine."""
+    path = ROOT / "benchmarks" / "results" / "results.json"
+    if not path.exists():
+        return dict(PROBED), ""
+    res = json.loads(path.read_text())
+    out = dict(PROBED)
+    for name, by_scale in res.get("sr", {}).items():
+        for key, entry in by_scale.items():
+            sec = (entry.get("speed") or {}).get("sec_per_mp")
+            if sec:
+                out[(name, int(key[1:]))] = round(float(sec), 3)
+    return out, str(res.get("machine", ""))
+
+
 def main() -> int:
+    speeds, machine = _speeds()
     models = []
     for f in sorted(WEIGHTS.glob("*.safetensors")):
         meta = read_header(f)
@@ -46,6 +68,9 @@ def main() -> int:
             # the recipes moved from scripts/ to recipes/ after some weights were written
             "recipe": meta.get("recipe", "").replace("scripts/", "recipes/", 1),
             "lineage": json.loads(meta.get("lineage", "[]")),
+            # the JPEG variant is the x2 network with other weights: the same speed
+            "sec_per_output_mp": speeds.get((name, int(meta.get("scale", "2")))),
+            "speed_measured_on": machine,
             "description": DESCRIPTIONS.get(f"{name}:{meta.get('type', 'photo')}", DESCRIPTIONS.get(name, "")),
         }
         models.append(entry)

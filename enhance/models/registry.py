@@ -40,9 +40,6 @@ ZOO_PATH = Path(__file__).with_name("zoo.json")
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 _USER_RE = re.compile(r"^ne(?P<zoom>[1-4])x-(?P<type>[A-Za-z0-9_]+)-(?P<name>[A-Za-z0-9_.]+)\.safetensors$")
 
-_SPEED = {"classical": "instant", "raisr": "fast", "generator": "moderate"}
-
-
 @dataclass(frozen=True)
 class ModelFile:
     """One weight file of a model, for one scale."""
@@ -66,6 +63,8 @@ class ModelEntry:
         description: one line for ``--list-models``.
         files: scale -> weight file (empty for classical resamplers).
         origin: "builtin", "shipped" or the folder a user model was found in.
+        speeds: scale -> the model call's measured seconds per output MP (zoo.json; on the
+            machine it names), where measured.
     """
 
     name: str
@@ -75,11 +74,13 @@ class ModelEntry:
     description: str
     files: dict[int, ModelFile] = field(default_factory=dict)
     origin: str = "builtin"
+    speeds: dict[int, float] = field(default_factory=dict)
 
     @property
     def speed(self) -> str:
-        """Speed class: instant, fast or moderate."""
-        return _SPEED.get(self.arch, "moderate")
+        """Measured seconds per output megapixel of the model call, per scale ("-" where unmeasured)."""
+        cells = [f"x{s} {sec:.2f}" for s, sec in sorted(self.speeds.items())]
+        return ", ".join(cells) + " s/MP" if cells else "-"
 
     @property
     def size_bytes(self) -> int:
@@ -91,10 +92,16 @@ class ModelEntry:
 PLAIN_TYPES = ("photo", "any")
 
 
+#: the classical resamplers through the tiler, s per output MP at x2 (benchmarks/results, AMD EPYC, 2 cores)
+_CLASSICAL_SPEED = {"bicubic": 0.030, "lanczos": 0.036}
+
+
 def _builtin() -> list[ModelEntry]:
     return [
-        ModelEntry("bicubic", "classical", "any", (1, 2, 3, 4), "Pillow bicubic resampling (reference, no learning)"),
-        ModelEntry("lanczos", "classical", "any", (1, 2, 3, 4), "Pillow Lanczos-3 resampling (reference, no learning)"),
+        ModelEntry("bicubic", "classical", "any", (1, 2, 3, 4), "Pillow bicubic resampling (reference, no learning)",
+                   speeds={2: _CLASSICAL_SPEED["bicubic"]}),
+        ModelEntry("lanczos", "classical", "any", (1, 2, 3, 4), "Pillow Lanczos-3 resampling (reference, no learning)",
+                   speeds={2: _CLASSICAL_SPEED["lanczos"]}),
     ]
 
 
@@ -110,11 +117,14 @@ def _shipped() -> tuple[ModelEntry, ...]:
     # by name, and within a name the plain variant before the special ones
     for (name, typ), items in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] not in PLAIN_TYPES, kv[0][1])):
         files = {}
+        speeds: dict[int, float] = {}
         for m in items:
             p = WEIGHTS_DIR / str(m["file"])
             files[int(m["scale"])] = ModelFile(p, int(m["scale"]), str(m["sha256"]), int(m.get("bytes", 0)))
+            if m.get("sec_per_output_mp") is not None:
+                speeds[int(m["scale"])] = float(m["sec_per_output_mp"])
         out.append(ModelEntry(name, str(items[0]["arch"]), typ, tuple(sorted(files)), str(items[0].get("description", "")),
-                              files, "shipped"))
+                              files, "shipped", speeds))
     return tuple(out)
 
 
