@@ -148,6 +148,14 @@ def cmd_faults(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_zoomplan(args: argparse.Namespace) -> int:
+    from .zoomplan import run_plans
+
+    images = load_bench(names=args.images)
+    _store(args, {"zoomplan": run_plans(images, lambda s: print(s, file=sys.stderr)), "zoomplan_machine": _machine()})
+    return 0
+
+
 def cmd_sheet(args: argparse.Namespace) -> int:
     from .methods import ours, resolve
     from .sheet import crop_sheet
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "jpeg", "faults", "report"):
+    for name in ("run", "pipeline", "print", "jpeg", "faults", "zoomplan", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -207,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--no-peers", action="store_true")
             p.set_defaults(fn=cmd_jpeg)
+        elif name == "zoomplan":
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.set_defaults(fn=cmd_zoomplan)
         elif name == "faults":
             p.add_argument("--trials", type=int, default=30, help="runs killed at a random moment")
             p.add_argument("--model", default="default")

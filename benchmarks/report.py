@@ -153,6 +153,19 @@ def pipeline_table(results: dict, key: str = "pipeline", title: str = "") -> lis
     return lines
 
 
+def zoomplan_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    zp = results.get("zoomplan")
+    if not zp:
+        return []
+    lines = ["### x8: which two models in turn (`python -m benchmarks zoomplan`; LR by MATLAB bicubic /8, "
+             "PSNR-Y, 8 px border)", "", "| plan | PSNR-Y | " + " | ".join(CLASSES) + " |", "|---|---|" + "---|" * len(CLASSES)]
+    for name, rows in zp.items():
+        per = {c: [r["psnr"] for r in rows if r["class"] == c] for c in CLASSES}
+        cells = " | ".join(_fmt(sum(v) / len(v)) if v else "–" for v in per.values())
+        lines.append(f"| {name} | {_fmt(sum(r['psnr'] for r in rows) / len(rows))} | {cells} |")
+    return lines + [""]
+
+
 def faults_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     f = results.get("faults")
     if not f:
@@ -208,7 +221,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
     body += sr_tables(results) + repair_tables(results) + print_tables(results) + jpeg_tables(results)
-    body += faults_table(results)
+    body += zoomplan_table(results) + faults_table(results)
     body += pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):

@@ -25,7 +25,8 @@ from .image import (DEFAULT_MAX_PIXELS, FORMATS, TiffSink, check_output_folder, 
                     open_image, prepare_for_format, save_image)
 from .outfile import atomic_output, claim, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
-from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, upscale_pixels
+from .models.base import Upscaler
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, resize_to, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class Inputs:
 
 
 #: an output's name: ``{stem}_ne{zoom}x``
-_OUTPUT_STEM = re.compile(r"_ne[1-4]x$")
+_OUTPUT_STEM = re.compile(r"_ne\d+(\.\d+)?x$")
 
 
 def is_enhance_output(path: Path) -> bool:
@@ -211,7 +212,7 @@ def select_shard(files: list[Path], index: int, count: int) -> list[Path]:
     return [f for f in files if home(f) == index - 1]
 
 
-def output_path(source: Path, zoom: int, opts: BatchOptions, root: Path | None = None) -> Path:
+def output_path(source: Path, zoom: float, opts: BatchOptions, root: Path | None = None) -> Path:
     """``opts.output_file``, or ``{stem}_ne{zoom}x{ext}`` beside the input or in ``opts.output_dir``
     (below it, the input's folder relative to ``root``, the folder argument it was found in)."""
     if opts.output_file is not None:
@@ -222,7 +223,7 @@ def output_path(source: Path, zoom: int, opts: BatchOptions, root: Path | None =
         folder = opts.output_dir / source.parent.relative_to(root)
     else:
         folder = opts.output_dir
-    return folder / f"{source.stem}_ne{zoom}x{FORMATS[opts.format]}"
+    return folder / f"{source.stem}_ne{zoom:g}x{FORMATS[opts.format]}"
 
 
 def enhance_file(
@@ -246,8 +247,13 @@ def enhance_file(
     zoom = treatment.zoom
     check_output_folder(target)
     h, w = pixels.shape[:2]
-    streamed = h * w * zoom**2 > STREAM_PIXELS and opts.format != "webp"
-    _check_budget(target, pixels, model, zoom, opts, streamed)
+    out_h, out_w = treatment.output_size(h, w)
+    streamed = out_h * out_w > STREAM_PIXELS and opts.format != "webp"
+    if streamed and not treatment.exact:
+        raise OutputError(f"{target}: a zoom of {zoom:g} makes {out_w}x{out_h}, too large to resize in memory; "
+                          f"use a whole zoom ({', '.join(map(str, (2, 3, 4, 6, 8)))}, ...) for outputs over "
+                          f"{STREAM_PIXELS // 1_000_000} MP")
+    _check_budget(target, pixels, model, (out_h, out_w), opts, streamed)
     # convert once: before upscaling what PNG and WebP cannot hold (cheaper than after), and
     # anything streamed; after it for JPEG (16 to 8 bits, alpha flattened) and TIFF (which holds everything)
     early = opts.format in ("png", "webp") or (streamed and opts.format == "jpeg")
@@ -255,8 +261,9 @@ def enhance_file(
         pixels, meta, conv = prepare_for_format(pixels, meta, opts.format)
         notes += conv
     out_meta = meta.scaled(zoom)
-    shape = (h * zoom, w * zoom, pixels.shape[2])
+    s = model.scale
     if streamed:
+        shape = (h * s, w * s, pixels.shape[2])
         with atomic_output(target) as tmp:
             if opts.format == "tiff":
                 sink = TiffSink(tmp, shape, pixels.dtype, out_meta)
@@ -276,6 +283,9 @@ def enhance_file(
         return notes
     out = upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, progress=tile_progress)
     assert isinstance(out, np.ndarray)
+    if not treatment.exact:
+        out = resize_to(out, out_h, out_w)
+        notes.append(f"x{zoom:g}: enlarged x{s} by {model.name}, then brought down to {out_w}x{out_h} with Lanczos")
     if not early:
         out, out_meta, conv = prepare_for_format(out, out_meta, opts.format)
         notes += conv
@@ -295,20 +305,22 @@ def memory_budget() -> int:
         return 8 << 30
 
 
-def _check_budget(target: Path, pixels: np.ndarray, model: object, zoom: int, opts: BatchOptions,
+def _check_budget(target: Path, pixels: np.ndarray, model: Upscaler, out_hw: tuple[int, int], opts: BatchOptions,
                   streamed: bool) -> None:
     """Refuse, before computing, an output that WebP cannot hold or whose memory would exceed the budget."""
     h, w, c = pixels.shape
-    if opts.format == "webp" and max(h, w) * zoom > WEBP_MAX_SIDE:
-        raise OutputError(f"{target}: {w * zoom}x{h * zoom} is more than WebP holds ({WEBP_MAX_SIDE} px a side); "
+    out_h, out_w = out_hw
+    if opts.format == "webp" and max(out_h, out_w) > WEBP_MAX_SIDE:
+        raise OutputError(f"{target}: {out_w}x{out_h} is more than WebP holds ({WEBP_MAX_SIDE} px a side); "
                           "write PNG, JPEG or TIFF")
     item = pixels.dtype.itemsize
+    s = model.scale
     need = h * w * c * item
     if streamed:  # the band of tile rows being blended, in float32 with its weights
-        rows = (min(h, opts.tile) + 2 * int(getattr(model, "context", 0))) * zoom
-        need += w * zoom * rows * c * 4 * 2
-    else:  # the output array and the encoder's copy of it
-        need += 2 * h * zoom * w * zoom * c * max(item, 1)
+        rows = (min(h, opts.tile) + 2 * int(model.context)) * s
+        need += w * s * rows * c * 4 * 2
+    else:  # the models' output, the encoder's copy of it (and the resized one)
+        need += 2 * h * s * w * s * c * max(item, 1) + out_h * out_w * c * item
     budget = opts.max_memory or memory_budget()
     if need > budget:
         raise OutputError(f"{target}: needs about {need / 2**30:.1f} GB of memory, more than the "
@@ -316,7 +328,7 @@ def _check_budget(target: Path, pixels: np.ndarray, model: object, zoom: int, op
                           "any size) or use smaller --rendering-tile")
 
 
-def _clean_output_folders(files: list[Path], zoom: int, opts: BatchOptions, inputs: set[str],
+def _clean_output_folders(files: list[Path], zoom: float, opts: BatchOptions, inputs: set[str],
                           roots: dict[Path, Path]) -> None:
     """Remove the temporaries that killed runs left in the batch's output folders (said once each)."""
     folders = {output_path(f, zoom, opts, roots.get(f)).parent for f in files}
@@ -327,7 +339,7 @@ def _clean_output_folders(files: list[Path], zoom: int, opts: BatchOptions, inpu
                      "" if len(removed) == 1 else "s", folder)
 
 
-def _why_skip(src: Path, target: Path, zoom: int, notes: list[str]) -> str:
+def _why_skip(src: Path, target: Path, treatment: Treatment, notes: list[str]) -> str:
     """For ``--skip-existing``: why ``src`` is skipped ("" to do it): its output is there and
     whole, or another live run is writing it now. Checked just before the file's turn."""
     pid = writer_of(target)
@@ -336,7 +348,11 @@ def _why_skip(src: Path, target: Path, zoom: int, notes: list[str]) -> str:
     if not target.exists():
         return ""
     w_h = _input_size(src)
-    sizes = () if w_h is None else ((w_h[0] * zoom, w_h[1] * zoom), (w_h[1] * zoom, w_h[0] * zoom))
+    if w_h is None:
+        sizes: tuple[tuple[int, int], ...] = ()
+    else:
+        (oh, ow), (rh, rw) = treatment.output_size(w_h[1], w_h[0]), treatment.output_size(w_h[0], w_h[1])
+        sizes = ((ow, oh), (rw, rh))  # as (width, height), either way up (EXIF orientation)
     if is_complete(target, sizes):
         return f"{src}: {target} exists, skipped"
     notes.append(f"{target} was there but incomplete or not this input's output; made again")
@@ -425,7 +441,7 @@ def run_batch(
                              "rename one of them or use --output")
         elif key in input_keys:
             res = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to overwrite it")
-        elif opts.skip_existing and (skip := _why_skip(src, target, treatment.zoom, notes)):
+        elif opts.skip_existing and (skip := _why_skip(src, target, treatment, notes)):
             claimed[key] = src
             res = FileResult(src, target, "skipped", skip)
         else:

@@ -69,6 +69,17 @@ def _shard(text: str) -> tuple[int, int]:
     return ki, ni
 
 
+def _zoom(text: str) -> float:
+    """``--zoom``: a whole number stays an int (``2``), else a float (``1.5``); 1 to 16."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"{text} is outside 1..16")
+    return int(value) if value.is_integer() else value
+
+
 def _positive(text: str) -> int:
     """An integer of at least 1 (``--max-pixels``)."""
     try:
@@ -102,7 +113,9 @@ def _build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     ap.add_argument("files", nargs="*", help="image files, folders (the images in them) or quoted globs (\"images/*.jpg\", \"**/*.png\")")
-    ap.add_argument("--zoom", type=int, default=2, choices=(1, 2, 3, 4), help="enlargement factor (default 2; 1 = repair only)")
+    ap.add_argument("--zoom", type=_zoom, default=2,
+                    help="enlargement, 1 to 16: 2, 3, 4 by one model; 6, 8, 9, 12, 16 by two in turn (8 = x4 then x2); "
+                         "any other (1.5, 2.5, 5) by the next such zoom brought down with Lanczos; 1 = repair only")
     ap.add_argument("--model", default=None,
                     help="model name: default, repair, raisr, bicubic, lanczos, or one you trained (default: "
                          "'default', or 'repair' at --zoom=1)")
@@ -309,7 +322,7 @@ def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", 
     skipped = sum(r.status == "skipped" for r in results)
     if not quiet:
         print(f"enhance: {done} done, {skipped} skipped, {failed} failed in {time.perf_counter() - t0:.1f} s "
-              f"(model {treatment.model.name} x{treatment.zoom})", file=sys.stderr)
+              f"(model {treatment.model.name} x{treatment.zoom:g})", file=sys.stderr)
     return 1 if failed else 0
 
 

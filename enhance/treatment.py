@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,7 +48,7 @@ from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, check_pixels, upscale_pixe
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModelRequest", "Treatment", "load_model", "upscale", "wants_repair", "REPAIR_MODES",
+__all__ = ["ModelRequest", "Treatment", "load_model", "upscale", "wants_repair", "zoom_plan", "REPAIR_MODES",
            "REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "DESCREEN", "REPAIR"]
 
 #: The x1 model that removes halftone screens (``type="print"``).
@@ -65,14 +66,39 @@ TREATMENT_TYPES = ("print", "jpeg")
 REPAIR_MODES = ("auto", "always", "never")
 
 
+#: the zooms the models have; larger ones are products of these, run one after the other
+MODEL_ZOOMS = (1, 2, 3, 4)
+#: the largest zoom asked for
+MAX_ZOOM = 16
+
+
+def zoom_plan(zoom: float) -> tuple[int, ...]:
+    """The model zooms that make ``zoom``, largest first: 1-4 as they are; 6, 8, 9, 12, 16 as
+    products (8 is x4 then x2); any other zoom as the plan of the next such integer above it,
+    whose output is then brought down to the exact size with Lanczos (1.5 is x2 then down).
+
+    Example:
+        >>> zoom_plan(8), zoom_plan(2.5), zoom_plan(5)
+        ((4, 2), (3,), (3, 2))
+    """
+    n = max(1, math.ceil(zoom - 1e-9))
+    while True:
+        if n in MODEL_ZOOMS:
+            return (n,)
+        for a in (4, 3, 2):
+            if n % a == 0 and (n // a) in MODEL_ZOOMS[1:]:
+                return (a, n // a)
+        n += 1
+
+
 @dataclass(frozen=True)
 class ModelRequest:
     """The models a user asked for: everything needed to load them, and nothing else.
 
     Attributes:
         name: registry name; None for the zoom's default (:attr:`model`).
-        zoom: 1 (repair, descreen) to 4; the one carrier of the zoom, checked once against the
-            loaded model's scale.
+        zoom: the enlargement, 1 (repair, descreen) to 16, not necessarily whole (1.5); the one
+            carrier of the zoom (:func:`zoom_plan` says which models make it).
         type: content type ("photo", "print", "jpeg", ...; None for the model's plain variant).
         device: "cpu" or "cuda" (neural models).
         precision: "auto", "fp32" or "bf16" (neural models).
@@ -93,8 +119,8 @@ class ModelRequest:
     def __post_init__(self) -> None:
         if self.name is not None and not isinstance(self.name, str):
             raise UsageError(f"model must be a registry name or a loaded model, not {type(self.name).__name__}")
-        if not isinstance(self.zoom, int) or isinstance(self.zoom, bool) or not 1 <= self.zoom <= 4:
-            raise UsageError(f"zoom must be 1, 2, 3 or 4, not {self.zoom!r}")
+        if not isinstance(self.zoom, (int, float)) or isinstance(self.zoom, bool) or not 1 <= self.zoom <= MAX_ZOOM:
+            raise UsageError(f"zoom must be a number from 1 to {MAX_ZOOM}, not {self.zoom!r}")
         if self.type is not None and (not isinstance(self.type, str) or not self.type):
             raise UsageError(f"type must be a content type name, not {self.type!r}")
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
@@ -125,6 +151,9 @@ def build_model(request: ModelRequest) -> Upscaler:
     if request.ensemble not in PASSES:
         raise ModelError(f"ensemble must be one of {', '.join(map(str, PASSES))}, not {request.ensemble}")
     name, zoom, typ = request.model, request.zoom, request.type
+    if zoom not in MODEL_ZOOMS:
+        raise ModelError(f"a model is x1 to x4, not x{zoom:g}: larger and fractional zooms are a Treatment's plan "
+                         "(zoom_plan)")
     if typ is not None and typ not in TREATMENT_TYPES:
         known = sorted(set(TREATMENT_TYPES) | {e.type for e in list_models(request.model_dir) if e.type != "any"})
         if typ not in known:
@@ -239,36 +268,62 @@ class Treatment:
         self.auto = auto
         self.detect_screens = detect_screens
         self._given = model is not None
-        self.model: Upscaler = model if model is not None else build_model(request)
-        if self.model.scale != request.zoom:
-            raise ModelError(f"model {self.model.name!r} is x{self.model.scale}, but zoom {request.zoom} was asked for")
+        self._later: list[Upscaler] | None = None
+        self.steps = zoom_plan(request.zoom)
+        first = replace(request, zoom=self.steps[0])
+        self._first = first
+        self.model: Upscaler = model if model is not None else self._compose(build_model(first))
+        if self.model.scale != math.prod(self.steps):
+            raise ModelError(f"model {self.model.name!r} is x{self.model.scale}, but zoom {request.zoom:g} was asked for")
         #: the name the JPEG rule sees
         self._rule_name = self.model.name if self._given else request.model
         self._variant = (not self._given and repair != "never"
-                         and has_variant(request.model, request.zoom, "jpeg", request.model_dir))
+                         and has_variant(request.model, first.zoom, "jpeg", request.model_dir))
         self._loaded: dict[str, Upscaler] = {}
 
+    def _compose(self, first: Upscaler) -> Upscaler:
+        """``first`` followed by the plan's later enlargements (``--zoom=8``: x4, then x2)."""
+        if len(self.steps) == 1:
+            return first
+        if self._later is None:
+            req = self.request
+            self._later = [build_model(replace(req, name=req.model, zoom=z, type=None)) for z in self.steps[1:]]
+        m = first
+        for later in self._later:
+            m = Chain(m, later)
+        return m
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """The output's ``(height, width)`` for an input of that size: exactly the zoom, rounded."""
+        z = self.request.zoom
+        return (height * z, width * z) if isinstance(z, int) else (round(height * z), round(width * z))
+
     @property
-    def zoom(self) -> int:
-        """The enlargement every file gets."""
+    def exact(self) -> bool:
+        """Whether the models' own scale is the zoom (else their output is resized to it)."""
+        return math.prod(self.steps) == self.request.zoom
+
+    @property
+    def zoom(self) -> float:
+        """The enlargement every file gets (an int when it is whole)."""
         return self.request.zoom
 
     def _print_model(self) -> Upscaler:
         if "print" not in self._loaded:  # loaded on the first screened file only
-            req = self.request
+            req = self._first
             name = "default" if req.zoom == 1 and req.model == REPAIR else req.model
-            self._loaded["print"] = build_model(replace(req, name=name, type="print"))
+            self._loaded["print"] = self._compose(build_model(replace(req, name=name, type="print")))
         return self._loaded["print"]
 
     def _jpeg_model(self) -> Upscaler:
         if "jpeg" not in self._loaded:  # loaded on the first JPEG that needs it only
-            req = self.request
+            req = self._first
             if self._given:
                 repair = build_model(ModelRequest(REPAIR, 1, None, req.device, req.precision, req.backend, req.ensemble,
                                                   req.model_dir))
                 self._loaded["jpeg"] = Chain(repair, self.model)
             else:
-                self._loaded["jpeg"] = build_model(replace(req, name=req.model, type="jpeg"))
+                self._loaded["jpeg"] = self._compose(build_model(replace(req, name=req.model, type="jpeg")))
         return self._loaded["jpeg"]
 
     def for_file(self, pixels: np.ndarray, meta: ImageMeta) -> tuple[Upscaler, list[str]]:
@@ -281,7 +336,7 @@ class Treatment:
         Returns:
             An :class:`~enhance.models.base.Upscaler` of scale :attr:`zoom`, and notes.
         """
-        req = self.request
+        req = self._first
         model = self.model
         notes: list[str] = []
         descreening = req.type == "print"
@@ -342,8 +397,9 @@ def upscale(
         image: a PIL image (any mode; the ICC profile and DPI in ``image.info`` are carried,
             DPI multiplied by ``zoom``), or an array ``(H, W)`` / ``(H, W, C)`` with C = 1 (gray),
             2 (gray+alpha), 3 (RGB) or 4 (RGBA), uint8, uint16 or float32 in [0, 1].
-        zoom: 1 (repair models), 2, 3 or 4.
-        model: a registry name or a loaded model.
+        zoom: 1 (repair models) to 16, whole or not (:func:`zoom_plan`: 8 is x4 then x2, 1.5 is
+            x2 brought down with Lanczos).
+        model: a registry name or a loaded model (whose scale must then be the zoom).
         type: content type preference when picking a named model.
         tile: tile side in input pixels; overlap: blended overlap.
         device: "cpu" or "cuda" for neural models.
@@ -355,8 +411,8 @@ def upscale(
             (No screen detection here: pass ``type="print"`` to descreen.)
 
     Returns:
-        The same kind of object: a PIL image, or an array of the input's dtype, of exactly
-        ``zoom`` times the input size.
+        The same kind of object: a PIL image, or an array of the input's dtype, of ``zoom``
+        times the input size (rounded to whole pixels).
 
     Example:
         >>> import numpy as np
@@ -388,6 +444,10 @@ def upscale(
         log.debug("%s", note)
     out = upscale_pixels(pixels, meta.layout, m, tile, overlap, progress=progress)
     assert out is not None
+    if not treatment.exact:
+        from .upscaling import resize_to
+
+        out = resize_to(out, *treatment.output_size(*pixels.shape[:2]))
     if pil:
         return to_pil(out, meta.scaled(zoom))
     out = out.astype(image.dtype, copy=False)  # float64 in, float64 out

@@ -18,7 +18,7 @@ from .models.base import Upscaler
 from .models.classical import resample
 from .tiles import ArraySink, Sink, run_tiled
 
-__all__ = ["upscale_pixels", "check_pixels", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
+__all__ = ["upscale_pixels", "resize_to", "check_pixels", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
 
 #: channels of each layout
 LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4, "CMYKA": 5}
@@ -128,3 +128,23 @@ def upscale_pixels(
     run_tiled(x, _tile_fn(model, layout), s, sink, dtype, tile=tile, overlap=overlap,
               context=model.context, multiple_of=model.multiple_of, progress=progress)
     return sink.array if own else None  # type: ignore[attr-defined]
+
+
+def resize_to(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``pixels`` ``(H, W, C)`` (uint8, uint16 or float32) resampled to ``(height, width, C)`` with
+    Lanczos-3 (libvips), alpha and ink channels alike: a fractional zoom's last step, downwards."""
+    import pyvips
+
+    h, w = pixels.shape[:2]
+    if (h, w) == (height, width):
+        return pixels
+    im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
+    out = im.resize(width / w, vscale=height / h, kernel="lanczos3")
+    a = np.asarray(out.numpy() if hasattr(out, "numpy") else np.ndarray(buffer=out.write_to_memory(),
+                   dtype=pixels.dtype, shape=(out.height, out.width, out.bands)))
+    a = a.reshape(out.height, out.width, -1)[:height, :width]
+    if a.shape[:2] != (height, width):  # vips rounded a side down: repeat its last row or column
+        a = np.pad(a, ((0, height - a.shape[0]), (0, width - a.shape[1]), (0, 0)), mode="edge")
+    if pixels.dtype.kind == "f":
+        a = np.clip(a, 0.0, 1.0)
+    return a.astype(pixels.dtype, copy=False)

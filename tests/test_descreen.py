@@ -109,8 +109,9 @@ def test_chain_runs_first_then_second_and_adds_contexts() -> None:
     assert (c.scale, c.context, c.multiple_of) == (2, 3 + up.context, 4)
     x = np.random.default_rng(0).random((8, 8, 3)).astype(np.float32)
     np.testing.assert_allclose(c(x), up(np.clip(x * 0.5 + 0.8, 0, 1)), atol=1e-6)
-    with pytest.raises(ValueError):
-        Chain(up, up)
+    twice = Chain(up, up)  # one enlargement after another (--zoom=4 from two x2 models)
+    assert (twice.scale, twice.context) == (4, up.context + -(-up.context // 2))
+    np.testing.assert_allclose(twice(x), up(np.clip(up(x), 0, 1)), atol=1e-6)
 
 
 def _screened_png(tmp_path: Path, name: str = "halftone.png") -> tuple[Path, np.ndarray]:

@@ -280,7 +280,7 @@ MISUSE = {
     "model None": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, None), "model must be"),  # type: ignore[arg-type]
     "bogus type": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", type="bogus"), "unknown type 'bogus'"),
     "tpu": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", device="tpu"), "device must be"),
-    "zoom 5": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 5, "bicubic"), "zoom must be 1, 2, 3 or 4"),
+    "zoom 17": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 17, "bicubic"), "zoom must be a number from 1 to 16"),
     "tile 0": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", tile=0), "tile must be"),
     "overlap -1": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", overlap=-1), "overlap must be"),
     "layout": (lambda: enhance.upscale_pixels(np.zeros((4, 4, 3), np.uint8), "RGBA", load_model("bicubic", 2)),
@@ -303,3 +303,40 @@ def test_float64_comes_back_float64() -> None:
     assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (12, 10, 3)
     gray = enhance.upscale(x[:, :, 0], 2, "bicubic")
     assert isinstance(gray, np.ndarray) and gray.dtype == np.float64 and gray.shape == (12, 10)
+
+
+def test_zoom_plans() -> None:
+    from enhance.treatment import zoom_plan
+
+    assert [zoom_plan(z) for z in (1, 2, 3, 4)] == [(1,), (2,), (3,), (4,)]
+    assert [zoom_plan(z) for z in (6, 8, 9, 12, 16)] == [(3, 2), (4, 2), (3, 3), (4, 3), (4, 4)]
+    assert [zoom_plan(z) for z in (1.5, 2.5, 5, 7, 10)] == [(2,), (3,), (3, 2), (4, 2), (4, 3)]
+
+
+def test_zoom_8_is_x4_then_x2_and_1_5_is_x2_brought_down(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t = Treatment(ModelRequest("bicubic", 8))
+    assert t.model.name == "bicubic+bicubic" and t.model.scale == 8 and t.exact and t.output_size(5, 7) == (40, 56)
+    x = np.random.default_rng(0).random((6, 6, 3)).astype(np.float32)
+    two = load_model("bicubic", 2)
+    np.testing.assert_allclose(t.model(x), two(np.clip(load_model("bicubic", 4)(x), 0, 1)), atol=1e-6)
+    src = tmp_path / "a.png"
+    Image.fromarray(smooth_rgb(10, 14)).save(src, dpi=(100, 100))
+    assert main(["--zoom=8", "--model=bicubic", "-q", str(src)]) == 0
+    assert Image.open(tmp_path / "a_ne8x.png").size == (112, 80)
+    assert main(["--zoom=1.5", "--model=bicubic", str(src)]) == 0
+    out = Image.open(tmp_path / "a_ne1.5x.png")
+    assert out.size == (21, 15) and round(out.info["dpi"][0]) == 150
+    assert "then brought down to 21x15 with Lanczos" in capsys.readouterr().err
+    small = enhance.upscale(np.zeros((10, 14, 3), np.uint8), 2.5, "bicubic")
+    assert isinstance(small, np.ndarray) and small.shape == (25, 35, 3)
+    with pytest.raises(SystemExit):
+        main(["--zoom=17", str(src)])
+
+
+def test_zoom_8_treats_a_jpeg_in_its_first_step(pictures: dict[bool, np.ndarray]) -> None:
+    """The JPEG rule is the first model's (x4: the repair chain up to quality 70), then x2."""
+    t = Treatment(ModelRequest(None, 8), detect_screens=False)
+    m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=40))
+    assert m.name == "repair+default+default" and m.scale == 8 and "repair model removes it first" in notes[0]
+    m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=80))
+    assert m is t.model and m.name == "default+default" and not notes
