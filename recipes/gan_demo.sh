@@ -14,7 +14,7 @@ RUN="$ROOT/runs/gan"
 mkdir -p "$RUN/data"
 ln -sf "$ROOT"/data/corpus/photo_*.png "$ROOT"/data/corpus/art_*.png "$RUN/data/"
 # fine-tuning starts from a model of the same name in the current folder
-[ -f "$RUN/ne2x-photo-gan.safetensors" ] || cp "$ROOT/enhance/models/weights/default-x2.safetensors" "$RUN/ne2x-photo-gan.safetensors"
+[ -f "$RUN/ne2x-photo-gan.safetensors" ] || cp "$ROOT/src/enhance/models/weights/default-x2.safetensors" "$RUN/ne2x-photo-gan.safetensors"
 cd "$RUN"
 enhance --train "data/*.png" --model gan --scales=2 --epochs="$EPOCHS" --epoch-size="$EPOCH_SIZE" --batch-size=8 \
   --perceptual-layer=conv5_2 --smoothness-weight=2e4 --adversary-weight=1e3 --generator-start=5 \

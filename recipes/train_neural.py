@@ -4,7 +4,7 @@
     python -m recipes.train_neural --corpus data/corpus all
 
 Each stage trains in runs/<model> with checkpoints (an interrupted run resumes where it
-stopped) and, once finished, writes enhance/models/weights/<file>.safetensors. The x3, x4 and repair models
+stopped) and, once finished, writes src/enhance/models/weights/<file>.safetensors. The x3, x4 and repair models
 start from the x2 model's body (fine-tuning), which converges far faster than from scratch.
 Stages print one line per epoch to stderr.
 
@@ -32,7 +32,7 @@ from enhance.models.generator import GeneratorConfig
 from recipes.corpus import corpus_megapixels, kind_weights, load_corpus
 from enhance.train.loop import TrainConfig, TrainProgress, train
 
-WEIGHTS = "enhance/models/weights"
+WEIGHTS = "src/enhance/models/weights"
 #: share of training crops per corpus kind (photos are scarce but matter most)
 SHARES = {"photo": 0.5, "art": 0.25, "clipart": 0.25}
 BASE = TrainConfig(

@@ -7,7 +7,7 @@ Uses every photo and painting of the corpus and a fixed share of the clip-art (a
 in all), MATLAB-bicubic LR (the benchmark protocol's), and for x1 JPEG quality 10-60 plus
 noise; the filters of ``recommended_config`` (x2: 7x7 then a 5x5 refining cascade; x3/x4:
 11x11 then 9x9; x1: 7x7 twice, with the JPEG block lattice hashed too). Writes
-enhance/models/weights/raisr-x{s}.safetensors.
+src/enhance/models/weights/raisr-x{s}.safetensors.
 NumPy/SciPy only.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from enhance.train.raisr import jpeg_damage, recommended_config, train_filters
 from recipes.corpus import load_raisr_set
 
-WEIGHTS = "enhance/models/weights"
+WEIGHTS = "src/enhance/models/weights"
 
 
 def main(argv: list[str] | None = None) -> int:

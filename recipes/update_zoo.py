@@ -1,4 +1,4 @@
-"""Rebuild enhance/models/zoo.json from the weight files: sha256, size, architecture, how trained.
+"""Rebuild src/enhance/models/zoo.json from the weight files: sha256, size, architecture, how trained.
 
     python -m recipes.update_zoo
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from enhance.models.weightfile import read_header
 
 ROOT = Path(__file__).resolve().parents[1]
-WEIGHTS = ROOT / "enhance" / "models" / "weights"
+WEIGHTS = ROOT / "src" / "enhance" / "models" / "weights"
 DESCRIPTIONS = {
     "default": "faithful CNN (residual blocks, pixel shuffle), pixel loss: invents no texture",
     "repair": "x1 CNN that removes JPEG damage (quality 10-60) and noise",
@@ -74,7 +74,7 @@ def main() -> int:
             "description": DESCRIPTIONS.get(f"{name}:{meta.get('type', 'photo')}", DESCRIPTIONS.get(name, "")),
         }
         models.append(entry)
-    (ROOT / "enhance" / "models" / "zoo.json").write_text(json.dumps({"models": models}, indent=1) + "\n")
+    (ROOT / "src" / "enhance" / "models" / "zoo.json").write_text(json.dumps({"models": models}, indent=1) + "\n")
     print(f"zoo.json: {len(models)} files", file=sys.stderr)
     return 0
 
