@@ -12,8 +12,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_wheel_holds_the_library_and_its_weights_and_no_lab_code(tmp_path: Path) -> None:
+    import shutil
+
+    src = tmp_path / "checkout"  # built from a copy: setuptools leaves build/ beside what it builds
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for lab in ("recipes", "benchmarks"):  # beside the package, as in a checkout: they must stay out of the wheel
+        shutil.copytree(ROOT / lab, src / lab, ignore=shutil.ignore_patterns("__pycache__", "results", "*.png"))
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
-                        str(ROOT)], capture_output=True, text=True)
+                        str(src)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     (wheel,) = tmp_path.glob("enhance-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
