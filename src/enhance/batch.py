@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import EnhanceError, InputError, OutputError
-from .image import (DEFAULT_MAX_PIXELS, FORMATS, TiffSink, check_output_folder, convert_streamed, made_by_enhance,
+from .image import (DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, TiffSink, check_output_folder, convert_streamed, made_by_enhance,
                     open_image, prepare_for_format, save_image)
 from .outfile import atomic_output, claim, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
@@ -263,21 +263,7 @@ def enhance_file(
     out_meta = meta.scaled(zoom)
     s = model.scale
     if streamed:
-        shape = (h * s, w * s, pixels.shape[2])
-        with atomic_output(target) as tmp:
-            if opts.format == "tiff":
-                sink = TiffSink(tmp, shape, pixels.dtype, out_meta)
-                upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
-                sink.close()
-            else:  # rows into an uncompressed TIFF beside it, then re-encoded row by row
-                raw = tmp.with_name(tmp.name.replace(".tmp", ".raw.tmp"))
-                try:
-                    sink = TiffSink(raw, shape, pixels.dtype, out_meta)
-                    upscale_pixels(pixels, meta.layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
-                    sink.close()
-                    convert_streamed(raw, tmp, out_meta, opts.format, opts.quality)
-                finally:
-                    raw.unlink(missing_ok=True)
+        _write_streamed(target, pixels, meta.layout, model, out_meta, opts, tile_progress)
         if meta.exif and opts.format == "tiff":
             notes.append("EXIF not written to a streamed TIFF")
         return notes
@@ -291,6 +277,28 @@ def enhance_file(
         notes += conv
     notes += save_image(target, out, out_meta, opts.format, opts.quality, prepared=True)
     return notes
+
+
+def _write_streamed(target: Path, pixels: np.ndarray, layout: str, model: Upscaler, out_meta: ImageMeta,
+                    opts: BatchOptions, tile_progress: Callable[[int, int], None] | None) -> None:
+    """Rows into the TIFF itself, or into an uncompressed TIFF beside a PNG or JPEG that is then
+    re-encoded from it row by row: memory bounded by the tile rows, whatever the output's size."""
+    h, w, c = pixels.shape
+    shape = (h * model.scale, w * model.scale, c)
+    with atomic_output(target) as tmp:
+        if opts.format == "tiff":
+            sink = TiffSink(tmp, shape, pixels.dtype, out_meta)
+            upscale_pixels(pixels, layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
+            sink.close()
+            return
+        raw = tmp.with_name(tmp.name.replace(".tmp", ".raw.tmp"))
+        try:
+            sink = TiffSink(raw, shape, pixels.dtype, out_meta)
+            upscale_pixels(pixels, layout, model, opts.tile, opts.overlap, sink=sink, progress=tile_progress)
+            sink.close()
+            convert_streamed(raw, tmp, out_meta, opts.format, opts.quality)
+        finally:
+            raw.unlink(missing_ok=True)
 
 
 #: WebP's largest side

@@ -430,15 +430,7 @@ def upscale(
         treatment = Treatment(ModelRequest(base.name, zoom, type, device, ensemble=ensemble), repair,
                               detect_screens=False, model=base)
     pil = isinstance(image, Image.Image)
-    if pil:
-        pixels, meta = from_pil(image)
-    else:
-        if not isinstance(image, np.ndarray):
-            raise UsageError(f"image must be a PIL image or a NumPy array, not {builtins.type(image).__name__}")
-        pixels = check_pixels(image, name="image")
-        if pixels.shape[2] > 4:
-            raise UsageError(f"image has {pixels.shape[2]} channels; arrays take 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)")
-        meta = ImageMeta(layout=layout_for_channels(pixels.shape[2]))
+    pixels, meta = _image_pixels(image)
     m, notes = treatment.for_file(pixels, meta)
     for note in notes:
         log.debug("%s", note)
@@ -452,3 +444,15 @@ def upscale(
         return to_pil(out, meta.scaled(zoom))
     out = out.astype(image.dtype, copy=False)  # float64 in, float64 out
     return out[:, :, 0] if image.ndim == 2 else out
+
+
+def _image_pixels(image: object) -> tuple[np.ndarray, ImageMeta]:
+    """:func:`upscale`'s input as ``(H, W, C)`` pixels and metadata, or a UsageError naming it."""
+    if isinstance(image, Image.Image):
+        return from_pil(image)
+    if not isinstance(image, np.ndarray):
+        raise UsageError(f"image must be a PIL image or a NumPy array, not {builtins.type(image).__name__}")
+    pixels = check_pixels(image, name="image")
+    if pixels.shape[2] > 4:
+        raise UsageError(f"image has {pixels.shape[2]} channels; arrays take 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)")
+    return pixels, ImageMeta(layout=layout_for_channels(pixels.shape[2]))
