@@ -33,7 +33,6 @@ def _time(fn, runs: int = 5) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     up = load_model("raisr", 2)
     model = up.model  # type: ignore[attr-defined]
-    cfg = model.cfg
     rng = np.random.default_rng(0)
     from scipy.ndimage import gaussian_filter
 
