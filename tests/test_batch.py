@@ -242,10 +242,12 @@ def test_stale_temporaries_of_dead_runs_are_removed(tmp_path: Path, capsys: pyte
     src = _img(tmp_path / "a.png")
     stale = tmp_path / f".a_ne2x.png.tmp{dead.pid}"
     stale.write_bytes(b"half a file")
-    live = tmp_path / ".other.png.tmp1"  # pid 1 lives: a run in progress, not touched
+    live = tmp_path / ".other_ne2x.png.tmp1"  # pid 1 lives: a run in progress, not touched
     live.write_bytes(b"being written")
+    foreign = tmp_path / f".notes.txt.tmp{dead.pid}"  # another program's temporary: not ours to remove
+    foreign.write_bytes(b"someone else's")
     assert main(["--model=bicubic", str(src)]) == 0
-    assert not stale.exists() and live.exists() and (tmp_path / "a_ne2x.png").exists()
+    assert not stale.exists() and live.exists() and foreign.exists() and (tmp_path / "a_ne2x.png").exists()
     assert "removed 1 temporary file" in capsys.readouterr().err
 
 

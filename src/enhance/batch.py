@@ -339,9 +339,10 @@ def _check_budget(target: Path, pixels: np.ndarray, model: Upscaler, out_hw: tup
 def _clean_output_folders(files: list[Path], zoom: float, opts: BatchOptions, inputs: set[str],
                           roots: dict[Path, Path]) -> None:
     """Remove the temporaries that killed runs left in the batch's output folders (said once each)."""
-    folders = {output_path(f, zoom, opts, roots.get(f)).parent for f in files}
-    for folder in sorted(folders, key=str):
-        removed = remove_stale_temporaries(folder if str(folder) else Path("."), inputs)
+    targets = [output_path(f, zoom, opts, roots.get(f)) for f in files]
+    names = {t.name for t in targets}
+    for folder in sorted({t.parent for t in targets}, key=str):
+        removed = remove_stale_temporaries(folder if str(folder) else Path("."), inputs, names)
         if removed:
             log.info("removed %d temporary file%s left in %s by an interrupted run", len(removed),
                      "" if len(removed) == 1 else "s", folder)

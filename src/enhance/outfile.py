@@ -85,9 +85,16 @@ def writer_of(target: Path) -> int | None:
     return None
 
 
-def remove_stale_temporaries(folder: Path, keep: set[str] = frozenset()) -> list[Path]:  # type: ignore[assignment]
+#: the names Enhance writes: ``{stem}_ne{zoom}x.{ext}`` (and the raw TIFF beside a streamed one)
+_OUTPUT_NAME = re.compile(r"^.+_ne\d+(\.\d+)?x\.[A-Za-z0-9]+(\.raw)?$")
+
+
+def remove_stale_temporaries(folder: Path, keep: set[str] = frozenset(),  # type: ignore[assignment]
+                             targets: set[str] = frozenset()) -> list[Path]:  # type: ignore[assignment]
     """Remove the temporaries in ``folder`` left by processes that no longer exist (a kill -9,
-    a power cut); ``keep`` holds real paths never to touch (the batch's inputs).
+    a power cut). Only Enhance's own are touched: the temporary of a file named as its outputs
+    are (``*_ne2x.png``) or of one of ``targets`` (this batch's output names); ``keep`` holds
+    real paths never to touch (the batch's inputs).
 
     Returns:
         The files removed.
@@ -100,6 +107,9 @@ def remove_stale_temporaries(folder: Path, keep: set[str] = frozenset()) -> list
     for n in names:
         m = _TEMP.match(n)
         if not m or _alive(int(m["pid"])):
+            continue
+        base = m["name"][:-4] if m["name"].endswith(".raw") else m["name"]
+        if not (_OUTPUT_NAME.match(m["name"]) or base in targets):
             continue
         p = folder / n
         if os.path.realpath(p) in keep or not p.is_file():
