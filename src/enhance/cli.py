@@ -133,7 +133,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--recursive", "-r", action="store_true",
                     help="a folder argument means its whole tree (outputs mirror it under --output)")
     ap.add_argument("--format", default=None, choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
-    ap.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95)")
+    ap.add_argument("--quality", type=int, default=None,
+                    help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95, and for --retina the web "
+                         "pipelines' 80 for JPEG and WebP, 50 for AVIF)")
     ap.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     ap.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                     help="take only the K-th of N shares of the files (1/4 .. 4/4 on four machines sharing the folders)")
@@ -156,6 +158,18 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress display, errors only")
     ap.add_argument("-v", "--verbose", action="store_true", help="log details (notes on conversions, timings)")
     ap.add_argument("--version", action="version", version=f"enhance {__version__}")
+    rt = ap.add_argument_group("retina sets (enhance --retina FILES: NAME.EXT, NAME@2x.EXT, ... and srcset.html)")
+    rt.add_argument("--retina", action="store_true", help="write a retina asset set per input, a srcset.html and a "
+                    "manifest.json into --output (default: the folder retina/)")
+    rt.add_argument("--densities", default="1,2,3", help="pixel densities, e.g. 1,2,3 or 1,1.5,2")
+    rt.add_argument("--css-width", type=int, default=None, metavar="PX",
+                    help="the 1x width in pixels (default: the input's width)")
+    rt.add_argument("--print-width", default=None, metavar="LENGTH",
+                    help="the 1x width as a length (4in, 10cm, 100mm) at the file's DPI, instead of --css-width")
+    rt.add_argument("--formats", default="webp,jpeg", help="web formats: webp, jpeg, avif")
+    rt.add_argument("--keep-metadata", action="store_true", help="keep all EXIF and XMP (default: rights only)")
+    rt.add_argument("--strict", action="store_true", help="skip a density that needs more than x4, rather than "
+                    "making it with x4 and Lanczos")
     _add_training_flags(ap)
     return ap
 
@@ -267,7 +281,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
     opts = BatchOptions(
-        output_dir=out_dir, output_file=out_file, format=fmt, quality=max(1, min(100, args.quality)),
+        output_dir=out_dir, output_file=out_file, format=fmt, quality=max(1, min(100, args.quality if args.quality is not None else 95)),
         skip_existing=args.skip_existing, tile=max(8, args.rendering_tile), overlap=max(0, args.rendering_overlap),
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         max_memory=int(args.max_memory * 2**30) if args.max_memory else None,
@@ -392,6 +406,61 @@ def _render_step(bar: dict[str, object], done: int, total: int, label: str, loss
             print(f"{label}: {pct}%", file=sys.stderr)
 
 
+def _retina(args: argparse.Namespace) -> int:
+    """``enhance --retina``: a set per input, then srcset.html and manifest.json; a failing file is one line."""
+    from .batch import collect_inputs
+    from .retina import (RetinaMaker, RetinaOptions, expected_names, parse_densities, parse_print_width, write_manifest,
+                         write_srcset)
+    from .treatment import ModelRequest
+
+    try:
+        options = RetinaOptions(densities=parse_densities(args.densities), css_width=args.css_width,
+                                print_width=parse_print_width(args.print_width) if args.print_width else None,
+                                formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+                                quality=args.quality, keep_metadata=args.keep_metadata, strict=args.strict)
+        request = ModelRequest(name=args.model, zoom=2, type=args.type, device=args.device, precision=args.precision,
+                               backend=args.backend, ensemble=args.ensemble)
+        maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=max(8, args.rendering_tile),
+                            overlap=max(0, args.rendering_overlap))
+        maker.treatment(2)  # an unknown model is a usage error before any file is read
+    except EnhanceError as exc:
+        print(f"enhance: error: {exc}", file=sys.stderr)
+        return 2
+    out = args.output or Path("retina")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"enhance: error: cannot create output folder {out} ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    got = collect_inputs(args.files, recursive=args.recursive)
+    for r in got.missing:
+        print(f"enhance: error: {r.message}", file=sys.stderr)
+    sets = []
+    t0 = time.perf_counter()
+    for src in got.files:
+        if args.skip_existing and all((out / n).exists() for n in expected_names(src, options)):
+            if not args.quiet:
+                print(f"{src}: its set exists in {out}, skipped", file=sys.stderr)
+            continue
+        t1 = time.perf_counter()
+        s = maker.make(src, out)
+        sets.append(s)
+        if s.error:
+            print(f"enhance: error: {s.error}", file=sys.stderr)
+        elif not args.quiet:
+            dens = ", ".join(dict.fromkeys(f"{a.density:g}x {a.width}x{a.height} ({a.made})" for a in s.assets))
+            print(f"{src} -> {out}: {len(s.assets)} files; {dens} ({time.perf_counter() - t1:.1f} s)", file=sys.stderr)
+            for note in s.notes:
+                print(f"  note: {note}", file=sys.stderr)
+    write_srcset(sets, out / "srcset.html")
+    write_manifest(sets, out / "manifest.json", options)
+    failed = len(got.missing) + sum(1 for s in sets if s.error)
+    if not args.quiet:
+        print(f"enhance: {len(sets) - failed + len(got.missing)} sets, {failed} failed in {time.perf_counter() - t0:.1f} s; "
+              f"{out / 'srcset.html'}, {out / 'manifest.json'}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 class _Progress:
     """Renders batch progress with rich: one bar for files, one for the tiles of the current file."""
 
@@ -459,6 +528,11 @@ def _main(argv: Sequence[str] | None) -> int:
             return _print_models()
         if args.train:
             return _train(args)
+        if args.retina:
+            if not args.files:
+                print("enhance: error: --retina needs input files", file=sys.stderr)
+                return 2
+            return _retina(args)
         if not args.files:
             ap.print_usage(sys.stderr)
             print("enhance: error: no input files (try enhance --help)", file=sys.stderr)

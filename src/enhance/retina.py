@@ -1,0 +1,331 @@
+"""Retina asset sets: ``NAME.EXT`` (1x), ``NAME@2x.EXT``, ``NAME@3x.EXT`` per web format, a
+``srcset.html`` and a ``manifest.json`` for the batch.
+
+Each density takes the faithful path: where the source has the pixels, a libvips Lanczos-3
+downscale; where it does not, the model at the smallest zoom that reaches the width (the
+command's own :class:`~enhance.treatment.Treatment` for that zoom: descreening, the JPEG rule and
+``--model`` as in a plain run), then Lanczos down to the exact width. The web encoders default
+to what web pipelines use (sharp: JPEG 80 4:2:0, WebP 80, AVIF 50); colour goes to sRGB through
+the file's profile, and metadata is stripped but for the rights (EXIF Copyright and Artist) and
+Enhance's mark.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import EnhanceError, UsageError
+from .image import SOFTWARE, ImageMeta, open_image, prepare_for_format
+from .outfile import atomic_output
+from .treatment import ModelRequest, Treatment
+from .upscaling import resize_to, upscale_pixels
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RetinaOptions", "Asset", "AssetSet", "RetinaMaker", "parse_densities", "parse_print_width",
+           "WEB_QUALITY", "write_srcset", "write_manifest"]
+
+#: the encoders' qualities when none is asked for: sharp's defaults, what web pipelines apply
+WEB_QUALITY = {"jpeg": 80, "webp": 80, "avif": 50}
+_EXT = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif"}
+_MIME = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
+#: the zooms the models make in one step
+_MODEL_ZOOMS = (2, 3, 4)
+
+
+@dataclass(frozen=True)
+class RetinaOptions:
+    """What set to make.
+
+    Attributes:
+        densities: the pixel densities wanted (1, 2, 3; 1.5 allowed), each ``NAME@{d}x``.
+        css_width: the 1x width in pixels (None: the input's width, or ``print_width`` at its DPI).
+        print_width: the 1x width in inches, made pixels with the file's DPI.
+        formats: web formats, each a file per density ("webp", "jpeg", "avif").
+        quality: one quality for every format (None: :data:`WEB_QUALITY`).
+        keep_metadata: keep all EXIF and XMP (default: rights only).
+        strict: skip a density that needs more than x4 instead of making it with x4 plus Lanczos.
+    """
+
+    densities: tuple[float, ...] = (1, 2, 3)
+    css_width: int | None = None
+    print_width: float | None = None
+    formats: tuple[str, ...] = ("webp", "jpeg")
+    quality: int | None = None
+    keep_metadata: bool = False
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.densities or any(not 0 < d <= 8 for d in self.densities):
+            raise UsageError(f"densities must be numbers above 0 and at most 8, not {self.densities!r}")
+        if self.css_width is not None and not 1 <= self.css_width <= 65535:
+            raise UsageError(f"css width must be 1 to 65535 pixels, not {self.css_width!r}")
+        if self.print_width is not None and not self.print_width > 0:
+            raise UsageError(f"print width must be above 0, not {self.print_width!r}")
+        bad = [f for f in self.formats if f not in _EXT]
+        if bad or not self.formats:
+            raise UsageError(f"formats must be among {', '.join(_EXT)}, not {', '.join(bad) or 'none'}")
+        if self.quality is not None and not 1 <= self.quality <= 100:
+            raise UsageError(f"quality must be 1 to 100, not {self.quality!r}")
+
+
+def parse_densities(text: str) -> tuple[float, ...]:
+    """``"1,2,3"`` -> (1, 2, 3); whole numbers stay ints.
+
+    Raises:
+        UsageError: not a comma-separated list of numbers above 0 and at most 8.
+    """
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"densities {text!r}: give numbers separated by commas (1,2,3)") from None
+    if not values or any(not 0 < v <= 8 for v in values):
+        raise UsageError(f"densities {text!r}: each must be above 0 and at most 8")
+    return tuple(int(v) if v.is_integer() else v for v in sorted(set(values)))
+
+
+def parse_print_width(text: str) -> float:
+    """``"4in"``, ``"10cm"``, ``"100mm"`` -> inches.
+
+    Raises:
+        UsageError: not a positive number with in, cm or mm.
+    """
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(in|cm|mm)\s*", text)
+    if not m or float(m[1]) <= 0:
+        raise UsageError(f"print width {text!r}: give a length such as 4in, 10cm or 100mm")
+    return float(m[1]) / {"in": 1.0, "cm": 2.54, "mm": 25.4}[m[2]]
+
+
+@dataclass
+class Asset:
+    """One file of a set: its name, density, pixel size, format, quality, bytes and how it was made."""
+
+    file: str
+    density: float
+    width: int
+    height: int
+    format: str
+    quality: int
+    bytes: int
+    made: str
+
+
+@dataclass
+class AssetSet:
+    """The assets of one input, or the one-line error that stopped it."""
+
+    source: str
+    css_width: int = 0
+    css_height: int = 0
+    assets: list[Asset] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def _sizes(w: int, h: int, meta: ImageMeta, opts: RetinaOptions, source: Path) -> tuple[int, int]:
+    if opts.css_width is not None:
+        cw = opts.css_width
+    elif opts.print_width is not None:
+        if not meta.dpi:
+            raise UsageError(f"{source}: --print-width needs the file's DPI, which it does not say; give --css-width")
+        cw = max(1, round(opts.print_width * meta.dpi[0]))
+    else:
+        cw = w
+    return cw, max(1, round(h * cw / w))
+
+
+def _model_zoom(ratio: float) -> int:
+    """The smallest model zoom that reaches ``ratio`` (4 beyond it)."""
+    return next((z for z in _MODEL_ZOOMS if z >= ratio - 1e-9), 4)
+
+
+class RetinaMaker:
+    """Makes asset sets, one input at a time, with one :class:`Treatment` per model zoom (built
+    on first use and kept: a batch, a server or a worker loads each model once).
+
+    Args:
+        request: the models asked for (``--model``, ``--type``, device ...); its zoom is ignored.
+        repair, auto: as for :class:`~enhance.treatment.Treatment`.
+        options: the set to make.
+        tile, overlap: the tiler's settings.
+    """
+
+    def __init__(self, request: ModelRequest, options: RetinaOptions, repair: str = "auto", auto: bool = False,
+                 tile: int = 512, overlap: int = 16) -> None:
+        self.request, self.options, self.repair, self.auto = request, options, repair, auto
+        self.tile, self.overlap = tile, overlap
+        self._treatments: dict[int, Treatment] = {}
+
+    def treatment(self, zoom: int) -> Treatment:
+        """The command's treatment at ``zoom`` (2, 3 or 4)."""
+        if zoom not in self._treatments:
+            self._treatments[zoom] = Treatment(replace(self.request, zoom=zoom), repair=self.repair, auto=self.auto)
+        return self._treatments[zoom]
+
+    def make(self, source: Path, out_dir: Path) -> AssetSet:
+        """Write ``source``'s set into ``out_dir``; a problem with the file is the set's ``error``."""
+        result = AssetSet(str(source))
+        try:
+            self._make(source, out_dir, result)
+        except EnhanceError as exc:  # unreadable, unwritable, no DPI for --print-width: one line
+            result.error = str(exc) if str(source) in str(exc) else f"{source}: {exc}"
+        return result
+
+    def _make(self, source: Path, out_dir: Path, result: AssetSet) -> None:
+        opts = self.options
+        pixels, meta = open_image(source)
+        result.notes += meta.notes
+        h, w = pixels.shape[:2]
+        cw, ch = _sizes(w, h, meta, opts, source)
+        result.css_width, result.css_height = cw, ch
+        enlarged: dict[int, tuple[np.ndarray, str]] = {}  # zoom -> the model's output (web colour), its name
+        srgb, web_meta, conv = _to_web(pixels, meta)
+        result.notes += conv
+        for d in opts.densities:
+            tw, th = max(1, round(cw * d)), max(1, round(ch * d))
+            ratio = tw / w
+            if ratio <= 1 + 1e-9:
+                img = resize_to(srgb, th, tw)
+                made = "the source's pixels" if (tw, th) == (w, h) else f"Lanczos-3 from {w}x{h}"
+            else:
+                zoom = _model_zoom(ratio)
+                if ratio > 4:
+                    if opts.strict:
+                        result.notes.append(f"{d:g}x needs x{ratio:.2f}, more than the models' x4: skipped (--strict)")
+                        continue
+                    result.notes.append(f"{d:g}x needs x{ratio:.2f}, more than the models' x4: made with x4 and "
+                                        "Lanczos, softer than a real scan at that size would be")
+                if zoom not in enlarged:
+                    model, how = self.treatment(zoom).for_file(pixels, meta)
+                    result.notes += [n for n in how if n not in result.notes]
+                    out = upscale_pixels(pixels, meta.layout, model, self.tile, self.overlap)
+                    assert out is not None
+                    enlarged[zoom] = (_to_web(out, meta.scaled(zoom))[0], model.name)
+                big, name = enlarged[zoom]
+                img = resize_to(big, th, tw)
+                made = f"{name} x{zoom}" + ("" if big.shape[:2] == (th, tw) else f", then Lanczos-3 to {tw}x{th}")
+            for fmt in opts.formats:
+                name = f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[fmt]}"
+                q = opts.quality or WEB_QUALITY[fmt]
+                target = out_dir / name
+                _encode(img, web_meta, target, fmt, q, opts.keep_metadata)
+                result.assets.append(Asset(name, d, tw, th, fmt, q, target.stat().st_size, made))
+
+
+def _to_web(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta, list[str]]:
+    """8-bit sRGB (or gray), alpha kept: what the web formats hold, through the file's profile."""
+    notes: list[str] = []
+    px, m, conv = prepare_for_format(pixels, meta, "webp")  # CMYK to sRGB, 16 bits to 8
+    notes += conv
+    if m.icc_profile and m.layout in ("RGB", "RGBA"):
+        px, m, note = _icc_to_srgb(px, m)
+        if note:
+            notes.append(note)
+    return px, m, notes
+
+
+def _icc_to_srgb(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta, str]:
+    from PIL import Image, ImageCms
+
+    import io
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(meta.icc_profile or b""))
+        desc = ImageCms.getProfileDescription(src).strip()
+    except Exception:
+        return pixels, replace(meta, icc_profile=None), "its ICC profile could not be read: assumed sRGB"
+    if "srgb" in desc.lower().replace(" ", ""):
+        return pixels, meta, ""
+    dst = ImageCms.createProfile("sRGB")
+    rgb = Image.fromarray(np.ascontiguousarray(pixels[:, :, :3]))
+    out = np.asarray(ImageCms.profileToProfile(rgb, src, dst, outputMode="RGB"))
+    if pixels.shape[2] == 4:
+        out = np.concatenate([out, pixels[:, :, 3:]], axis=2)
+    srgb = ImageCms.ImageCmsProfile(dst).tobytes()
+    return out, replace(meta, icc_profile=srgb), f"converted from {desc} to sRGB for the web"
+
+
+def _rights_exif(meta: ImageMeta) -> bytes:
+    """A minimal EXIF: the source's Copyright and Artist, and Enhance's mark."""
+    from PIL import Image
+
+    keep = Image.Exif()
+    if meta.exif:
+        src = Image.Exif()
+        try:
+            src.load(meta.exif)
+            for tag in (0x8298, 0x013B):  # Copyright, Artist
+                if tag in src:
+                    keep[tag] = src[tag]
+        except Exception:
+            pass
+    keep[0x0131] = SOFTWARE
+    return keep.tobytes()
+
+
+def _encode(pixels: np.ndarray, meta: ImageMeta, target: Path, fmt: str, quality: int, keep_metadata: bool) -> None:
+    """Encode with libvips, atomically, as web pipelines do (sharp's settings)."""
+    import pyvips
+
+    im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
+    im = im.copy(interpretation="b-w" if pixels.shape[2] <= 2 else "srgb")
+    if meta.icc_profile:
+        im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
+    exif = meta.exif if keep_metadata and meta.exif else _rights_exif(meta)
+    im.set_type(pyvips.GValue.blob_type, "exif-data", exif)
+    if keep_metadata and meta.xmp:
+        im.set_type(pyvips.GValue.blob_type, "xmp-data", meta.xmp)
+    with atomic_output(target) as tmp:
+        if fmt == "jpeg":
+            if pixels.shape[2] in (2, 4):  # no alpha in JPEG: flattened onto white
+                im = im.flatten(background=[255] * (pixels.shape[2] - 1))
+            im.jpegsave(str(tmp), Q=quality, subsample_mode="on" if quality < 90 else "off", optimize_coding=True)
+        elif fmt == "webp":
+            im.webpsave(str(tmp), Q=quality)
+        else:
+            im.heifsave(str(tmp), Q=quality, compression="av1")
+
+
+def write_srcset(sets: list[AssetSet], path: Path) -> None:
+    """``srcset.html``: a ``<picture>`` per image, a ``<source>`` per format but the fallback
+    (JPEG when made), an ``<img>`` with the 1x file, density descriptors, the 1x size and ``alt=""``."""
+    parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8"><title>Retina assets</title></head><body>']
+    for s in sets:
+        if s.error or not s.assets:
+            continue
+        formats = list(dict.fromkeys(a.format for a in s.assets))
+        fallback = "jpeg" if "jpeg" in formats else formats[-1]
+        parts.append("<picture>")
+        for fmt in formats:
+            descr = ", ".join(f"{html.escape(a.file)} {a.density:g}x" for a in s.assets if a.format == fmt)
+            if fmt != fallback:
+                parts.append(f'  <source type="{_MIME[fmt]}" srcset="{descr}">')
+        own = [a for a in s.assets if a.format == fallback]
+        base = min(own, key=lambda a: abs(a.density - 1))
+        descr = ", ".join(f"{html.escape(a.file)} {a.density:g}x" for a in own)
+        parts.append(f'  <img src="{html.escape(base.file)}" srcset="{descr}" width="{s.css_width}" '
+                     f'height="{s.css_height}" alt="">')
+        parts.append("</picture>")
+    parts.append("</body></html>")
+    with atomic_output(path) as tmp:
+        tmp.write_text("\n".join(parts) + "\n")
+
+
+def write_manifest(sets: list[AssetSet], path: Path, options: RetinaOptions) -> None:
+    """``manifest.json``: the options, and per input its assets (or its error) and notes."""
+    doc = {"made_by": SOFTWARE, "options": asdict(options), "images": [asdict(s) for s in sets]}
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def expected_names(source: Path, options: RetinaOptions) -> list[str]:
+    """The file names of ``source``'s set (for ``--skip-existing``)."""
+    return [f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[f]}" for d in options.densities for f in options.formats]
+

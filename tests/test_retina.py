@@ -1,0 +1,108 @@
+"""Retina asset sets: the files, their sizes and formats, srcset.html, manifest.json, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from enhance.cli import main
+from enhance.errors import UsageError
+from enhance.retina import RetinaOptions, parse_densities, parse_print_width
+
+from .conftest import smooth_rgb
+
+
+def _src(path: Path, h: int = 30, w: int = 40, **save: object) -> Path:
+    Image.fromarray(smooth_rgb(h, w)).save(path, **save)
+    return path
+
+
+def test_a_set_per_input_with_srcset_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _src(tmp_path / "fig1.png")
+    b = _src(tmp_path / "fig2.png", 20, 50)
+    out = tmp_path / "web"
+    assert main(["--retina", "--model=bicubic", "-o", str(out), str(a), str(b)]) == 0
+    for stem, (w, h) in (("fig1", (40, 30)), ("fig2", (50, 20))):
+        for d in (1, 2, 3):
+            for ext, fmt in ((".webp", "WEBP"), (".jpg", "JPEG")):
+                f = out / f"{stem}{'' if d == 1 else f'@{d}x'}{ext}"
+                with Image.open(f) as im:
+                    assert im.size == (w * d, h * d) and im.format == fmt
+    page = (out / "srcset.html").read_text()
+    assert page.count("<picture>") == 2 and 'type="image/webp"' in page
+    assert 'srcset="fig1.jpg 1x, fig1@2x.jpg 2x, fig1@3x.jpg 3x"' in page and 'width="40" height="30" alt=""' in page
+    doc = json.loads((out / "manifest.json").read_text())
+    assets = doc["images"][0]["assets"]
+    assert len(assets) == 6 and {a["quality"] for a in assets} == {80}
+    made = {a["density"]: a["made"] for a in assets}
+    assert made[1] == "the source's pixels" and made[2] == "bicubic x2" and made[3] == "bicubic x3"
+    assert all(a["bytes"] == (out / a["file"]).stat().st_size for a in assets)
+
+
+def test_css_width_downscales_where_the_source_has_the_pixels(tmp_path: Path) -> None:
+    src = _src(tmp_path / "wide.png", 60, 120)
+    out = tmp_path / "o"
+    assert main(["--retina", "--model=bicubic", "-q", "--css-width", "50", "--densities", "1,2,2.4",
+                 "--formats", "jpeg", "-o", str(out), str(src)]) == 0
+    made = {a["density"]: (a["width"], a["height"], a["made"])
+            for a in json.loads((out / "manifest.json").read_text())["images"][0]["assets"]}
+    assert made[1] == (50, 25, "Lanczos-3 from 120x60") and made[2] == (100, 50, "Lanczos-3 from 120x60")
+    assert made[2.4] == (120, 60, "the source's pixels")  # exactly the source's width
+    assert main(["--retina", "--model=bicubic", "-q", "--css-width", "50", "--densities", "3", "--formats", "jpeg",
+                 "-o", str(out), str(src)]) == 0
+    (asset,) = json.loads((out / "manifest.json").read_text())["images"][0]["assets"]
+    assert (asset["width"], asset["made"]) == (150, "bicubic x2, then Lanczos-3 to 150x75")  # x1.25 by the x2 model
+
+
+def test_print_width_uses_the_dpi(tmp_path: Path) -> None:
+    src = _src(tmp_path / "p.png", dpi=(100, 100))
+    out = tmp_path / "o"
+    assert main(["--retina", "--model=bicubic", "-q", "--print-width", "0.2in", "--densities", "1", "--formats", "webp",
+                 "-o", str(out), str(src)]) == 0
+    assert Image.open(out / "p.webp").size == (20, 15)
+    assert parse_print_width("2.54cm") == pytest.approx(1.0) and parse_print_width("25.4mm") == pytest.approx(1.0)
+    nodpi = _src(tmp_path / "nodpi.png")
+    assert main(["--retina", "--model=bicubic", "-q", "--print-width", "1in", "-o", str(out), str(nodpi)]) == 1
+
+
+def test_a_density_beyond_x4_is_warned_or_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _src(tmp_path / "s.png", 8, 8)
+    out = tmp_path / "o"
+    assert main(["--retina", "--model=bicubic", "--densities", "5", "--formats", "jpeg", "-o", str(out), str(src)]) == 0
+    assert "more than the models' x4: made with x4 and Lanczos" in capsys.readouterr().err
+    assert Image.open(out / "s@5x.jpg").size == (40, 40)
+    assert main(["--retina", "--model=bicubic", "--strict", "--densities", "5", "--formats", "jpeg", "-o",
+                 str(tmp_path / "strict"), str(src)]) == 0
+    assert "skipped (--strict)" in capsys.readouterr().err and not (tmp_path / "strict" / "s@5x.jpg").exists()
+
+
+def test_bad_values_are_usage_errors_and_a_bad_file_fails_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _src(tmp_path / "ok.png")
+    for flags in (["--densities", "0,2"], ["--densities", "two"], ["--css-width", "0"], ["--print-width", "4 miles"],
+                  ["--formats", "gif"]):
+        assert main(["--retina", "--model=bicubic", "-o", str(tmp_path / "x"), *flags, str(src)]) == 2, flags
+    capsys.readouterr()
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    out = tmp_path / "o"
+    assert main(["--retina", "--model=bicubic", "-q", "--formats", "jpeg", "-o", str(out), str(bad), str(src)]) == 1
+    assert "bad.png" in capsys.readouterr().err
+    doc = json.loads((out / "manifest.json").read_text())
+    assert doc["images"][0]["error"] and len(doc["images"][1]["assets"]) == 3
+    assert parse_densities("3,1,2") == (1, 2, 3)
+    with pytest.raises(UsageError):
+        RetinaOptions(densities=())
+    assert not [f for f in (out).iterdir() if ".tmp" in f.name]
+
+
+def test_skip_existing_skips_a_whole_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _src(tmp_path / "a.png")
+    out = tmp_path / "o"
+    args = ["--retina", "--model=bicubic", "--formats", "jpeg", "-o", str(out), str(src)]
+    assert main(args) == 0
+    before = (out / "a@3x.jpg").stat().st_mtime_ns
+    assert main([*args, "--skip-existing"]) == 0
+    assert "its set exists" in capsys.readouterr().err and (out / "a@3x.jpg").stat().st_mtime_ns == before
