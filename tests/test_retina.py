@@ -106,3 +106,39 @@ def test_skip_existing_skips_a_whole_set(tmp_path: Path, capsys: pytest.CaptureF
     before = (out / "a@3x.jpg").stat().st_mtime_ns
     assert main([*args, "--skip-existing"]) == 0
     assert "its set exists" in capsys.readouterr().err and (out / "a@3x.jpg").stat().st_mtime_ns == before
+
+
+def test_verdict_bands_and_scores() -> None:
+    import numpy as np
+
+    from enhance.quality import psnr, ssimulacra2, verdict
+
+    assert [verdict(s) for s in (95, 90, 75, 55, 10)] == ["visually lossless", "visually lossless", "high", "medium", "low"]
+    a = smooth_rgb(40, 48)
+    assert psnr(a, a) == 99.0 and ssimulacra2(a, a) > 99.0
+    noisy = np.clip(a.astype(int) + np.random.default_rng(0).integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
+    assert ssimulacra2(a, noisy) < 90.0 and psnr(a, noisy) < 30.0
+    with pytest.raises(UsageError):
+        ssimulacra2(a, a[:20])
+
+
+def test_the_pipeline_check_scores_each_asset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from enhance.retina import check_pipeline, web_decode, web_encode
+
+    src = _src(tmp_path / "f.png", 24, 32)
+    out = tmp_path / "o"
+    assert main(["--retina", "--model=bicubic", "--pipeline-check", "--densities", "1,2", "--formats", "webp,jpeg",
+                 "-o", str(out), str(src)]) == 0
+    err = capsys.readouterr().err
+    assert "2x: " in err and "after WebP 80" in err and "after JPEG 80" in err
+    for a in json.loads((out / "manifest.json").read_text())["images"][0]["assets"]:
+        p = a["pipeline"]
+        assert p["format"] == a["format"] and p["quality"] == 80 and 0 < p["ssimulacra2"] <= 100
+        assert (p["vs_plain_before"] is None) == (a["density"] == 1)  # at 1x nothing was enhanced
+        if p["verdict"] in ("high", "visually lossless"):  # 80 keeps it high: the smallest such is 80 or less
+            assert p["smallest_high_quality"] is not None and p["smallest_high_quality"] <= 80
+            assert p["smallest_high_bytes"] > 0
+    master = web_decode(web_encode(smooth_rgb(24, 32), "webp", 100))
+    check = check_pipeline(master, None, "jpeg", 95)
+    assert check.verdict in ("visually lossless", "high") and not check.erased and check.vs_plain_after is None
+    assert "1x: " in check.sentence(1)

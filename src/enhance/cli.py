@@ -168,6 +168,10 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="the 1x width as a length (4in, 10cm, 100mm) at the file's DPI, instead of --css-width")
     rt.add_argument("--formats", default="webp,jpeg", help="web formats: webp, jpeg, avif")
     rt.add_argument("--keep-metadata", action="store_true", help="keep all EXIF and XMP (default: rights only)")
+    rt.add_argument("--pipeline-check", action="store_true",
+                    help="score what survives a web pipeline after each asset (SSIMULACRA2; the quality extra)")
+    rt.add_argument("--pipeline-quality", type=int, default=None, metavar="Q",
+                    help="the pipeline's encoder quality (default: JPEG 80, WebP 80, AVIF 50)")
     rt.add_argument("--strict", action="store_true", help="skip a density that needs more than x4, rather than "
                     "making it with x4 and Lanczos")
     _add_training_flags(ap)
@@ -417,7 +421,8 @@ def _retina(args: argparse.Namespace) -> int:
         options = RetinaOptions(densities=parse_densities(args.densities), css_width=args.css_width,
                                 print_width=parse_print_width(args.print_width) if args.print_width else None,
                                 formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
-                                quality=args.quality, keep_metadata=args.keep_metadata, strict=args.strict)
+                                quality=args.quality, keep_metadata=args.keep_metadata, strict=args.strict,
+                                pipeline_check=args.pipeline_check, pipeline_quality=args.pipeline_quality)
         request = ModelRequest(name=args.model, zoom=2, type=args.type, device=args.device, precision=args.precision,
                                backend=args.backend, ensemble=args.ensemble)
         maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=max(8, args.rendering_tile),

@@ -29,7 +29,8 @@ from .upscaling import resize_to, upscale_pixels
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RetinaOptions", "Asset", "AssetSet", "RetinaMaker", "parse_densities", "parse_print_width",
+__all__ = ["RetinaOptions", "Asset", "AssetSet", "PipelineCheck", "RetinaMaker", "check_pipeline", "web_encode",
+           "web_decode", "parse_densities", "parse_print_width",
            "WEB_QUALITY", "write_srcset", "write_manifest"]
 
 #: the encoders' qualities when none is asked for: sharp's defaults, what web pipelines apply
@@ -52,6 +53,8 @@ class RetinaOptions:
         quality: one quality for every format (None: :data:`WEB_QUALITY`).
         keep_metadata: keep all EXIF and XMP (default: rights only).
         strict: skip a density that needs more than x4 instead of making it with x4 plus Lanczos.
+        pipeline_check: score what survives a web pipeline after each asset (:func:`check_pipeline`).
+        pipeline_quality: the pipeline's encoder quality (None: :data:`WEB_QUALITY`).
     """
 
     densities: tuple[float, ...] = (1, 2, 3)
@@ -61,6 +64,8 @@ class RetinaOptions:
     quality: int | None = None
     keep_metadata: bool = False
     strict: bool = False
+    pipeline_check: bool = False
+    pipeline_quality: int | None = None
 
     def __post_init__(self) -> None:
         if not self.densities or any(not 0 < d <= 8 for d in self.densities):
@@ -72,8 +77,10 @@ class RetinaOptions:
         bad = [f for f in self.formats if f not in _EXT]
         if bad or not self.formats:
             raise UsageError(f"formats must be among {', '.join(_EXT)}, not {', '.join(bad) or 'none'}")
-        if self.quality is not None and not 1 <= self.quality <= 100:
-            raise UsageError(f"quality must be 1 to 100, not {self.quality!r}")
+        for name in ("quality", "pipeline_quality"):
+            q = getattr(self, name)
+            if q is not None and not 1 <= q <= 100:
+                raise UsageError(f"{name.replace('_', ' ')} must be 1 to 100, not {q!r}")
 
 
 def parse_densities(text: str) -> tuple[float, ...]:
@@ -115,6 +122,72 @@ class Asset:
     quality: int
     bytes: int
     made: str
+    pipeline: "PipelineCheck | None" = None
+
+
+@dataclass
+class PipelineCheck:
+    """What survives a web pipeline after one asset (libvips Lanczos-3 to the display width, here
+    the asset's own, then the format's encoder at ``quality``).
+
+    Attributes:
+        ssimulacra2, psnr: the delivered file against the enhanced master at that size.
+        verdict: the SSIMULACRA2 band ("visually lossless", "high", "medium", "low").
+        vs_plain_before, vs_plain_after: SSIMULACRA2 of the enhanced against a plain Lanczos
+            enlargement, before the pipeline and after it (None at a size the source had: nothing
+            was enhanced); 100 means no difference.
+        erased: the pipeline makes the two look the same (after >= 90) though they were not.
+        smallest_high_quality, smallest_high_bytes: the lowest encoder quality that keeps the
+            delivered file "high" (SSIMULACRA2 >= 70), and its size; None when none does.
+    """
+
+    format: str
+    quality: int
+    ssimulacra2: float
+    psnr: float
+    verdict: str
+    vs_plain_before: float | None
+    vs_plain_after: float | None
+    erased: bool
+    smallest_high_quality: int | None
+    smallest_high_bytes: int | None
+
+    def sentence(self, density: float) -> str:
+        """In the words a publisher reads: "2x: high after WebP 80" (and what the pipeline erased)."""
+        name = {"jpeg": "JPEG", "webp": "WebP", "avif": "AVIF"}[self.format]
+        text = f"{density:g}x: {self.verdict} after {name} {self.quality} (SSIMULACRA2 {self.ssimulacra2:.0f})"
+        if self.erased:
+            text += f"; enhancement not visible after {name} {self.quality}"
+        return text
+
+
+#: the encoder qualities the smallest-"high" search tries
+_SEARCH = (30, 40, 50, 60, 70, 80, 90, 95)
+
+
+def check_pipeline(master: np.ndarray, plain: np.ndarray | None, fmt: str, quality: int) -> PipelineCheck:
+    """Run the web pipeline on ``master`` (and on ``plain``, a Lanczos enlargement of the source to
+    the same size, when given) and score what is delivered; see :class:`PipelineCheck`."""
+    from .quality import psnr, ssimulacra2, verdict
+
+    delivered = web_decode(web_encode(master, fmt, quality))
+    score = ssimulacra2(master, delivered)
+    before = after = None
+    if plain is not None:
+        before = ssimulacra2(master, plain)
+        after = ssimulacra2(delivered, web_decode(web_encode(plain, fmt, quality)))
+    lo, hi, best = 0, len(_SEARCH) - 1, None
+    while lo <= hi:  # the lowest quality still "high", by bisection (scores rise with quality)
+        mid = (lo + hi) // 2
+        data = web_encode(master, fmt, _SEARCH[mid])
+        if ssimulacra2(master, web_decode(data)) >= 70.0:
+            best, hi = (_SEARCH[mid], len(data)), mid - 1
+        else:
+            lo = mid + 1
+    return PipelineCheck(fmt, quality, round(score, 2), round(psnr(master, delivered), 2), verdict(score),
+                         None if before is None else round(before, 2), None if after is None else round(after, 2),
+                         bool(before is not None and after is not None and before < 90.0 <= after),
+                         best[0] if best else None, best[1] if best else None)
 
 
 @dataclass
@@ -216,7 +289,25 @@ class RetinaMaker:
                 q = opts.quality or WEB_QUALITY[fmt]
                 target = out_dir / name
                 _encode(img, web_meta, target, fmt, q, opts.keep_metadata)
-                result.assets.append(Asset(name, d, tw, th, fmt, q, target.stat().st_size, made))
+                asset = Asset(name, d, tw, th, fmt, q, target.stat().st_size, made)
+                if opts.pipeline_check:
+                    plain = None if made == "the source's pixels" or ratio <= 1 + 1e-9 else resize_to(srgb, th, tw)
+                    img8 = img if img.shape[2] == 3 else np.repeat(img[:, :, :1], 3, axis=2) if img.shape[2] == 1 \
+                        else _flat(img)
+                    plain8 = None if plain is None else (plain if plain.shape[2] == 3 else _flat(plain)
+                                                         if plain.shape[2] in (2, 4) else np.repeat(plain, 3, axis=2))
+                    asset.pipeline = check_pipeline(img8, plain8, fmt, opts.pipeline_quality or WEB_QUALITY[fmt])
+                    result.notes.append(asset.pipeline.sentence(d))
+                result.assets.append(asset)
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """``(H, W, 2 or 4)`` uint8 onto white as ``(H, W, 3)``: what a viewer shows of it."""
+    x = a.astype(np.float32)
+    alpha = x[:, :, -1:] / 255.0
+    rgb = x[:, :, :-1] * alpha + 255.0 * (1.0 - alpha)
+    rgb = np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
 def _to_web(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta, list[str]]:
@@ -270,27 +361,55 @@ def _rights_exif(meta: ImageMeta) -> bytes:
     return keep.tobytes()
 
 
-def _encode(pixels: np.ndarray, meta: ImageMeta, target: Path, fmt: str, quality: int, keep_metadata: bool) -> None:
-    """Encode with libvips, atomically, as web pipelines do (sharp's settings)."""
+def _vips(pixels: np.ndarray, meta: ImageMeta | None, keep_metadata: bool = False) -> "pyvips.Image":  # type: ignore[name-defined]  # noqa: F821
     import pyvips
 
     im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
     im = im.copy(interpretation="b-w" if pixels.shape[2] <= 2 else "srgb")
-    if meta.icc_profile:
-        im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
-    exif = meta.exif if keep_metadata and meta.exif else _rights_exif(meta)
-    im.set_type(pyvips.GValue.blob_type, "exif-data", exif)
-    if keep_metadata and meta.xmp:
-        im.set_type(pyvips.GValue.blob_type, "xmp-data", meta.xmp)
+    if meta is not None:
+        if meta.icc_profile:
+            im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
+        exif = meta.exif if keep_metadata and meta.exif else _rights_exif(meta)
+        im.set_type(pyvips.GValue.blob_type, "exif-data", exif)
+        if keep_metadata and meta.xmp:
+            im.set_type(pyvips.GValue.blob_type, "xmp-data", meta.xmp)
+    return im
+
+
+def web_encode(pixels: np.ndarray, fmt: str, quality: int, meta: ImageMeta | None = None,
+               keep_metadata: bool = False) -> bytes:
+    """``pixels`` ``(H, W, C)`` uint8 encoded as web pipelines do (libvips with sharp's settings:
+    JPEG 4:2:0 below quality 90, alpha flattened onto white; WebP; AVIF through AV1)."""
+    im = _vips(pixels, meta, keep_metadata)
+    if fmt == "jpeg":
+        if pixels.shape[2] in (2, 4):  # no alpha in JPEG: flattened onto white
+            im = im.flatten(background=[255] * (pixels.shape[2] - 1))
+        return bytes(im.jpegsave_buffer(Q=quality, subsample_mode="on" if quality < 90 else "off", optimize_coding=True))
+    if fmt == "webp":
+        return bytes(im.webpsave_buffer(Q=quality))
+    if fmt == "avif":
+        return bytes(im.heifsave_buffer(Q=quality, compression="av1"))
+    raise UsageError(f"format {fmt!r} is not one of {', '.join(_EXT)}")
+
+
+def web_decode(data: bytes) -> np.ndarray:
+    """Decoded pixels ``(H, W, 3)`` uint8 RGB of a web file (alpha flattened onto white)."""
+    import pyvips
+
+    im = pyvips.Image.new_from_buffer(data, "")
+    if im.hasalpha():
+        im = im.flatten(background=[255] * (im.bands - 1))
+    if im.bands == 1:
+        im = im.colourspace("srgb") if im.interpretation != "b-w" else im.bandjoin([im, im])
+    a = np.ndarray(buffer=im.cast("uchar").write_to_memory(), dtype=np.uint8, shape=(im.height, im.width, im.bands))
+    return a[:, :, :3] if a.shape[2] >= 3 else np.repeat(a[:, :, :1], 3, axis=2)
+
+
+def _encode(pixels: np.ndarray, meta: ImageMeta, target: Path, fmt: str, quality: int, keep_metadata: bool) -> None:
+    """Write :func:`web_encode`'s bytes to ``target``, atomically."""
+    data = web_encode(pixels, fmt, quality, meta, keep_metadata)
     with atomic_output(target) as tmp:
-        if fmt == "jpeg":
-            if pixels.shape[2] in (2, 4):  # no alpha in JPEG: flattened onto white
-                im = im.flatten(background=[255] * (pixels.shape[2] - 1))
-            im.jpegsave(str(tmp), Q=quality, subsample_mode="on" if quality < 90 else "off", optimize_coding=True)
-        elif fmt == "webp":
-            im.webpsave(str(tmp), Q=quality)
-        else:
-            im.heifsave(str(tmp), Q=quality, compression="av1")
+        tmp.write_bytes(data)
 
 
 def write_srcset(sets: list[AssetSet], path: Path) -> None:
