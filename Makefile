@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 $(VENV)/.demo: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[quality]'
 	touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.demo
@@ -20,7 +20,9 @@ $(VENV)/.test: pyproject.toml $(VENV)/.demo
 
 demo: $(VENV)/.demo
 	$(BIN)/enhance --zoom=2 --output demo_out samples/bridge.jpg
-	@echo "demo: the enlarged sample is demo_out/bridge_ne2x.png"
+	$(BIN)/enhance --retina --pipeline-check --output demo_out/retina --report demo_out/report.html samples/bridge.jpg
+	@echo "demo: the enlarged sample is demo_out/bridge_ne2x.png; its retina set, srcset.html and manifest.json"
+	@echo "      are in demo_out/retina/, and demo_out/report.html shows them beside Lanczos"
 	@echo "next: source $(VENV)/bin/activate, then enhance --zoom=2 YOUR_FILE (see the README)"
 
 test: $(VENV)/.test

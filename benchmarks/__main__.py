@@ -148,6 +148,16 @@ def cmd_faults(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retina(args: argparse.Namespace) -> int:
+    from .retinatrack import run_track
+
+    images = load_bench(names=args.images)
+    track = run_track(images, tuple(args.scales), lambda s: print(s, file=sys.stderr))
+    _store(args, {"retina": track, "retina_machine": _machine(),
+                  "retina_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_zoomplan(args: argparse.Namespace) -> int:
     from .zoomplan import run_plans
 
@@ -184,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "jpeg", "faults", "zoomplan", "report"):
+    for name in ("run", "pipeline", "print", "jpeg", "retina", "faults", "zoomplan", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -215,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--no-peers", action="store_true")
             p.set_defaults(fn=cmd_jpeg)
+        elif name == "retina":
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.add_argument("--scales", type=int, nargs="+", default=[2, 3])
+            p.set_defaults(fn=cmd_retina)
         elif name == "zoomplan":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.set_defaults(fn=cmd_zoomplan)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .protocol import CLASSES
 
 PEER_FIGURES = {  # from ../shared/BENCH.md, for reference beside our own measurements
@@ -153,6 +155,29 @@ def pipeline_table(results: dict, key: str = "pipeline", title: str = "") -> lis
     return lines
 
 
+def retina_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    rt = results.get("retina")
+    if not rt:
+        return []
+    from .retinatrack import PIPELINE
+
+    keys = ["none"] + [f"{f}{q}" for f, q in PIPELINE]
+    names = {"none": "before the pipeline", **{f"{f}{q}": f"after {f.upper()} {q}" for f, q in PIPELINE}}
+    lines = ["### Retina track: the gain over a Lanczos enlargement, before and after the web pipeline", "",
+             f"Command: `{results.get('retina_command', 'python -m benchmarks retina')}`. Bench HR as the @2x/@3x "
+             "truth, the protocol's LR as the scan; `default` against Lanczos-3, both (and the truth) through "
+             "the pipeline's encoder; mean over the bench, PSNR-Y dB / SSIMULACRA2.", "",
+             "| asset | " + " | ".join(names[k] for k in keys) + " |", "|---|" + "---|" * len(keys)]
+    for sc, rows in rt.items():
+        cells = []
+        for k in keys:
+            e = np.mean([r[k]["enhance_psnr"] for r in rows]); p = np.mean([r[k]["lanczos_psnr"] for r in rows])
+            es = np.mean([r[k]["enhance_ssimulacra2"] for r in rows]); ps = np.mean([r[k]["lanczos_ssimulacra2"] for r in rows])
+            cells.append(f"{e:.2f} vs {p:.2f} (**{e - p:+.2f}**) / {es:.1f} vs {ps:.1f} (**{es - ps:+.1f}**)")
+        lines.append(f"| @{sc[1:]}x | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def zoomplan_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     zp = results.get("zoomplan")
     if not zp:
@@ -221,7 +246,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
     body += sr_tables(results) + repair_tables(results) + print_tables(results) + jpeg_tables(results)
-    body += zoomplan_table(results) + faults_table(results)
+    body += retina_table(results) + zoomplan_table(results) + faults_table(results)
     body += pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):

@@ -158,3 +158,15 @@ def test_fault_injection_finds_no_partial_output_and_no_leak(tmp_path: Path) -> 
 
     r = kill_and_resume(tmp_path / "kill", trials=4, files=3, model="bicubic", seed=1)
     assert r["partial_outputs"] == 0 and r["leaks_after_resume"] == 0 and r["resume_complete"] is True
+
+
+def test_retina_track_scores_both_before_and_after_each_encoder() -> None:
+    from benchmarks.protocol import BenchImage
+    from benchmarks.retinatrack import PIPELINE, run_track
+
+    track = run_track([BenchImage("t", "photo", smooth_rgb(48, 60, seed=4))], scales=(2,))
+    (row,) = track["x2"]  # type: ignore[index]
+    assert set(row) == {"image", "class", "none"} | {f"{f}{q}" for f, q in PIPELINE}
+    for key in ("none", "jpeg80"):
+        s = row[key]
+        assert all(np.isfinite(v) for v in s.values()) and s["enhance_psnr"] > 20 and 0 < s["lanczos_ssimulacra2"] <= 100

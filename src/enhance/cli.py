@@ -21,6 +21,7 @@ from .treatment import REPAIR_MODES, VARIANT_AT_OR_BELOW
 
 if TYPE_CHECKING:
     from .batch import BatchOptions
+    from .report import ReportEntry
     from .treatment import Treatment
 
 log = logging.getLogger("enhance")
@@ -136,6 +137,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--quality", type=int, default=None,
                     help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95, and for --retina the web "
                          "pipelines' 80 for JPEG and WebP, 50 for AVIF)")
+    ap.add_argument("--report", type=Path, default=None, metavar="FILE.html",
+                    help="write one self-contained HTML page: each result beside the input enlarged by Lanczos "
+                         "(a slider at 100 %%, crops of its busiest regions), what was found and done, the verdicts")
     ap.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     ap.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                     help="take only the K-th of N shares of the files (1/4 .. 4/4 on four machines sharing the folders)")
@@ -302,11 +306,12 @@ def _run(args: argparse.Namespace) -> int:
     except EnhanceError as exc:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
-    return _run_batch(files, treatment, opts, len(got.missing), args.quiet, got.roots)
+    return _run_batch(files, treatment, opts, len(got.missing), args.quiet, got.roots, args.report,
+                      [r.message for r in got.missing])
 
 
 def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", failed: int, quiet: bool,
-               roots: dict[Path, Path]) -> int:
+               roots: dict[Path, Path], report: Path | None = None, missing: list[str] | None = None) -> int:
     """Run the batch with progress on a terminal and one line per file; returns the exit status."""
     from .batch import BatchEvent, run_batch
 
@@ -341,7 +346,32 @@ def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", 
     if not quiet:
         print(f"enhance: {done} done, {skipped} skipped, {failed} failed in {time.perf_counter() - t0:.1f} s "
               f"(model {treatment.model.name} x{treatment.zoom:g})", file=sys.stderr)
+    if report is not None:
+        from .report import ReportEntry, entry_for_output
+
+        entries = [ReportEntry(m, error=m) for m in missing or []]
+        for r in results:
+            if r.status == "done" and r.output is not None:
+                entries.append(entry_for_output(r.source, r.output, f"x{treatment.zoom:g}, {treatment.model.name}",
+                                                r.notes, r.seconds))
+            elif r.status == "failed":
+                entries.append(ReportEntry(str(r.source), error=r.message))
+        if not _write_report(entries, report, quiet):
+            return 1
     return 1 if failed else 0
+
+
+def _write_report(entries: list["ReportEntry"], path: Path, quiet: bool) -> bool:
+    from .report import write_report
+
+    try:
+        write_report(entries, path)
+    except EnhanceError as exc:
+        print(f"enhance: error: {exc}", file=sys.stderr)
+        return False
+    if not quiet:
+        print(f"enhance: report {path}", file=sys.stderr)
+    return True
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -459,6 +489,21 @@ def _retina(args: argparse.Namespace) -> int:
                 print(f"  note: {note}", file=sys.stderr)
     write_srcset(sets, out / "srcset.html")
     write_manifest(sets, out / "manifest.json", options)
+    if args.report is not None:
+        from .report import ReportEntry, entry_for_output
+
+        entries = [ReportEntry(r.message, error=r.message) for r in got.missing]
+        for s in sets:
+            if s.error or not s.assets:
+                entries.append(ReportEntry(s.source, error=s.error or f"{s.source}: no assets made"))
+                continue
+            top = max(s.assets, key=lambda a: (a.density, a.format == "jpeg"))
+            verdicts = [a.pipeline.sentence(a.density) for a in s.assets if a.pipeline is not None]
+            notes = [n for n in s.notes if n not in verdicts]
+            entries.append(entry_for_output(Path(s.source), out / top.file, f"{top.density:g}x asset {top.file} "
+                                            f"({top.made})", notes, s.seconds, verdicts))
+        if not _write_report(entries, args.report, args.quiet):
+            return 1
     failed = len(got.missing) + sum(1 for s in sets if s.error)
     if not args.quiet:
         print(f"enhance: {len(sets) - failed + len(got.missing)} sets, {failed} failed in {time.perf_counter() - t0:.1f} s; "

@@ -52,6 +52,7 @@ __all__ = [
     "to_pil",
     "layout_for_channels",
     "prepare_for_format",
+    "to_display_rgb8",
     "check_output_folder",
     "TiffSink",
 ]
@@ -607,6 +608,16 @@ def _cmyk_to_rgb(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, Image
             pass
     note = "CMYK converted to RGB without colour management (no usable ICC profile; this format cannot hold CMYK)"
     return np.asarray(im.convert("RGB")), replace(meta, layout="RGB", bit_depth=8, icc_profile=None), note
+
+
+def to_display_rgb8(pixels: np.ndarray, meta: ImageMeta) -> np.ndarray:
+    """Any layout and depth as a screen shows it: ``(H, W, 3)`` uint8 RGB (CMYK through its
+    profile, 16 bits to 8, alpha onto white, gray repeated)."""
+    pixels, meta, _ = prepare_for_format(pixels, meta, "png")  # CMYK -> sRGB
+    pixels, meta, _ = prepare_for_format(pixels, meta, "jpeg")  # 16 -> 8 bit, alpha onto white
+    if meta.layout == "L":
+        pixels = np.repeat(pixels[:, :, :1], 3, axis=2)
+    return np.ascontiguousarray(pixels)
 
 
 def prepare_for_format(pixels: np.ndarray, meta: ImageMeta, fmt: str) -> tuple[np.ndarray, ImageMeta, list[str]]:

@@ -200,6 +200,7 @@ class AssetSet:
     assets: list[Asset] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str = ""
+    seconds: float = 0.0
 
 
 def _sizes(w: int, h: int, meta: ImageMeta, opts: RetinaOptions, source: Path) -> tuple[int, int]:
@@ -244,11 +245,15 @@ class RetinaMaker:
 
     def make(self, source: Path, out_dir: Path) -> AssetSet:
         """Write ``source``'s set into ``out_dir``; a problem with the file is the set's ``error``."""
+        import time
+
         result = AssetSet(str(source))
+        t0 = time.perf_counter()
         try:
             self._make(source, out_dir, result)
         except EnhanceError as exc:  # unreadable, unwritable, no DPI for --print-width: one line
             result.error = str(exc) if str(source) in str(exc) else f"{source}: {exc}"
+        result.seconds = round(time.perf_counter() - t0, 2)
         return result
 
     def _make(self, source: Path, out_dir: Path, result: AssetSet) -> None:

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import EnhanceError, InputError
-from ..image import ImageMeta, open_image, prepare_for_format
+from ..image import open_image, to_display_rgb8
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +121,6 @@ class TrainingResult:
     seconds: float
 
 
-def _to_rgb8(pixels: np.ndarray, meta: ImageMeta) -> np.ndarray:
-    """Any layout and depth -> ``(H, W, 3)`` uint8 RGB, through image.py's own conversions."""
-    pixels, meta, _ = prepare_for_format(pixels, meta, "png")  # CMYK -> sRGB
-    pixels, meta, _ = prepare_for_format(pixels, meta, "jpeg")  # 16 -> 8 bit, alpha onto white
-    if meta.layout == "L":
-        pixels = np.repeat(pixels[:, :, :1], 3, axis=2)
-    return np.ascontiguousarray(pixels)
-
-
 def load_training_images(patterns: list[str], min_side: int = 32) -> tuple[list[np.ndarray], list[str]]:
     """Read training images as ``(H, W, 3)`` uint8 RGB; unreadable or tiny files are skipped.
 
@@ -150,7 +141,7 @@ def load_training_images(patterns: list[str], min_side: int = 32) -> tuple[list[
         if min(pixels.shape[:2]) < min_side:
             errors.append(f"{f}: too small to train on ({pixels.shape[1]}x{pixels.shape[0]})")
             continue
-        images.append(_to_rgb8(pixels, meta))
+        images.append(to_display_rgb8(pixels, meta))
     return images, errors
 
 
