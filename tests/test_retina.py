@@ -142,3 +142,21 @@ def test_the_pipeline_check_scores_each_asset(tmp_path: Path, capsys: pytest.Cap
     check = check_pipeline(master, None, "jpeg", 95)
     assert check.verdict in ("visually lossless", "high") and not check.erased and check.vs_plain_after is None
     assert "1x: " in check.sentence(1)
+
+
+def test_descreening_runs_once_for_every_density(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--type=print with densities 2 and 3: the descreener (x1) runs once, on the source."""
+    import enhance.retina as retina
+
+    calls: list[int] = []
+    real = retina.upscale_pixels
+
+    def counting(pixels, layout, model, *a, **kw):  # type: ignore[no-untyped-def]
+        calls.append(model.scale)
+        return real(pixels, layout, model, *a, **kw)
+
+    monkeypatch.setattr(retina, "upscale_pixels", counting)
+    src = _src(tmp_path / "scan.png", 48, 64)
+    assert main(["--retina", "--model=bicubic", "--type=print", "-q", "--densities", "2,3", "--formats", "jpeg",
+                 "-o", str(tmp_path / "o"), str(src)]) == 0
+    assert sorted(calls) == [1, 2, 3]  # the descreener once, then each zoom's model

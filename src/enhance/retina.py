@@ -4,7 +4,8 @@
 Each density takes the faithful path: where the source has the pixels, a libvips Lanczos-3
 downscale; where it does not, the model at the smallest zoom that reaches the width (the
 command's own :class:`~enhance.treatment.Treatment` for that zoom: descreening, the JPEG rule and
-``--model`` as in a plain run), then Lanczos down to the exact width. The web encoders default
+``--model`` as in a plain run; an x1 first stage, the descreener or the repair model, runs once on
+the source for all densities), then Lanczos down to the exact width. The web encoders default
 to what web pipelines use (sharp: JPEG 80 4:2:0, WebP 80, AVIF 50); colour goes to sRGB through
 the file's profile, and metadata is stripped but for the rights (EXIF Copyright and Artist) and
 Enhance's mark.
@@ -24,6 +25,7 @@ import numpy as np
 from .errors import EnhanceError, UsageError
 from .image import SOFTWARE, ImageMeta, open_image, prepare_for_format
 from .outfile import atomic_output
+from .models.chain import Chain
 from .treatment import ModelRequest, Treatment
 from .upscaling import resize_to, upscale_pixels
 
@@ -264,6 +266,7 @@ class RetinaMaker:
         cw, ch = _sizes(w, h, meta, opts, source)
         result.css_width, result.css_height = cw, ch
         enlarged: dict[int, tuple[np.ndarray, str]] = {}  # zoom -> the model's output (web colour), its name
+        cleaned: dict[str, np.ndarray] = {}  # an x1 first stage's output (descreened, repaired), made once
         srgb, web_meta, conv = _to_web(pixels, meta)
         result.notes += conv
         for d in opts.densities:
@@ -283,7 +286,14 @@ class RetinaMaker:
                 if zoom not in enlarged:
                     model, how = self.treatment(zoom).for_file(pixels, meta)
                     result.notes += [n for n in how if n not in result.notes]
-                    out = upscale_pixels(pixels, meta.layout, model, self.tile, self.overlap)
+                    src_px, then = pixels, model
+                    if isinstance(model, Chain) and model.first.scale == 1:  # descreen or repair: once, on the source
+                        if model.first.name not in cleaned:
+                            once = upscale_pixels(pixels, meta.layout, model.first, self.tile, self.overlap)
+                            assert once is not None
+                            cleaned[model.first.name] = once
+                        src_px, then = cleaned[model.first.name], model.then
+                    out = upscale_pixels(src_px, meta.layout, then, self.tile, self.overlap)
                     assert out is not None
                     enlarged[zoom] = (_to_web(out, meta.scaled(zoom))[0], model.name)
                 big, name = enlarged[zoom]
