@@ -132,19 +132,36 @@ def upscale_pixels(
 
 def resize_to(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     """``pixels`` ``(H, W, C)`` (uint8, uint16 or float32) resampled to ``(height, width, C)`` with
-    Lanczos-3 (libvips), alpha and ink channels alike: a fractional zoom's last step, downwards."""
-    import pyvips
-
+    Lanczos-3, every channel alike (alpha and inks too): downwards by libvips (antialiased, as web
+    pipelines resize), upwards by Pillow's Lanczos (libvips enlarges through an affine
+    interpolator that is 2-6 dB worse against the bench's originals)."""
     h, w = pixels.shape[:2]
     if (h, w) == (height, width):
         return pixels
+    if height <= h and width <= w:
+        return _vips_lanczos(pixels, height, width)
+    from PIL import Image
+
+    out = np.empty((height, width, pixels.shape[2]), np.float32)
+    for c in range(pixels.shape[2]):
+        band = Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32), mode="F")
+        out[:, :, c] = np.asarray(band.resize((width, height), Image.Resampling.LANCZOS))
+    if pixels.dtype.kind == "f":
+        return np.clip(out, 0.0, 1.0).astype(pixels.dtype)
+    top = float(np.iinfo(pixels.dtype).max)
+    return np.clip(np.rint(out), 0, top).astype(pixels.dtype)
+
+
+def _vips_lanczos(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    import pyvips
+
+    h, w = pixels.shape[:2]
     im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
     out = im.resize(width / w, vscale=height / h, kernel="lanczos3")
-    a = np.asarray(out.numpy() if hasattr(out, "numpy") else np.ndarray(buffer=out.write_to_memory(),
-                   dtype=pixels.dtype, shape=(out.height, out.width, out.bands)))
-    a = a.reshape(out.height, out.width, -1)[:height, :width]
+    a = np.ndarray(buffer=out.write_to_memory(), dtype=pixels.dtype, shape=(out.height, out.width, out.bands))
+    a = a[:height, :width]
     if a.shape[:2] != (height, width):  # vips rounded a side down: repeat its last row or column
         a = np.pad(a, ((0, height - a.shape[0]), (0, width - a.shape[1]), (0, 0)), mode="edge")
     if pixels.dtype.kind == "f":
         a = np.clip(a, 0.0, 1.0)
-    return a.astype(pixels.dtype, copy=False)
+    return np.ascontiguousarray(a, dtype=pixels.dtype)
