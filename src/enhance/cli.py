@@ -31,6 +31,8 @@ examples:
   enhance --zoom=2 "images/*.jpg"            upscale every JPEG 2x -> images/NAME_ne2x.png
   enhance --zoom=1 --model=repair broken.jpg  remove JPEG damage at the same size
   enhance --zoom=4 --model=raisr --format tiff scan.tif   fast learned filters, 16-bit kept
+  enhance --retina --pipeline-check --report r.html "figs/*.tif"
+                                              1x/2x/3x web assets, srcset.html, what survives the pipeline
   enhance --list-models                       what models exist, their scales and speed
   enhance --train "data/*.png" --model mybook --arch raisr --scales=2
                                               learn filters from your own scans (minutes)
@@ -107,6 +109,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="enhance",
         usage="enhance [--zoom=2] [--model=NAME] [--output DIR] [options] FILE_OR_GLOB ...\n"
+              "       enhance --retina [--densities 1,2,3] [--pipeline-check] [--report FILE.html] FILES\n"
               "       enhance --train GLOB --model NAME [--arch raisr] [--scales=2] [training options]\n"
               "       enhance --list-models",
         description="Faithful 2x, 3x and 4x enlargements (and x1 repair) of scans and small images.",
