@@ -240,6 +240,9 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
 class Treatment:
     """Which models run on each file, decided once per process and asked per file.
 
+    ``steps`` is the zoom's plan (:func:`zoom_plan`); the JPEG and print rules apply to its first
+    model, the later ones follow it in a :class:`~enhance.models.chain.Chain`.
+
     The main model is loaded when the treatment is built (so an unknown model fails before any
     file is read); the print and JPEG treatments are loaded on the first file that needs them,
     once. A treatment holds no per-file state: one can serve a whole batch, a web server or a
@@ -255,7 +258,7 @@ class Treatment:
             then what the JPEG rule sees, and its JPEG treatment is the repair model first).
 
     Raises:
-        ModelError: the model cannot be loaded, or its scale is not ``request.zoom``.
+        ModelError: the model cannot be loaded, or a given model's scale is not the zoom's plan.
         ValueError: unknown ``repair`` mode.
     """
 
@@ -334,7 +337,8 @@ class Treatment:
             meta: its metadata (``dpi`` for the screen detector, ``jpeg_quality`` for the JPEG rule).
 
         Returns:
-            An :class:`~enhance.models.base.Upscaler` of scale :attr:`zoom`, and notes.
+            An :class:`~enhance.models.base.Upscaler` of the plan's scale (:attr:`zoom` when it is
+            whole; else larger, its output then resized to :meth:`output_size`), and notes.
         """
         req = self._first
         model = self.model
