@@ -306,18 +306,22 @@ class RetinaMaker:
                 _encode(img, web_meta, target, fmt, q, opts.keep_metadata)
                 asset = Asset(name, d, tw, th, fmt, q, target.stat().st_size, made)
                 if opts.pipeline_check:
-                    plain = None if made == "the source's pixels" or ratio <= 1 + 1e-9 else resize_to(srgb, th, tw)
-                    img8 = img if img.shape[2] == 3 else np.repeat(img[:, :, :1], 3, axis=2) if img.shape[2] == 1 \
-                        else _flat(img)
-                    plain8 = None if plain is None else (plain if plain.shape[2] == 3 else _flat(plain)
-                                                         if plain.shape[2] in (2, 4) else np.repeat(plain, 3, axis=2))
-                    asset.pipeline = check_pipeline(img8, plain8, fmt, opts.pipeline_quality or WEB_QUALITY[fmt])
+                    plain = None if ratio <= 1 + 1e-9 else _shown(resize_to(srgb, th, tw))
+                    asset.pipeline = check_pipeline(_shown(img), plain, fmt, opts.pipeline_quality or WEB_QUALITY[fmt])
                     result.notes.append(asset.pipeline.sentence(d))
                 result.assets.append(asset)
+            # a model's output no later density needs is let go (a 3x master need not sit beside the 2x one)
+            later = {_model_zoom(round(cw * e) / w) for e in opts.densities if e > d and round(cw * e) / w > 1 + 1e-9}
+            for z in [z for z in enlarged if z not in later]:
+                del enlarged[z]
 
 
-def _flat(a: np.ndarray) -> np.ndarray:
-    """``(H, W, 2 or 4)`` uint8 onto white as ``(H, W, 3)``: what a viewer shows of it."""
+def _shown(a: np.ndarray) -> np.ndarray:
+    """``(H, W, 1-4)`` uint8 as a viewer shows it: ``(H, W, 3)`` RGB, alpha onto white."""
+    if a.shape[2] == 3:
+        return a
+    if a.shape[2] == 1:
+        return np.repeat(a, 3, axis=2)
     x = a.astype(np.float32)
     alpha = x[:, :, -1:] / 255.0
     rgb = x[:, :, :-1] * alpha + 255.0 * (1.0 - alpha)
