@@ -160,3 +160,22 @@ def test_descreening_runs_once_for_every_density(tmp_path: Path, monkeypatch: py
     assert main(["--retina", "--model=bicubic", "--type=print", "-q", "--densities", "2,3", "--formats", "jpeg",
                  "-o", str(tmp_path / "o"), str(src)]) == 0
     assert sorted(calls) == [1, 2, 3]  # the descreener once, then each zoom's model
+
+
+def test_a_large_master_streams_and_gives_the_same_assets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above STREAM_PIXELS the model's output goes to a raw TIFF, read back by libvips row by row:
+    the same files (nearly: libvips reduces where the in-memory path does too), no temporary left."""
+    import numpy as np
+
+    import enhance.batch
+
+    src = _src(tmp_path / "big.png", 30, 40)
+    args = ["--retina", "--model=bicubic", "-q", "--densities", "1,2,2.5", "--formats", "webp,jpeg", str(src)]
+    assert main([*args, "-o", str(tmp_path / "mem")]) == 0
+    monkeypatch.setattr(enhance.batch, "STREAM_PIXELS", 100)  # treat this tiny image as huge
+    assert main([*args, "-o", str(tmp_path / "stream")]) == 0
+    for name in ("big@2x.jpg", "big@2.5x.webp", "big.jpg"):
+        a = np.asarray(Image.open(tmp_path / "mem" / name).convert("RGB"), np.int16)
+        b = np.asarray(Image.open(tmp_path / "stream" / name).convert("RGB"), np.int16)
+        assert a.shape == b.shape and np.abs(a - b).mean() < 3.0, name
+    assert not [f for f in (tmp_path / "stream").iterdir() if ".tmp" in f.name]

@@ -446,8 +446,9 @@ def _render_step(bar: dict[str, object], done: int, total: int, label: str, loss
 def _retina(args: argparse.Namespace) -> int:
     """``enhance --retina``: a set per input, then srcset.html and manifest.json; a failing file is one line."""
     from .batch import collect_inputs
-    from .retina import (RetinaMaker, RetinaOptions, expected_names, parse_densities, parse_print_width, write_manifest,
-                         write_srcset)
+    from .outfile import remove_stale_temporaries
+    from .retina import (RetinaMaker, RetinaOptions, expected_names, parse_densities, parse_print_width, temporary_names,
+                         write_manifest, write_srcset)
     from .treatment import ModelRequest
 
     try:
@@ -473,6 +474,10 @@ def _retina(args: argparse.Namespace) -> int:
     got = collect_inputs(args.files, recursive=args.recursive)
     for r in got.missing:
         print(f"enhance: error: {r.message}", file=sys.stderr)
+    ours = set().union(*(temporary_names(f, options) for f in got.files)) if got.files else set()
+    stale = remove_stale_temporaries(out, {str(f.resolve()) for f in got.files}, ours | {"srcset.html", "manifest.json"})
+    if stale and not args.quiet:
+        print(f"enhance: removed {len(stale)} temporary file(s) left in {out} by an interrupted run", file=sys.stderr)
     sets = []
     t0 = time.perf_counter()
     for src in got.files:

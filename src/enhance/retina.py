@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RetinaOptions", "Asset", "AssetSet", "PipelineCheck", "RetinaMaker", "check_pipeline", "web_encode",
            "web_decode", "parse_densities", "parse_print_width",
-           "WEB_QUALITY", "write_srcset", "write_manifest"]
+           "WEB_QUALITY", "write_srcset", "write_manifest", "expected_names", "temporary_names"]
 
 #: the encoders' qualities when none is asked for: sharp's defaults, what web pipelines apply
 WEB_QUALITY = {"jpeg": 80, "webp": 80, "avif": 50}
@@ -265,55 +266,123 @@ class RetinaMaker:
         h, w = pixels.shape[:2]
         cw, ch = _sizes(w, h, meta, opts, source)
         result.css_width, result.css_height = cw, ch
-        enlarged: dict[int, tuple[np.ndarray, str]] = {}  # zoom -> the model's output (web colour), its name
-        cleaned: dict[str, np.ndarray] = {}  # an x1 first stage's output (descreened, repaired), made once
-        srgb, web_meta, conv = _to_web(pixels, meta)
+        srgb, web_meta, conv = _to_web(pixels, meta)  # enlarged in web colour: what the assets hold
         result.notes += conv
-        for d in opts.densities:
-            tw, th = max(1, round(cw * d)), max(1, round(ch * d))
-            ratio = tw / w
-            if ratio <= 1 + 1e-9:
-                img = resize_to(srgb, th, tw)
-                made = "the source's pixels" if (tw, th) == (w, h) else f"Lanczos-3 from {w}x{h}"
-            else:
-                zoom = _model_zoom(ratio)
-                if ratio > 4:
-                    if opts.strict:
-                        result.notes.append(f"{d:g}x needs x{ratio:.2f}, more than the models' x4: skipped (--strict)")
-                        continue
-                    result.notes.append(f"{d:g}x needs x{ratio:.2f}, more than the models' x4: made with x4 and "
-                                        "Lanczos, softer than a real scan at that size would be")
-                if zoom not in enlarged:
-                    model, how = self.treatment(zoom).for_file(pixels, meta)
-                    result.notes += [n for n in how if n not in result.notes]
-                    src_px, then = pixels, model
-                    if isinstance(model, Chain) and model.first.scale == 1:  # descreen or repair: once, on the source
-                        if model.first.name not in cleaned:
-                            once = upscale_pixels(pixels, meta.layout, model.first, self.tile, self.overlap)
-                            assert once is not None
-                            cleaned[model.first.name] = once
-                        src_px, then = cleaned[model.first.name], model.then
-                    out = upscale_pixels(src_px, meta.layout, then, self.tile, self.overlap)
-                    assert out is not None
-                    enlarged[zoom] = (_to_web(out, meta.scaled(zoom))[0], model.name)
-                big, name = enlarged[zoom]
-                img = resize_to(big, th, tw)
-                made = f"{name} x{zoom}" + ("" if big.shape[:2] == (th, tw) else f", then Lanczos-3 to {tw}x{th}")
-            for fmt in opts.formats:
-                name = f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[fmt]}"
-                q = opts.quality or WEB_QUALITY[fmt]
-                target = out_dir / name
-                _encode(img, web_meta, target, fmt, q, opts.keep_metadata)
-                asset = Asset(name, d, tw, th, fmt, q, target.stat().st_size, made)
-                if opts.pipeline_check:
+        masters: dict[int, _Master] = {}  # zoom -> the model's output, in memory or streamed to a raw TIFF
+        cleaned: dict[str, np.ndarray] = {}  # an x1 first stage's output (descreened, repaired), made once
+        try:
+            for d in opts.densities:
+                self._density(d, source, out_dir, pixels, meta, srgb, web_meta, (cw, ch), masters, cleaned, result)
+                # a model's output no later density needs is let go (the 2x master need not sit beside the 3x one)
+                later = {_model_zoom(round(cw * e) / w) for e in opts.densities if e > d and round(cw * e) / w > 1 + 1e-9}
+                for z in [z for z in masters if z not in later]:
+                    masters.pop(z).close()
+        finally:
+            for m in masters.values():
+                m.close()
+
+    def _density(self, d: float, source: Path, out_dir: Path, pixels: np.ndarray, meta: ImageMeta, srgb: np.ndarray,
+                 web_meta: ImageMeta, css: tuple[int, int], masters: dict[int, "_Master"],
+                 cleaned: dict[str, np.ndarray], result: AssetSet) -> None:
+        """One density's files (one per format), from the source's pixels or the model's master."""
+        opts = self.options
+        h, w = srgb.shape[:2]
+        tw, th = max(1, round(css[0] * d)), max(1, round(css[1] * d))
+        ratio = tw / w
+        master: _Master | None = None
+        if ratio <= 1 + 1e-9:
+            made = "the source's pixels" if (tw, th) == (w, h) else f"Lanczos-3 from {w}x{h}"
+        else:
+            zoom = _model_zoom(ratio)
+            if ratio > 4:
+                if opts.strict:
+                    result.notes.append(f"{d:g}x needs x{ratio:.2f}, more than the models' x4: skipped (--strict)")
+                    return
+                result.notes.append(f"{d:g}x needs x{ratio:.2f}, more than the models' x4: made with x4 and "
+                                    "Lanczos, softer than a real scan at that size would be")
+            if zoom not in masters:
+                masters[zoom] = self._master(zoom, source, out_dir, pixels, meta, srgb, web_meta, cleaned, result)
+            master = masters[zoom]
+            made = f"{master.name} x{zoom}" + ("" if master.size == (th, tw) else f", then Lanczos-3 to {tw}x{th}")
+        img = resize_to(srgb, th, tw) if master is None else (master.pixels(th, tw) if master.array is not None else None)
+        for fmt in opts.formats:
+            name = f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[fmt]}"
+            q = opts.quality or WEB_QUALITY[fmt]
+            target = out_dir / name
+            source_image = img if img is not None else master.vips(th, tw)  # type: ignore[union-attr]
+            _encode(source_image, web_meta, target, fmt, q, opts.keep_metadata)
+            asset = Asset(name, d, tw, th, fmt, q, target.stat().st_size, made)
+            if opts.pipeline_check:
+                if img is None:
+                    result.notes.append(f"{d:g}x {fmt}: no pipeline check above {CHECK_PIXELS // 1_000_000} MP")
+                else:
                     plain = None if ratio <= 1 + 1e-9 else _shown(resize_to(srgb, th, tw))
                     asset.pipeline = check_pipeline(_shown(img), plain, fmt, opts.pipeline_quality or WEB_QUALITY[fmt])
                     result.notes.append(asset.pipeline.sentence(d))
-                result.assets.append(asset)
-            # a model's output no later density needs is let go (a 3x master need not sit beside the 2x one)
-            later = {_model_zoom(round(cw * e) / w) for e in opts.densities if e > d and round(cw * e) / w > 1 + 1e-9}
-            for z in [z for z in enlarged if z not in later]:
-                del enlarged[z]
+            result.assets.append(asset)
+
+    def _master(self, zoom: int, source: Path, out_dir: Path, pixels: np.ndarray, meta: ImageMeta, srgb: np.ndarray,
+                web_meta: ImageMeta, cleaned: dict[str, np.ndarray], result: AssetSet) -> "_Master":
+        """The model's output at ``zoom``: in memory, or streamed into a raw TIFF when it is large."""
+        from .batch import STREAM_PIXELS
+        from .image import TiffSink
+
+        model, how = self.treatment(zoom).for_file(pixels, meta)
+        result.notes += [n for n in how if n not in result.notes]
+        src_px, then = srgb, model
+        if isinstance(model, Chain) and model.first.scale == 1:  # descreen or repair: once, on the source
+            if model.first.name not in cleaned:
+                once = upscale_pixels(srgb, web_meta.layout, model.first, self.tile, self.overlap)
+                assert once is not None
+                cleaned[model.first.name] = once
+            src_px, then = cleaned[model.first.name], model.then
+        h, w, c = src_px.shape
+        size = (h * then.scale, w * then.scale)
+        if size[0] * size[1] <= STREAM_PIXELS:
+            out = upscale_pixels(src_px, web_meta.layout, then, self.tile, self.overlap)
+            assert out is not None
+            return _Master(model.name, size, array=out)
+        raw = out_dir / f".{source.stem}@x{zoom}.master.tif.tmp{os.getpid()}"
+        sink = TiffSink(raw, (size[0], size[1], c), src_px.dtype, web_meta)
+        try:
+            upscale_pixels(src_px, web_meta.layout, then, self.tile, self.overlap, sink=sink)
+            sink.close()
+        except BaseException:
+            raw.unlink(missing_ok=True)
+            raise
+        return _Master(model.name, size, path=raw)
+
+
+#: assets larger than this (pixels) are not put through the pipeline check (SSIMULACRA2 is slow)
+CHECK_PIXELS = 16_000_000
+
+
+@dataclass
+class _Master:
+    """A model's output: ``array`` in memory, or ``path``, a raw TIFF read back by libvips row by row."""
+
+    name: str
+    size: tuple[int, int]
+    array: np.ndarray | None = None
+    path: Path | None = None
+
+    def pixels(self, height: int, width: int) -> np.ndarray:
+        assert self.array is not None
+        return resize_to(self.array, height, width)
+
+    def vips(self, height: int, width: int) -> "pyvips.Image":  # type: ignore[name-defined]  # noqa: F821
+        import pyvips
+
+        im = pyvips.Image.new_from_file(str(self.path), access="sequential")
+        if (im.height, im.width) != (height, width):  # a reduction: libvips Lanczos-3, streamed
+            im = im.resize(width / im.width, vscale=height / im.height, kernel="lanczos3")
+            im = im.crop(0, 0, min(width, im.width), min(height, im.height))
+        return im
+
+    def close(self) -> None:
+        self.array = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 def _shown(a: np.ndarray) -> np.ndarray:
@@ -380,11 +449,15 @@ def _rights_exif(meta: ImageMeta) -> bytes:
     return keep.tobytes()
 
 
-def _vips(pixels: np.ndarray, meta: ImageMeta | None, keep_metadata: bool = False) -> "pyvips.Image":  # type: ignore[name-defined]  # noqa: F821
+def _vips(pixels: "np.ndarray | pyvips.Image", meta: ImageMeta | None,  # type: ignore[name-defined]  # noqa: F821
+          keep_metadata: bool = False) -> "pyvips.Image":  # type: ignore[name-defined]  # noqa: F821
     import pyvips
 
-    im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
-    im = im.copy(interpretation="b-w" if pixels.shape[2] <= 2 else "srgb")
+    if isinstance(pixels, np.ndarray):
+        im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
+    else:
+        im = pixels
+    im = im.copy(interpretation="b-w" if im.bands <= 2 else "srgb")
     if meta is not None:
         if meta.icc_profile:
             im.set_type(pyvips.GValue.blob_type, "icc-profile-data", meta.icc_profile)
@@ -395,20 +468,26 @@ def _vips(pixels: np.ndarray, meta: ImageMeta | None, keep_metadata: bool = Fals
     return im
 
 
+def _save(im: "pyvips.Image", fmt: str, quality: int, path: Path | None = None) -> bytes:  # type: ignore[name-defined]  # noqa: F821
+    """Encode ``im`` with sharp's settings into ``path`` (streamed), or return the bytes."""
+    if fmt == "jpeg":
+        if im.bands in (2, 4):  # no alpha in JPEG: flattened onto white
+            im = im.flatten(background=[255] * (im.bands - 1))
+        kw = {"Q": quality, "subsample_mode": "on" if quality < 90 else "off", "optimize_coding": True}
+        return im.jpegsave(str(path), **kw) or b"" if path else bytes(im.jpegsave_buffer(**kw))
+    if fmt == "webp":
+        return im.webpsave(str(path), Q=quality) or b"" if path else bytes(im.webpsave_buffer(Q=quality))
+    if fmt == "avif":
+        kw2 = {"Q": quality, "compression": "av1"}
+        return im.heifsave(str(path), **kw2) or b"" if path else bytes(im.heifsave_buffer(**kw2))
+    raise UsageError(f"format {fmt!r} is not one of {', '.join(_EXT)}")
+
+
 def web_encode(pixels: np.ndarray, fmt: str, quality: int, meta: ImageMeta | None = None,
                keep_metadata: bool = False) -> bytes:
     """``pixels`` ``(H, W, C)`` uint8 encoded as web pipelines do (libvips with sharp's settings:
     JPEG 4:2:0 below quality 90, alpha flattened onto white; WebP; AVIF through AV1)."""
-    im = _vips(pixels, meta, keep_metadata)
-    if fmt == "jpeg":
-        if pixels.shape[2] in (2, 4):  # no alpha in JPEG: flattened onto white
-            im = im.flatten(background=[255] * (pixels.shape[2] - 1))
-        return bytes(im.jpegsave_buffer(Q=quality, subsample_mode="on" if quality < 90 else "off", optimize_coding=True))
-    if fmt == "webp":
-        return bytes(im.webpsave_buffer(Q=quality))
-    if fmt == "avif":
-        return bytes(im.heifsave_buffer(Q=quality, compression="av1"))
-    raise UsageError(f"format {fmt!r} is not one of {', '.join(_EXT)}")
+    return _save(_vips(pixels, meta, keep_metadata), fmt, quality)
 
 
 def web_decode(data: bytes) -> np.ndarray:
@@ -424,11 +503,11 @@ def web_decode(data: bytes) -> np.ndarray:
     return a[:, :, :3] if a.shape[2] >= 3 else np.repeat(a[:, :, :1], 3, axis=2)
 
 
-def _encode(pixels: np.ndarray, meta: ImageMeta, target: Path, fmt: str, quality: int, keep_metadata: bool) -> None:
-    """Write :func:`web_encode`'s bytes to ``target``, atomically."""
-    data = web_encode(pixels, fmt, quality, meta, keep_metadata)
+def _encode(pixels: "np.ndarray | pyvips.Image", meta: ImageMeta, target: Path, fmt: str,  # type: ignore[name-defined]  # noqa: F821
+            quality: int, keep_metadata: bool) -> None:
+    """Encode into ``target``, atomically (a libvips image from a raw TIFF streams to the file)."""
     with atomic_output(target) as tmp:
-        tmp.write_bytes(data)
+        _save(_vips(pixels, meta, keep_metadata), fmt, quality, tmp)
 
 
 def write_srcset(sets: list[AssetSet], path: Path) -> None:
@@ -466,4 +545,9 @@ def write_manifest(sets: list[AssetSet], path: Path, options: RetinaOptions) -> 
 def expected_names(source: Path, options: RetinaOptions) -> list[str]:
     """The file names of ``source``'s set (for ``--skip-existing``)."""
     return [f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[f]}" for d in options.densities for f in options.formats]
+
+
+def temporary_names(source: Path, options: RetinaOptions) -> set[str]:
+    """The names whose temporaries a run over ``source`` may leave (its files and its streamed masters)."""
+    return set(expected_names(source, options)) | {f"{source.stem}@x{z}.master.tif" for z in _MODEL_ZOOMS}
 
