@@ -179,3 +179,21 @@ def test_a_large_master_streams_and_gives_the_same_assets(tmp_path: Path, monkey
         b = np.asarray(Image.open(tmp_path / "stream" / name).convert("RGB"), np.int16)
         assert a.shape == b.shape and np.abs(a - b).mean() < 3.0, name
     assert not [f for f in (tmp_path / "stream").iterdir() if ".tmp" in f.name]
+
+
+def test_a_reference_scores_the_assets_against_a_better_original(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    hr = smooth_rgb(48, 64, seed=2)
+    Image.fromarray(hr).save(tmp_path / "original.png")
+    Image.fromarray(hr).resize((32, 24), Image.Resampling.BICUBIC).save(tmp_path / "scan.png")  # the small copy we have
+    out = tmp_path / "o"
+    assert main(["--retina", "--model=bicubic", "--pipeline-check", "--reference", str(tmp_path / "original.png"),
+                 "--densities", "2", "--formats", "jpeg", "-o", str(out), str(tmp_path / "scan.png")]) == 0
+    assert "against the reference SSIMULACRA2" in capsys.readouterr().err
+    (asset,) = json.loads((out / "manifest.json").read_text())["images"][0]["assets"]
+    ref = asset["pipeline"]["reference"]
+    assert set(ref) == {"enhanced_ssimulacra2", "lanczos_ssimulacra2", "enhanced_psnr", "lanczos_psnr"}
+    assert all(np.isfinite(v) for v in ref.values())
+    assert main(["--retina", "--model=bicubic", "--reference", str(tmp_path / "original.png"), "-o", str(out),
+                 str(tmp_path / "scan.png")]) == 2  # without --pipeline-check: a usage error

@@ -179,6 +179,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="score what survives a web pipeline after each asset (SSIMULACRA2; the quality extra)")
     rt.add_argument("--pipeline-quality", type=int, default=None, metavar="Q",
                     help="the pipeline's encoder quality (default: JPEG 80, WebP 80, AVIF 50)")
+    rt.add_argument("--reference", type=Path, default=None, metavar="HR_FILE",
+                    help="with --pipeline-check and one input: a better original to score the assets against")
     rt.add_argument("--strict", action="store_true", help="skip a density that needs more than x4, rather than "
                     "making it with x4 and Lanczos")
     _add_training_flags(ap)
@@ -449,6 +451,7 @@ def _retina(args: argparse.Namespace) -> int:
     from .outfile import remove_stale_temporaries
     from .retina import (RetinaMaker, RetinaOptions, expected_names, parse_densities, parse_print_width, temporary_names,
                          write_manifest, write_srcset)
+    from .errors import UsageError
     from .treatment import ModelRequest
 
     try:
@@ -456,7 +459,10 @@ def _retina(args: argparse.Namespace) -> int:
                                 print_width=parse_print_width(args.print_width) if args.print_width else None,
                                 formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
                                 quality=args.quality, keep_metadata=args.keep_metadata, strict=args.strict,
-                                pipeline_check=args.pipeline_check, pipeline_quality=args.pipeline_quality)
+                                pipeline_check=args.pipeline_check, pipeline_quality=args.pipeline_quality,
+                                reference=args.reference)
+        if args.reference is not None and (not args.pipeline_check or len(args.files) != 1):
+            raise UsageError("--reference needs --pipeline-check and one input file")
         request = ModelRequest(name=args.model, zoom=2, type=args.type, device=args.device, precision=args.precision,
                                backend=args.backend, ensemble=args.ensemble)
         maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=max(8, args.rendering_tile),

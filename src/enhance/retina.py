@@ -58,6 +58,8 @@ class RetinaOptions:
         strict: skip a density that needs more than x4 instead of making it with x4 plus Lanczos.
         pipeline_check: score what survives a web pipeline after each asset (:func:`check_pipeline`).
         pipeline_quality: the pipeline's encoder quality (None: :data:`WEB_QUALITY`).
+        reference: a better original of the (one) input: the check then also scores the delivered
+            enhanced and plain assets against it, through the same pipeline.
     """
 
     densities: tuple[float, ...] = (1, 2, 3)
@@ -69,6 +71,7 @@ class RetinaOptions:
     strict: bool = False
     pipeline_check: bool = False
     pipeline_quality: int | None = None
+    reference: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.densities or any(not 0 < d <= 8 for d in self.densities):
@@ -142,6 +145,9 @@ class PipelineCheck:
         erased: the pipeline makes the two look the same (after >= 90) though they were not.
         smallest_high_quality, smallest_high_bytes: the lowest encoder quality that keeps the
             delivered file "high" (SSIMULACRA2 >= 70), and its size; None when none does.
+        reference: with a reference (a better original, resized to the asset's size and put through
+            the same pipeline): SSIMULACRA2 and PSNR of the delivered enhanced and plain assets
+            against it (``enhanced_ssimulacra2``, ``lanczos_ssimulacra2``, ``enhanced_psnr``, ``lanczos_psnr``).
     """
 
     format: str
@@ -154,6 +160,7 @@ class PipelineCheck:
     erased: bool
     smallest_high_quality: int | None
     smallest_high_bytes: int | None
+    reference: dict[str, float] | None = None
 
     def sentence(self, density: float) -> str:
         """In the words a publisher reads: "2x: high after WebP 80" (and what the pipeline erased)."""
@@ -161,6 +168,10 @@ class PipelineCheck:
         text = f"{density:g}x: {self.verdict} after {name} {self.quality} (SSIMULACRA2 {self.ssimulacra2:.0f})"
         if self.erased:
             text += f"; enhancement not visible after {name} {self.quality}"
+        if self.reference:
+            r = self.reference
+            text += (f"; against the reference SSIMULACRA2 {r['enhanced_ssimulacra2']:.0f} "
+                     f"(Lanczos {r['lanczos_ssimulacra2']:.0f})")
         return text
 
 
@@ -168,9 +179,11 @@ class PipelineCheck:
 _SEARCH = (30, 40, 50, 60, 70, 80, 90, 95)
 
 
-def check_pipeline(master: np.ndarray, plain: np.ndarray | None, fmt: str, quality: int) -> PipelineCheck:
+def check_pipeline(master: np.ndarray, plain: np.ndarray | None, fmt: str, quality: int,
+                   reference: np.ndarray | None = None) -> PipelineCheck:
     """Run the web pipeline on ``master`` (and on ``plain``, a Lanczos enlargement of the source to
-    the same size, when given) and score what is delivered; see :class:`PipelineCheck`."""
+    the same size, when given) and score what is delivered; see :class:`PipelineCheck`.
+    ``reference``, at the same size, is a better original to score against as well."""
     from .quality import psnr, ssimulacra2, verdict
 
     delivered = web_decode(web_encode(master, fmt, quality))
@@ -187,10 +200,17 @@ def check_pipeline(master: np.ndarray, plain: np.ndarray | None, fmt: str, quali
             best, hi = (_SEARCH[mid], len(data)), mid - 1
         else:
             lo = mid + 1
+    ref = None
+    if reference is not None:
+        truth = web_decode(web_encode(reference, fmt, quality))
+        lanczos = delivered if plain is None else web_decode(web_encode(plain, fmt, quality))
+        ref = {"enhanced_ssimulacra2": round(ssimulacra2(truth, delivered), 2),
+               "lanczos_ssimulacra2": round(ssimulacra2(truth, lanczos), 2),
+               "enhanced_psnr": round(psnr(truth, delivered), 2), "lanczos_psnr": round(psnr(truth, lanczos), 2)}
     return PipelineCheck(fmt, quality, round(score, 2), round(psnr(master, delivered), 2), verdict(score),
                          None if before is None else round(before, 2), None if after is None else round(after, 2),
                          bool(before is not None and after is not None and before < 90.0 <= after),
-                         best[0] if best else None, best[1] if best else None)
+                         best[0] if best else None, best[1] if best else None, ref)
 
 
 @dataclass
@@ -239,6 +259,11 @@ class RetinaMaker:
         self.request, self.options, self.repair, self.auto = request, options, repair, auto
         self.tile, self.overlap = tile, overlap
         self._treatments: dict[int, Treatment] = {}
+        self._reference: np.ndarray | None = None
+        if options.reference is not None:
+
+            ref_px, ref_meta = open_image(options.reference)
+            self._reference = _shown(_to_web(ref_px, ref_meta)[0])
 
     def treatment(self, zoom: int) -> Treatment:
         """The command's treatment at ``zoom`` (2, 3 or 4)."""
@@ -317,7 +342,9 @@ class RetinaMaker:
                     result.notes.append(f"{d:g}x {fmt}: no pipeline check above {CHECK_PIXELS // 1_000_000} MP")
                 else:
                     plain = None if ratio <= 1 + 1e-9 else _shown(resize_to(srgb, th, tw))
-                    asset.pipeline = check_pipeline(_shown(img), plain, fmt, opts.pipeline_quality or WEB_QUALITY[fmt])
+                    ref = None if self._reference is None else resize_to(self._reference, th, tw)
+                    asset.pipeline = check_pipeline(_shown(img), plain, fmt, opts.pipeline_quality or WEB_QUALITY[fmt],
+                                                    ref)
                     result.notes.append(asset.pipeline.sentence(d))
             result.assets.append(asset)
 
@@ -539,7 +566,7 @@ def write_manifest(sets: list[AssetSet], path: Path, options: RetinaOptions) -> 
     """``manifest.json``: the options, and per input its assets (or its error) and notes."""
     doc = {"made_by": SOFTWARE, "options": asdict(options), "images": [asdict(s) for s in sets]}
     with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+        tmp.write_text(json.dumps(doc, indent=1, default=str) + "\n")
 
 
 def expected_names(source: Path, options: RetinaOptions) -> list[str]:
