@@ -22,6 +22,7 @@ from .treatment import REPAIR_MODES, VARIANT_AT_OR_BELOW
 if TYPE_CHECKING:
     from .batch import BatchOptions
     from .report import ReportEntry
+    from .retina import RetinaMaker
     from .treatment import Treatment
 
 log = logging.getLogger("enhance")
@@ -165,6 +166,13 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress display, errors only")
     ap.add_argument("-v", "--verbose", action="store_true", help="log details (notes on conversions, timings)")
     ap.add_argument("--version", action="version", version=f"enhance {__version__}")
+    _add_retina_flags(ap)
+    _add_training_flags(ap)
+    return ap
+
+
+def _add_retina_flags(ap: argparse.ArgumentParser) -> None:
+    """``--retina`` and its options (:class:`~enhance.retina.RetinaOptions`)."""
     rt = ap.add_argument_group("retina sets (enhance --retina FILES: NAME.EXT, NAME@2x.EXT, ... and srcset.html)")
     rt.add_argument("--retina", action="store_true", help="write a retina asset set per input, a srcset.html and a "
                     "manifest.json into --output (default: the folder retina/)")
@@ -183,8 +191,6 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="with --pipeline-check and one input: a better original to score the assets against")
     rt.add_argument("--strict", action="store_true", help="skip a density that needs more than x4, rather than "
                     "making it with x4 and Lanczos")
-    _add_training_flags(ap)
-    return ap
 
 
 def _add_training_flags(ap: argparse.ArgumentParser) -> None:
@@ -445,32 +451,44 @@ def _render_step(bar: dict[str, object], done: int, total: int, label: str, loss
             print(f"{label}: {pct}%", file=sys.stderr)
 
 
+def _retina_maker(args: argparse.Namespace) -> "RetinaMaker":
+    """The flags as a :class:`~enhance.retina.RetinaMaker` (its x2 treatment loaded, so an unknown model fails first).
+
+    Raises:
+        EnhanceError: a bad value (exit 2).
+    """
+    from .errors import UsageError
+    from .retina import RetinaMaker, RetinaOptions, parse_densities, parse_print_width
+    from .treatment import ModelRequest
+
+    options = RetinaOptions(densities=parse_densities(args.densities), css_width=args.css_width,
+                            print_width=parse_print_width(args.print_width) if args.print_width else None,
+                            formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+                            quality=args.quality, keep_metadata=args.keep_metadata, strict=args.strict,
+                            pipeline_check=args.pipeline_check, pipeline_quality=args.pipeline_quality,
+                            reference=args.reference)
+    if args.reference is not None and (not args.pipeline_check or len(args.files) != 1):
+        raise UsageError("--reference needs --pipeline-check and one input file")
+    request = ModelRequest(name=args.model, zoom=2, type=args.type, device=args.device, precision=args.precision,
+                           backend=args.backend, ensemble=args.ensemble)
+    maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=max(8, args.rendering_tile),
+                        overlap=max(0, args.rendering_overlap))
+    maker.treatment(2)
+    return maker
+
+
 def _retina(args: argparse.Namespace) -> int:
     """``enhance --retina``: a set per input, then srcset.html and manifest.json; a failing file is one line."""
     from .batch import collect_inputs
     from .outfile import remove_stale_temporaries
-    from .retina import (RetinaMaker, RetinaOptions, expected_names, parse_densities, parse_print_width, temporary_names,
-                         write_manifest, write_srcset)
-    from .errors import UsageError
-    from .treatment import ModelRequest
+    from .retina import expected_names, temporary_names, write_manifest, write_srcset
 
     try:
-        options = RetinaOptions(densities=parse_densities(args.densities), css_width=args.css_width,
-                                print_width=parse_print_width(args.print_width) if args.print_width else None,
-                                formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
-                                quality=args.quality, keep_metadata=args.keep_metadata, strict=args.strict,
-                                pipeline_check=args.pipeline_check, pipeline_quality=args.pipeline_quality,
-                                reference=args.reference)
-        if args.reference is not None and (not args.pipeline_check or len(args.files) != 1):
-            raise UsageError("--reference needs --pipeline-check and one input file")
-        request = ModelRequest(name=args.model, zoom=2, type=args.type, device=args.device, precision=args.precision,
-                               backend=args.backend, ensemble=args.ensemble)
-        maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=max(8, args.rendering_tile),
-                            overlap=max(0, args.rendering_overlap))
-        maker.treatment(2)  # an unknown model is a usage error before any file is read
+        maker = _retina_maker(args)
     except EnhanceError as exc:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
+    options = maker.options
     out = args.output or Path("retina")
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -504,18 +522,10 @@ def _retina(args: argparse.Namespace) -> int:
     write_srcset(sets, out / "srcset.html")
     write_manifest(sets, out / "manifest.json", options)
     if args.report is not None:
-        from .report import ReportEntry, entry_for_output
+        from .report import ReportEntry
+        from .retina import report_entries
 
-        entries = [ReportEntry(r.message, error=r.message) for r in got.missing]
-        for s in sets:
-            if s.error or not s.assets:
-                entries.append(ReportEntry(s.source, error=s.error or f"{s.source}: no assets made"))
-                continue
-            top = max(s.assets, key=lambda a: (a.density, a.format == "jpeg"))
-            verdicts = [a.pipeline.sentence(a.density) for a in s.assets if a.pipeline is not None]
-            notes = [n for n in s.notes if n not in verdicts]
-            entries.append(entry_for_output(Path(s.source), out / top.file, f"{top.density:g}x asset {top.file} "
-                                            f"({top.made})", notes, s.seconds, verdicts))
+        entries = [ReportEntry(r.message, error=r.message) for r in got.missing] + report_entries(sets, out)
         if not _write_report(entries, args.report, args.quiet):
             return 1
     failed = len(got.missing) + sum(1 for s in sets if s.error)

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RetinaOptions", "Asset", "AssetSet", "PipelineCheck", "RetinaMaker", "check_pipeline", "web_encode",
            "web_decode", "parse_densities", "parse_print_width",
-           "WEB_QUALITY", "write_srcset", "write_manifest", "expected_names", "temporary_names"]
+           "WEB_QUALITY", "write_srcset", "write_manifest", "expected_names", "temporary_names",
+           "report_entries"]
 
 #: the encoders' qualities when none is asked for: sharp's defaults, what web pipelines apply
 WEB_QUALITY = {"jpeg": 80, "webp": 80, "avif": 50}
@@ -578,3 +579,20 @@ def temporary_names(source: Path, options: RetinaOptions) -> set[str]:
     """The names whose temporaries a run over ``source`` may leave (its files and its streamed masters)."""
     return set(expected_names(source, options)) | {f"{source.stem}@x{z}.master.tif" for z in _MODEL_ZOOMS}
 
+
+def report_entries(sets: list[AssetSet], out_dir: Path) -> list["ReportEntry"]:  # type: ignore[name-defined]  # noqa: F821
+    """The report's entries for ``sets``: each input beside its largest asset (JPEG where made),
+    with its notes and the pipeline verdicts; a failed input with its error."""
+    from .report import ReportEntry, entry_for_output
+
+    entries = []
+    for s in sets:
+        if s.error or not s.assets:
+            entries.append(ReportEntry(s.source, error=s.error or f"{s.source}: no assets made"))
+            continue
+        top = max(s.assets, key=lambda a: (a.density, a.format == "jpeg"))
+        verdicts = [a.pipeline.sentence(a.density) for a in s.assets if a.pipeline is not None]
+        notes = [n for n in s.notes if n not in verdicts]
+        entries.append(entry_for_output(Path(s.source), out_dir / top.file, f"{top.density:g}x asset {top.file} "
+                                        f"({top.made})", notes, s.seconds, verdicts))
+    return entries
