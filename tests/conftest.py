@@ -40,3 +40,17 @@ def sample_png(tmp_path: Path) -> Path:
     p = tmp_path / "sample.png"
     Image.fromarray(smooth_rgb(20, 24)).save(p, dpi=(300, 300))
     return p
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _graph_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Built ONNX graphs go to a folder of this test session, not the user's cache."""
+    import os
+
+    old = os.environ.get("ENHANCE_CACHE")
+    os.environ["ENHANCE_CACHE"] = str(tmp_path_factory.mktemp("graph-cache"))
+    yield
+    if old is None:
+        os.environ.pop("ENHANCE_CACHE", None)
+    else:
+        os.environ["ENHANCE_CACHE"] = old

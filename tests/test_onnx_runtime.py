@@ -54,3 +54,26 @@ def test_cpu_default_is_onnxruntime_and_torch_on_request() -> None:
     x = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
     ref = load_model("default", 2, precision="fp32", backend="torch")(x)
     assert np.abs(auto(x) - ref).max() < 1e-4
+
+
+def test_a_built_graph_is_cached_and_the_next_load_never_imports_onnx(tmp_path: Path) -> None:
+    """Importing onnx costs most of a one-picture command: the graph is built once, cached by the
+    weight file's sha256, and later loads give ONNX Runtime the cached graph, with the same output."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from enhance.treatment import load_model; m = load_model('default', 2); "
+            "y = m(np.linspace(0, 1, 8 * 8 * 3, dtype=np.float32).reshape(8, 8, 3)); "
+            "print('onnx' in sys.modules, float(y.sum()))")
+    env = {**os.environ, "ENHANCE_CACHE": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    built, total1 = first.stdout.split()
+    cached, total2 = second.stdout.split()
+    assert built == "True" and cached == "False" and total1 == total2
+    assert len(list((tmp_path / "cache").glob("generator-*.onnx"))) == 1
+    off = subprocess.run([sys.executable, "-c", code], env={**os.environ, "ENHANCE_CACHE": ""}, capture_output=True,
+                         text=True)
+    assert off.stdout.split()[0] == "True"  # caching off: built every time, nothing written

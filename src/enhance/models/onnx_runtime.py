@@ -6,13 +6,21 @@ exported copy. ONNX Runtime starts in a tenth of the time PyTorch takes to impor
 these small convolution stacks at least as fast on a CPU, which is most of a one-picture
 command's wall time. :mod:`enhance.models.torch_runtime` (PyTorch) stays the path for CUDA, for
 bfloat16 and for training.
+
+Building the graph needs the ``onnx`` package, whose import alone costs about 1.5 s on this
+machine (most of a one-picture command). So each graph is built once and kept in a cache folder
+(``$ENHANCE_CACHE``, else ``$XDG_CACHE_HOME/enhance``, else ``~/.cache/enhance``; ``ENHANCE_CACHE=``
+empty turns it off), named by the sha256 of its weight file and the graph builder's version:
+later runs hand ONNX Runtime the cached graph and never import ``onnx``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -20,19 +28,53 @@ from .generator_config import GeneratorConfig
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OrtUpscaler", "available", "generator_onnx"]
+__all__ = ["OrtUpscaler", "available", "cache_dir", "generator_onnx"]
 
 _OPSET = 17
+#: the graph builder's version: a cached graph made by another is not used
+_GRAPH_VERSION = "1"
 
 
 def available() -> bool:
-    """True when ``onnxruntime`` and ``onnx`` can be imported."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when ``onnxruntime`` can be imported (and ``onnx`` too, or a graph is cached)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
+
+
+def cache_dir() -> Path | None:
+    """The folder of cached graphs, or None when caching is off (``ENHANCE_CACHE`` set empty)."""
+    env = os.environ.get("ENHANCE_CACHE")
+    if env is not None:
+        return Path(env) if env else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "enhance"
+
+
+def _graph(path: str, config: GeneratorConfig, data: bytes) -> bytes:
+    """The serialized graph of the weight file ``path`` (its bytes ``data``): cached, or built and cached."""
+    folder = cache_dir()
+    cached = None
+    if folder is not None:
+        key = hashlib.sha256(data + _GRAPH_VERSION.encode()).hexdigest()[:32]
+        cached = folder / f"generator-{key}.onnx"
+        try:
+            return cached.read_bytes()
+        except OSError:
+            pass
+    from .weightfile import read_tensors
+
+    tensors, _meta = read_tensors(path)
+    graph = generator_onnx(config, tensors)
+    if cached is not None:
+        try:  # best effort: an unwritable cache only costs the next run the build
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.tmp{os.getpid()}")
+            tmp.write_bytes(graph)
+            os.replace(tmp, cached)
+        except OSError as exc:
+            log.debug("graph cache %s not written: %s", cached, exc)
+    return graph
 
 
 def generator_onnx(config: GeneratorConfig, tensors: dict[str, np.ndarray]) -> bytes:
@@ -100,14 +142,16 @@ class OrtUpscaler:
 
     Args:
         config: the network's hyper-parameters.
-        tensors: its weights (state-dict names -> float32 arrays).
+        tensors: its weights (state-dict names -> float32 arrays), or None with ``graph``.
         name: registry name.
         threads: intra-op threads (0: ONNX Runtime's default, one per physical core).
+        graph: the serialized ONNX graph, when already built (:func:`generator_onnx`).
     """
 
     precision = "fp32"
 
-    def __init__(self, config: GeneratorConfig, tensors: dict[str, np.ndarray], name: str, threads: int = 0) -> None:
+    def __init__(self, config: GeneratorConfig, tensors: dict[str, np.ndarray] | None, name: str, threads: int = 0,
+                 graph: bytes | None = None) -> None:
         import onnxruntime as ort
 
         self.name = name
@@ -119,21 +163,25 @@ class OrtUpscaler:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        self._session = ort.InferenceSession(generator_onnx(config, tensors), opts, providers=["CPUExecutionProvider"])
+        if graph is None:
+            assert tensors is not None, "the weights or a built graph"
+            graph = generator_onnx(config, tensors)
+        self._session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
 
     @classmethod
     def from_file(cls, path: str, name: str, threads: int = 0) -> "OrtUpscaler":
-        """Load a generator file written by :func:`~enhance.models.generator.save_generator`."""
+        """Load a generator file written by :func:`~enhance.models.generator.save_generator`
+        (its graph from the cache when built before)."""
         from ..errors import ModelError
-        from .weightfile import read_tensors
+        from .weightfile import read_header
 
-        tensors, meta = read_tensors(path)
+        meta = read_header(path)
         if meta.get("arch") != "generator":
             raise ModelError(f"{path}: not a generator model (arch={meta.get('arch')!r})")
         config = GeneratorConfig(**json.loads(meta["config"]))
         if threads == 0 and os.environ.get("OMP_NUM_THREADS", "").isdigit():
             threads = int(os.environ["OMP_NUM_THREADS"])
-        return cls(config, tensors, name, threads)
+        return cls(config, None, name, threads, graph=_graph(path, config, Path(path).read_bytes()))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         c = x.shape[2]
