@@ -197,3 +197,9 @@ def test_a_reference_scores_the_assets_against_a_better_original(tmp_path: Path,
     assert all(np.isfinite(v) for v in ref.values())
     assert main(["--retina", "--model=bicubic", "--reference", str(tmp_path / "original.png"), "-o", str(out),
                  str(tmp_path / "scan.png")]) == 2  # without --pipeline-check: a usage error
+
+
+def test_max_pixels_guards_the_retina_inputs_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = _src(tmp_path / "a.png", 30, 40)
+    assert main(["--retina", "--model=bicubic", "--max-pixels", "100", "-o", str(tmp_path / "o"), str(src)]) == 1
+    assert "a.png" in capsys.readouterr().err and not list((tmp_path / "o").glob("a*.jpg"))

@@ -472,7 +472,7 @@ def _retina_maker(args: argparse.Namespace) -> "RetinaMaker":
     request = ModelRequest(name=args.model, zoom=2, type=args.type, device=args.device, precision=args.precision,
                            backend=args.backend, ensemble=args.ensemble)
     maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=max(8, args.rendering_tile),
-                        overlap=max(0, args.rendering_overlap))
+                        overlap=max(0, args.rendering_overlap), max_pixels=args.max_pixels)
     maker.treatment(2)
     return maker
 

@@ -253,12 +253,16 @@ class RetinaMaker:
         repair, auto: as for :class:`~enhance.treatment.Treatment`.
         options: the set to make.
         tile, overlap: the tiler's settings.
+        max_pixels: inputs with more pixels are refused (decompression bombs).
     """
 
     def __init__(self, request: ModelRequest, options: RetinaOptions, repair: str = "auto", auto: bool = False,
-                 tile: int = 512, overlap: int = 16) -> None:
+                 tile: int = 512, overlap: int = 16, max_pixels: int | None = None) -> None:
+        from .image import DEFAULT_MAX_PIXELS
+
         self.request, self.options, self.repair, self.auto = request, options, repair, auto
         self.tile, self.overlap = tile, overlap
+        self.max_pixels = max_pixels or DEFAULT_MAX_PIXELS
         self._treatments: dict[int, Treatment] = {}
         self._reference: np.ndarray | None = None
         if options.reference is not None:
@@ -287,7 +291,7 @@ class RetinaMaker:
 
     def _make(self, source: Path, out_dir: Path, result: AssetSet) -> None:
         opts = self.options
-        pixels, meta = open_image(source)
+        pixels, meta = open_image(source, max_pixels=self.max_pixels)
         result.notes += meta.notes
         h, w = pixels.shape[:2]
         cw, ch = _sizes(w, h, meta, opts, source)
