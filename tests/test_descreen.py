@@ -158,3 +158,44 @@ def test_auto_descreens_only_screened_files(tmp_path: Path, capsys: pytest.Captu
     c = np.asarray(Image.open(tmp_path / "plain_ne2x.png"))
     d = np.asarray(Image.open(bicubic_only / "plain_ne2x.png"))
     assert (c == d).all()  # the plain one did not
+
+
+def _mixed_page(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A 1024 x 768 page: type (the text-page generator's, seeded, in Pillow's own font) across the top and left, a
+    halftoned photo (512 x 512) at the bottom right. Returns the file and the photo's mask."""
+    from enhance.train.textpage import text_page
+
+    rng = np.random.default_rng(7)
+    arr = np.concatenate([text_page(256, 1024, rng, ()), np.concatenate([text_page(512, 512, rng, ()),
+                                                                     np.zeros((512, 512, 3), np.uint8)], 1)], 0)
+    pic = _picture()
+    photo = print_and_scan(np.concatenate([np.concatenate([pic, pic], 1)] * 2, 0)[:512, :512],
+                           PrintSettings(133, 400, 45, colour=True), np.random.default_rng(3))
+    arr[256:768, 512:1024] = (photo * 255).round().astype(np.uint8)
+    src = tmp_path / "page.png"
+    Image.fromarray(arr).save(src, dpi=(400, 400))
+    inside = np.zeros((768, 1024), bool)
+    inside[256:768, 512:1024] = True
+    return src, inside
+
+
+def test_auto_descreens_only_the_screened_regions_of_a_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A page that mixes type and a halftone photo: --auto descreens the photo's tiles only; the
+    type, away from the feathered edge, comes out exactly as the plain path makes it."""
+    from scipy.ndimage import binary_dilation
+
+    from enhance.cli import main
+    from enhance.descreen import screen_map
+
+    src, inside = _mixed_page(tmp_path)
+    smap = screen_map(np.asarray(Image.open(src)), 400)
+    assert 0 < smap.fraction < 1 and smap.grid[-1, -1] and not smap.grid[0, 0]
+    assert main(["--auto", "--zoom=2", "--model=bicubic", "-o", str(tmp_path / "auto"), str(src)]) == 0
+    assert "descreening those (--auto)" in capsys.readouterr().err
+    assert main(["--zoom=2", "--model=bicubic", "-q", "-o", str(tmp_path / "plain"), str(src)]) == 0
+    a = np.asarray(Image.open(tmp_path / "auto" / "page_ne2x.png")).astype(int)
+    p = np.asarray(Image.open(tmp_path / "plain" / "page_ne2x.png")).astype(int)
+    near = binary_dilation(inside, iterations=64).repeat(2, 0).repeat(2, 1)  # the photo and the feather beyond it
+    assert (a[~near] == p[~near]).all()  # the type is untouched
+    photo = inside.repeat(2, 0).repeat(2, 1)
+    assert np.abs(a[photo] - p[photo]).mean() > 5  # the photo went through the descreener

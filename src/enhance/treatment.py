@@ -7,8 +7,11 @@ by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere
 * the model for a zoom: ``default``, or ``repair`` at ``--zoom=1`` (unless descreening);
 * descreening (``type="print"``): the ``descreen`` model (x1) before the named model, unless
   that model has a print variant of its own; at x1 with ``default`` it descreens only;
-* ``auto``: only the files in which :func:`~enhance.descreen.detect_screen` finds a halftone
-  screen are descreened (the print treatment, loaded on the first such file);
+* ``auto``: only the files in which a halftone screen is found are descreened (the print
+  treatment, loaded on the first such file); the detector runs over the page in tiles
+  (:func:`~enhance.descreen.screen_map`), and on a page where only some regions carry a screen
+  (a photo among type) only those are descreened, feathered into the rest, which the plain path
+  makes (:class:`~enhance.upscaling.Regional`);
 * the JPEG treatment (``repair``): the model's JPEG variant where it has one at this zoom, else
   the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files compressed at quality
   :data:`VARIANT_AT_OR_BELOW` or below (with a variant) or :data:`REPAIR_AT_OR_BELOW` or below
@@ -44,7 +47,7 @@ from .models.base import Upscaler
 from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
 from .models.registry import has_variant, list_models, open_model
-from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, check_pixels, upscale_pixels
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -345,12 +348,19 @@ class Treatment:
         notes: list[str] = []
         descreening = req.type == "print"
         if self.detect_screens or self.auto:
-            from .descreen import MAX_TRAINED_PERIOD, detect_screen
+            from .descreen import MAX_TRAINED_PERIOD, detect_screen, screen_map
 
-            report = detect_screen(pixels, meta.dpi[0] if meta.dpi else None)
+            dpi = meta.dpi[0] if meta.dpi else None
+            smap = screen_map(pixels, dpi) if self.auto and req.type != "print" else None
+            report = smap.report if smap is not None else detect_screen(pixels, dpi)
             if report.found:
                 if req.type == "print":
                     notes.append(report.describe() + "; descreening (--type=print)")
+                elif smap is not None and smap.fraction < 1.0:  # a page: the screened regions only
+                    model = Regional(self._print_model(), model, smap.mask(*pixels.shape[:2]))
+                    descreening = True
+                    notes.append(report.describe() + f" in {int(smap.grid.sum())} of {smap.grid.size} regions of "
+                                 f"{smap.tile} px; descreening those (--auto), the rest as the plain path makes it")
                 elif self.auto:
                     model = self._print_model()
                     descreening = True

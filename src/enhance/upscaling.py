@@ -18,7 +18,7 @@ from .models.base import Upscaler
 from .models.classical import resample
 from .tiles import ArraySink, Sink, run_tiled
 
-__all__ = ["upscale_pixels", "resize_to", "check_pixels", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
+__all__ = ["upscale_pixels", "resize_to", "check_pixels", "Regional", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
 
 #: channels of each layout
 LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4, "CMYKA": 5}
@@ -50,6 +50,42 @@ def _tile_fn(model: Upscaler, layout: str) -> Callable[[np.ndarray], np.ndarray]
     if layout == "CMYKA":
         return lambda x: np.concatenate([cmyk(x[:, :, :4]), alpha(x[:, :, 4:])], axis=2)
     raise ValueError(f"unknown layout {layout!r}")
+
+
+class Regional:
+    """Two models over one picture, blended by a mask: the screened regions of a page through
+    ``inside`` (the descreening chain), the rest (type, line art, paper) through ``outside``,
+    feathered at the edges. :func:`upscale_pixels` runs both and blends at the output's size.
+
+    Args:
+        inside, outside: models of one scale.
+        mask: ``(H, W)`` float32 in [0, 1] on the input's grid, 1 where ``inside`` applies.
+    """
+
+    def __init__(self, inside: Upscaler, outside: Upscaler, mask: np.ndarray) -> None:
+        if inside.scale != outside.scale:
+            raise ValueError("the two models of a Regional must have one scale")
+        self.inside, self.outside, self.mask = inside, outside, mask
+        self.name = f"{inside.name} in screened regions, {outside.name} elsewhere"
+        self.scale = outside.scale
+        self.context = max(inside.context, outside.context)
+        self.multiple_of = max(inside.multiple_of, outside.multiple_of)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:  # a whole picture only: the tiler cannot place a tile
+        raise TypeError("a Regional runs through upscale_pixels, not tile by tile")
+
+
+def _regional(pixels: np.ndarray, layout: str, model: Regional, tile: int, overlap: int,
+              progress: Callable[[int, int], None] | None) -> np.ndarray:
+    a = upscale_pixels(pixels, layout, model.inside, tile, overlap, progress=progress)
+    b = upscale_pixels(pixels, layout, model.outside, tile, overlap, progress=progress)
+    assert a is not None and b is not None
+    s = model.scale
+    m = model.mask.repeat(s, axis=0).repeat(s, axis=1)[:, :, None]
+    out = a.astype(np.float32) * m + b.astype(np.float32) * (1.0 - m)
+    if a.dtype.kind == "f":
+        return out.astype(a.dtype)
+    return np.clip(np.rint(out), 0, np.iinfo(a.dtype).max).astype(a.dtype)
 
 
 def check_pixels(pixels: object, layout: str | None = None, name: str = "pixels") -> np.ndarray:
@@ -113,6 +149,11 @@ def upscale_pixels(
         UsageError: pixels, layout, model, tile or overlap that cannot be used (naming which).
     """
     pixels = check_pixels(pixels, layout)
+    if isinstance(model, Regional):
+        if sink is not None:
+            raise UsageError("a Regional model is blended in memory: no sink")
+        _check_tiling(model.outside, tile, overlap)
+        return _regional(pixels, layout, model, tile, overlap, progress)
     _check_tiling(model, tile, overlap)
     dtype = pixels.dtype
     if dtype in (np.uint8, np.uint16):
