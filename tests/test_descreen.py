@@ -199,3 +199,15 @@ def test_auto_descreens_only_the_screened_regions_of_a_page(tmp_path: Path, caps
     assert (a[~near] == p[~near]).all()  # the type is untouched
     photo = inside.repeat(2, 0).repeat(2, 1)
     assert np.abs(a[photo] - p[photo]).mean() > 5  # the photo went through the descreener
+
+
+def test_a_lattice_no_press_prints_at_that_dpi_is_not_a_screen() -> None:
+    """Graph paper and woven textures are dot lattices too: with the file's DPI, a ruling outside
+    what presses print (50-300 lpi) is not taken for a screen."""
+    y, x = np.mgrid[0:512, 0:512].astype(np.float32)
+    period = 12.0  # at 300 dpi: 25 lpi, no press's ruling; at 2400 dpi it would be 200 lpi
+    dots = 0.5 + 0.4 * np.cos(2 * np.pi * x / period) * np.cos(2 * np.pi * y / period)
+    lattice = np.repeat(dots[:, :, None], 3, axis=2)
+    assert detect_screen(lattice, 2400).found
+    assert not detect_screen(lattice, 300).found
+    assert detect_screen(lattice).found  # without the DPI it cannot tell

@@ -50,6 +50,9 @@ MAX_TRAINED_PERIOD = 10.0
 
 #: Minimum prominence (natural-log magnitude above the local median) of both orthogonal peaks.
 THRESHOLD = 2.5
+#: the screen rulings presses print (lines per inch): newsprint 65-100, magazines and books
+#: 120-175, fine art up to 300; with the file's DPI, a lattice outside them is not a screen
+PRINT_LPI = (50.0, 300.0)
 
 
 def _block_median(x: np.ndarray, block: int = 8) -> np.ndarray:
@@ -154,6 +157,9 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
         return ScreenReport(False, strength=min(top, THRESHOLD))
     strength, period, angle = best
     lpi = dpi / period if dpi else None
+    if lpi is not None and not PRINT_LPI[0] <= lpi <= PRINT_LPI[1]:
+        # a lattice whose ruling no press prints at this resolution: graph paper, a woven texture
+        return ScreenReport(False, strength=min(strength, THRESHOLD))
     return ScreenReport(True, period, angle, lpi, strength)
 
 
