@@ -217,3 +217,23 @@ def test_text_presets_add_pages_to_their_base_damage() -> None:
     for base in ("bicubic", "bicubic-jpeg", "repair"):
         texted = PRESETS[f"{base}-text"]
         assert texted.text > 0 and replace(texted, text=0.0) == replace(PRESETS[base], text=0.0)
+
+
+def test_training_reports_iterations_with_losses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library reports steps (done of total, running losses) and epochs through the callback;
+    the command renders them as a bar (a terminal) or epoch lines (a pipe)."""
+    from enhance.train.custom import TrainingOptions, train_model
+
+    data = tmp_path / "d"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray((np.random.default_rng(i).random((48, 48, 3)) * 255).astype(np.uint8)).save(data / f"{i}.png")
+    events = []
+    opts = TrainingOptions(train=(str(data / "*.png"),), model="tinybar", epochs=2, epoch_size=10, batch_size=2,
+                           batch_shape=24, generator_blocks=1, generator_filters=8, output_dir=tmp_path)
+    result = train_model(opts, events.append)
+    steps = [e for e in events if e.kind == "step"]
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert result.output is not None and result.output.exists() and len(epochs) == 2
+    assert steps and all(e.total == 20 and 0 < e.done <= 20 and e.losses for e in steps)
+    assert [e.kind for e in events][0] == "start" and events[-1].kind == "done"
