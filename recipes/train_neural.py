@@ -96,6 +96,12 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2-text": (replace(BASE, epochs=30, batch_shape=128, learning_rate=1e-4, seed=10, pixel_loss="mse",
                                 degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
                         "default-x2.safetensors", "default-x2"),
+    # tried in session 9, not shipped: a second, lower cycle of the text recipe for x2 (8 epochs, one
+    # thread beside other work, ~100 min) ended within 0.01 dB of the shipped x2 on the bench mean
+    # and lost 0.2-0.3 dB on line art (BENCHMARKS.md)
+    "default-x2-text-more": (replace(BASE, epochs=8, batch_shape=128, learning_rate=7e-5, seed=20, pixel_loss="mse",
+                                     degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
+                             "default-x2.safetensors", "default-x2"),
     # the x2 model's JPEG variant (type "jpeg": what `enhance --zoom=2 small.jpg` runs on a
     # compressed file), fine-tuned from the shipped x2: LR saved as JPEG at quality 20-95, a tenth
     # clean; the repair-then-enlarge chain trailed waifu2x's joint denoise-and-enlarge models
