@@ -212,7 +212,10 @@ def _grid_phase(y: np.ndarray, period: int = 8) -> tuple[int, int]:
 
 
 def hash_buckets(img: np.ndarray, cfg: RaisrConfig, s_thr: np.ndarray, c_thr: np.ndarray,
-          offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+                 offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """The filter bucket of every pixel of ``img`` (``(H, W)`` float32 luma of the cheap upscale):
+    its structure tensor's angle, strength and coherence bins (thresholds ``s_thr``, ``c_thr``)
+    and its place in the position lattice (``offset`` shifts it), as ``(H, W)`` int32."""
     angle, strength, coherence = structure_tensor(img, cfg.sigma)
     a = np.minimum((angle * (cfg.angles / np.pi)).astype(np.int32), cfg.angles - 1)
     s = np.searchsorted(s_thr, strength).astype(np.int32)
