@@ -23,7 +23,7 @@ import numpy as np
 from .errors import EnhanceError, InputError, OutputError
 from .image import (DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, TiffSink, check_output_folder, convert_streamed, made_by_enhance,
                     open_image, prepare_for_format, save_image)
-from .outfile import atomic_output, claim, is_complete, release, remove_stale_temporaries, writer_of
+from .outfile import atomic_output, claim, dimensions, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
 from .models.base import Upscaler
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, resize_to, upscale_pixels
@@ -372,16 +372,9 @@ def _why_skip(src: Path, target: Path, treatment: Treatment, notes: list[str]) -
 
 
 def _input_size(src: Path) -> tuple[int, int] | None:
-    """The input's width and height from its header, or None when Pillow cannot say cheaply."""
-    import warnings
-
-    from PIL import Image
-
+    """The input's width and height from its header, or None when that cannot be read cheaply."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(src) as im:
-                return im.size
+        return dimensions(src)
     except Exception:
         return None
 

@@ -24,7 +24,7 @@ from .errors import OutputError
 log = logging.getLogger(__name__)
 
 __all__ = ["atomic_output", "claim", "release", "writer_of", "remove_stale_temporaries", "is_complete",
-           "describe_os_error"]
+           "dimensions", "describe_os_error"]
 
 _TEMP = re.compile(r"^\.(?P<name>.+)\.tmp(?P<pid>\d+)$")
 
@@ -194,13 +194,17 @@ def is_complete(path: Path, sizes: tuple[tuple[int, int], ...] = ()) -> bool:
             ok = False
         if not ok or not sizes:
             return ok
-        return _dimensions(path) in sizes
+        return dimensions(path) in sizes
     except Exception:  # unreadable in any way: not a finished output
         return False
 
 
-def _dimensions(path: Path) -> tuple[int, int]:
-    """Width and height from the file's header (tifffile for TIFF, Pillow's lazy open otherwise)."""
+def dimensions(path: Path) -> tuple[int, int]:
+    """Width and height from the file's header (tifffile for TIFF, Pillow's lazy open otherwise).
+
+    Raises:
+        Exception: whatever the reader raises for a file it cannot read.
+    """
     import warnings
 
     from PIL import Image
