@@ -96,9 +96,10 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2-text": (replace(BASE, epochs=30, batch_shape=128, learning_rate=1e-4, seed=10, pixel_loss="mse",
                                 degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
                         "default-x2.safetensors", "default-x2"),
-    # tried in session 9, not shipped: a second, lower cycle of the text recipe for x2 (8 epochs, one
-    # thread beside other work, ~100 min) ended within 0.01 dB of the shipped x2 on the bench mean
-    # and lost 0.2-0.3 dB on line art (BENCHMARKS.md)
+    # tried in session 9, not shipped: a second, lower cycle of the text recipe for x2 (one thread
+    # beside other work, 12-19 min an epoch; stopped after 7 of 8 epochs, the learning rate at 3e-6)
+    # stayed within 0.006 dB of the shipped x2 on the bench mean (32.493, 32.494, 32.496 after epochs
+    # 4, 6, 7), scanned text up to +0.11, line art down 0.08-0.32 (BENCHMARKS.md)
     "default-x2-text-more": (replace(BASE, epochs=8, batch_shape=128, learning_rate=7e-5, seed=20, pixel_loss="mse",
                                      degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
                              "default-x2.safetensors", "default-x2"),
