@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EnhanceError, UsageError
-from .image import SOFTWARE, ImageMeta, open_image, prepare_for_format
+from .image import SOFTWARE, ImageMeta, open_image, prepare_for_format, to_display_rgb8
 from .outfile import atomic_output
 from .models.chain import Chain
 from .treatment import ModelRequest, Treatment
@@ -181,33 +181,47 @@ _SEARCH = (30, 40, 50, 60, 70, 80, 90, 95)
 
 
 def check_pipeline(master: np.ndarray, plain: np.ndarray | None, fmt: str, quality: int,
-                   reference: np.ndarray | None = None) -> PipelineCheck:
+                   reference: np.ndarray | None = None, before: float | None = None) -> PipelineCheck:
     """Run the web pipeline on ``master`` (and on ``plain``, a Lanczos enlargement of the source to
     the same size, when given) and score what is delivered; see :class:`PipelineCheck`.
-    ``reference``, at the same size, is a better original to score against as well."""
+    ``reference``, at the same size, is a better original to score against as well; ``before``,
+    the SSIMULACRA2 of ``master`` against ``plain``, when the caller has it (it does not depend
+    on the format)."""
     from .quality import psnr, ssimulacra2, verdict
 
-    delivered = web_decode(web_encode(master, fmt, quality))
-    score = ssimulacra2(master, delivered)
-    before = after = None
+    encoded: dict[int, tuple[bytes, np.ndarray, float]] = {}
+
+    def through(q: int) -> tuple[bytes, np.ndarray, float]:  # each quality encoded and scored once
+        if q not in encoded:
+            data = web_encode(master, fmt, q)
+            out = web_decode(data)
+            encoded[q] = (data, out, ssimulacra2(master, out))
+        return encoded[q]
+
+    _data, delivered, score = through(quality)
+    after = lanczos = None
     if plain is not None:
-        before = ssimulacra2(master, plain)
-        after = ssimulacra2(delivered, web_decode(web_encode(plain, fmt, quality)))
+        if before is None:
+            before = ssimulacra2(master, plain)
+        lanczos = web_decode(web_encode(plain, fmt, quality))
+        after = ssimulacra2(delivered, lanczos)
+    else:
+        before = None
     lo, hi, best = 0, len(_SEARCH) - 1, None
     while lo <= hi:  # the lowest quality still "high", by bisection (scores rise with quality)
         mid = (lo + hi) // 2
-        data = web_encode(master, fmt, _SEARCH[mid])
-        if ssimulacra2(master, web_decode(data)) >= 70.0:
+        data, _out, s = through(_SEARCH[mid])
+        if s >= 70.0:
             best, hi = (_SEARCH[mid], len(data)), mid - 1
         else:
             lo = mid + 1
     ref = None
     if reference is not None:
         truth = web_decode(web_encode(reference, fmt, quality))
-        lanczos = delivered if plain is None else web_decode(web_encode(plain, fmt, quality))
+        plain_delivered = delivered if lanczos is None else lanczos
         ref = {"enhanced_ssimulacra2": round(ssimulacra2(truth, delivered), 2),
-               "lanczos_ssimulacra2": round(ssimulacra2(truth, lanczos), 2),
-               "enhanced_psnr": round(psnr(truth, delivered), 2), "lanczos_psnr": round(psnr(truth, lanczos), 2)}
+               "lanczos_ssimulacra2": round(ssimulacra2(truth, plain_delivered), 2),
+               "enhanced_psnr": round(psnr(truth, delivered), 2), "lanczos_psnr": round(psnr(truth, plain_delivered), 2)}
     return PipelineCheck(fmt, quality, round(score, 2), round(psnr(master, delivered), 2), verdict(score),
                          None if before is None else round(before, 2), None if after is None else round(after, 2),
                          bool(before is not None and after is not None and before < 90.0 <= after),
@@ -268,7 +282,8 @@ class RetinaMaker:
         if options.reference is not None:
 
             ref_px, ref_meta = open_image(options.reference)
-            self._reference = _shown(_to_web(ref_px, ref_meta)[0])
+            web_ref, web_ref_meta, _ = _to_web(ref_px, ref_meta)
+            self._reference = to_display_rgb8(web_ref, web_ref_meta)
 
     def treatment(self, zoom: int) -> Treatment:
         """The command's treatment at ``zoom`` (2, 3 or 4)."""
@@ -335,6 +350,14 @@ class RetinaMaker:
             master = masters[zoom]
             made = f"{master.name} x{zoom}" + ("" if master.size == (th, tw) else f", then Lanczos-3 to {tw}x{th}")
         img = resize_to(srgb, th, tw) if master is None else (master.pixels(th, tw) if master.array is not None else None)
+        checking = opts.pipeline_check and img is not None and th * tw <= CHECK_PIXELS
+        if checking:  # what does not depend on the format, once per density
+            from .quality import ssimulacra2
+
+            shown = to_display_rgb8(img, web_meta)
+            plain = None if ratio <= 1 + 1e-9 else to_display_rgb8(resize_to(srgb, th, tw), web_meta)
+            ref = None if self._reference is None else resize_to(self._reference, th, tw)
+            before = None if plain is None else ssimulacra2(shown, plain)
         for fmt in opts.formats:
             name = f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[fmt]}"
             q = opts.quality or WEB_QUALITY[fmt]
@@ -342,15 +365,11 @@ class RetinaMaker:
             source_image = img if img is not None else master.vips(th, tw)  # type: ignore[union-attr]
             _encode(source_image, web_meta, target, fmt, q, opts.keep_metadata)
             asset = Asset(name, d, tw, th, fmt, q, target.stat().st_size, made)
-            if opts.pipeline_check:
-                if img is None:
-                    result.notes.append(f"{d:g}x {fmt}: no pipeline check above {CHECK_PIXELS // 1_000_000} MP")
-                else:
-                    plain = None if ratio <= 1 + 1e-9 else _shown(resize_to(srgb, th, tw))
-                    ref = None if self._reference is None else resize_to(self._reference, th, tw)
-                    asset.pipeline = check_pipeline(_shown(img), plain, fmt, opts.pipeline_quality or WEB_QUALITY[fmt],
-                                                    ref)
-                    result.notes.append(asset.pipeline.sentence(d))
+            if checking:
+                asset.pipeline = check_pipeline(shown, plain, fmt, opts.pipeline_quality or WEB_QUALITY[fmt], ref, before)
+                result.notes.append(asset.pipeline.sentence(d))
+            elif opts.pipeline_check:
+                result.notes.append(f"{d:g}x {fmt}: no pipeline check above {CHECK_PIXELS // 1_000_000} MP")
             result.assets.append(asset)
 
     def _master(self, zoom: int, source: Path, out_dir: Path, pixels: np.ndarray, meta: ImageMeta, srgb: np.ndarray,
@@ -418,19 +437,6 @@ class _Master:
         self.array = None
         if self.path is not None:
             self.path.unlink(missing_ok=True)
-
-
-def _shown(a: np.ndarray) -> np.ndarray:
-    """``(H, W, 1-4)`` uint8 as a viewer shows it: ``(H, W, 3)`` RGB, alpha onto white."""
-    if a.shape[2] == 3:
-        return a
-    if a.shape[2] == 1:
-        return np.repeat(a, 3, axis=2)
-    x = a.astype(np.float32)
-    alpha = x[:, :, -1:] / 255.0
-    rgb = x[:, :, :-1] * alpha + 255.0 * (1.0 - alpha)
-    rgb = np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb
-    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
 def _to_web(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta, list[str]]:
