@@ -197,38 +197,47 @@ def _add_training_flags(ap: argparse.ArgumentParser) -> None:
     """``--train`` and Neural Enhance's training flags (their dests are :class:`~enhance.train.custom.TrainingOptions`' fields)."""
     tr = ap.add_argument_group("training (enhance --train \"data/*.jpg\" --model NAME ...)")
     tr.add_argument("--train", action="append", default=None, metavar="GLOB", help="train a model on these images")
-    tr.add_argument("--arch", default="generator", choices=("generator", "raisr"), help="what to train (default generator)")
-    tr.add_argument("--scales", type=int, default=2, choices=(1, 2, 3, 4), help="the zoom the model is trained for")
-    tr.add_argument("--epochs", type=int, default=10, help="passes over --epoch-size iterations")
-    tr.add_argument("--epoch-size", type=int, default=72, help="iterations per epoch")
-    tr.add_argument("--batch-size", type=int, default=15, help="patches per iteration")
-    tr.add_argument("--batch-shape", type=int, default=96, help="HR patch side in pixels")
-    tr.add_argument("--learning-rate", type=float, default=1e-4, help="Adam learning rate")
-    tr.add_argument("--learning-period", type=int, default=75, help="epochs between learning-rate decays")
-    tr.add_argument("--learning-decay", type=float, default=0.5, help="factor applied every --learning-period epochs")
-    tr.add_argument("--pixel-weight", type=float, default=None, help="weight of the L1 pixel loss (default 1, which keeps a GAN faithful in colour; "
+    tr.add_argument("--arch", choices=("generator", "raisr"), help="what to train (default generator)")
+    tr.add_argument("--scales", type=int, choices=(1, 2, 3, 4), help="the zoom the model is trained for")
+    tr.add_argument("--epochs", type=int, help="passes over --epoch-size iterations")
+    tr.add_argument("--epoch-size", type=int, help="iterations per epoch")
+    tr.add_argument("--batch-size", type=int, help="patches per iteration")
+    tr.add_argument("--batch-shape", type=int, help="HR patch side in pixels")
+    tr.add_argument("--learning-rate", type=float, help="Adam learning rate")
+    tr.add_argument("--learning-period", type=int, help="epochs between learning-rate decays")
+    tr.add_argument("--learning-decay", type=float, help="factor applied every --learning-period epochs")
+    tr.add_argument("--pixel-weight", type=float, help="weight of the L1 pixel loss (default 1, which keeps a GAN faithful in colour; "
                     "0 trains on the other losses alone, as Neural Enhance did)")
-    tr.add_argument("--perceptual-layer", default=None, help="EfficientNet-Lite0 feature layer for the perceptual loss (conv1_2 .. conv5_4; see docs)")
-    tr.add_argument("--perceptual-weight", type=float, default=None, help="weight of the perceptual loss (default 1 when a layer is given explicitly)")
-    tr.add_argument("--smoothness-weight", type=float, default=0.0, help="weight of the total-variation term")
-    tr.add_argument("--adversary-weight", type=float, default=0.0, help="weight of the adversarial term (0 = no GAN)")
-    tr.add_argument("--generator-start", type=int, default=0, help="epoch the generator starts training")
-    tr.add_argument("--discriminator-start", type=int, default=1, help="epoch the discriminator starts training")
-    tr.add_argument("--adversarial-start", type=int, default=2, help="epoch the adversarial term starts counting")
-    tr.add_argument("--discriminator-size", type=int, default=32, help="discriminator feature channels")
-    tr.add_argument("--generator-blocks", type=int, default=4, help="residual blocks (more than an existing model has grows it)")
-    tr.add_argument("--generator-filters", type=int, default=64, help="feature channels")
-    tr.add_argument("--generator-upscale", type=int, default=None, help="same as --scales (Neural Enhance name)")
-    tr.add_argument("--generator-downscale", type=int, default=0, help="stride-2 stages after the head (2 for a descreener)")
-    tr.add_argument("--generator-residual", type=int, default=1, help="1: add a bilinear upsample of the input (default)")
-    tr.add_argument("--train-blur", type=float, default=None, help="Gaussian blur sigma added to the LR (half the patches)")
-    tr.add_argument("--train-noise", type=float, default=None, help="Gaussian noise sigma added to the LR (below 1: a fraction of 255)")
-    tr.add_argument("--train-jpeg", type=int, default=None, help="lowest JPEG quality the LR is saved at (up to 95)")
-    tr.add_argument("--train-scales", type=int, default=0, help="halve the training images this many times first")
-    tr.add_argument("--train-degradation", default=None, help="degradation preset (default: print for --type=print, repair at --scales=1, else bicubic): "
+    tr.add_argument("--perceptual-layer", help="EfficientNet-Lite0 feature layer for the perceptual loss (conv1_2 .. conv5_4; see docs)")
+    tr.add_argument("--perceptual-weight", type=float, help="weight of the perceptual loss (default 1 when a layer is given explicitly)")
+    tr.add_argument("--smoothness-weight", type=float, help="weight of the total-variation term")
+    tr.add_argument("--adversary-weight", type=float, help="weight of the adversarial term (0 = no GAN)")
+    tr.add_argument("--generator-start", type=int, help="epoch the generator starts training")
+    tr.add_argument("--discriminator-start", type=int, help="epoch the discriminator starts training")
+    tr.add_argument("--adversarial-start", type=int, help="epoch the adversarial term starts counting")
+    tr.add_argument("--discriminator-size", type=int, help="discriminator feature channels")
+    tr.add_argument("--generator-blocks", type=int, help="residual blocks (more than an existing model has grows it)")
+    tr.add_argument("--generator-filters", type=int, help="feature channels")
+    tr.add_argument("--generator-upscale", type=int, help="same as --scales (Neural Enhance name)")
+    tr.add_argument("--generator-downscale", type=int, help="stride-2 stages after the head (2 for a descreener)")
+    tr.add_argument("--generator-residual", type=int, help="1: add a bilinear upsample of the input (default)")
+    tr.add_argument("--train-blur", type=float, help="Gaussian blur sigma added to the LR (half the patches)")
+    tr.add_argument("--train-noise", type=float, help="Gaussian noise sigma added to the LR (below 1: a fraction of 255)")
+    tr.add_argument("--train-jpeg", type=int, help="lowest JPEG quality the LR is saved at (up to 95)")
+    tr.add_argument("--train-scales", type=int, help="halve the training images this many times first")
+    tr.add_argument("--train-degradation", help="degradation preset (default: print for --type=print, repair at --scales=1, else bicubic): "
                     "bicubic, faithful, repair, print and their -text and -jpeg forms")
-    tr.add_argument("--save-every", type=int, default=10, help="epochs between checkpoints")
-    tr.add_argument("--seed", type=int, default=0, help="random seed (runs are reproducible)")
+    tr.add_argument("--save-every", type=int, help="epochs between checkpoints")
+    tr.add_argument("--seed", type=int, help="random seed (runs are reproducible)")
+    # the defaults are TrainingOptions' own: one place for them
+    from dataclasses import MISSING, fields
+
+    from .train.custom import TrainingOptions
+
+    defaults = {f.name: f.default for f in fields(TrainingOptions) if f.default is not MISSING}
+    for action in tr._group_actions:
+        if action.dest in defaults:
+            action.default = defaults[action.dest]
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:
