@@ -26,7 +26,7 @@ from .image import (DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, TiffSink, check_outp
 from .outfile import atomic_output, claim, dimensions, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
 from .models.base import Upscaler
-from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, resize_to, upscale_pixels
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, resize_to, streamable, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -249,9 +249,9 @@ def enhance_file(
     h, w = pixels.shape[:2]
     out_h, out_w = treatment.output_size(h, w)
     streamed = out_h * out_w > STREAM_PIXELS and opts.format != "webp"
-    if streamed and isinstance(model, Regional):  # two passes are blended in memory: too large for that
-        model = model.inside
-        notes.append("too large to descreen by regions: the whole file is descreened")
+    if streamed:
+        model, why = streamable(model)
+        notes += [why] if why else []
     if streamed and not treatment.exact:
         raise OutputError(f"{target}: a zoom of {zoom:g} makes {out_w}x{out_h}, too large to resize in memory; "
                           f"use a whole zoom ({', '.join(map(str, (2, 3, 4, 6, 8)))}, ...) for outputs over "
@@ -332,6 +332,8 @@ def _check_budget(target: Path, pixels: np.ndarray, model: Upscaler, out_hw: tup
         need += w * s * rows * c * 4 * 2
     else:  # the models' output, the encoder's copy of it (and the resized one)
         need += 2 * h * s * w * s * c * max(item, 1) + out_h * out_w * c * item
+        if isinstance(model, Regional):  # a second output, their float blend and its mask
+            need += h * s * w * s * (c * (item + 4) + 4)
     budget = opts.max_memory or memory_budget()
     if need > budget:
         raise OutputError(f"{target}: needs about {need / 2**30:.1f} GB of memory, more than the "

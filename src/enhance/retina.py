@@ -28,7 +28,7 @@ from .image import SOFTWARE, ImageMeta, open_image, prepare_for_format, to_displ
 from .outfile import atomic_output
 from .models.chain import Chain
 from .treatment import ModelRequest, Treatment
-from .upscaling import Regional, resize_to, upscale_pixels
+from .upscaling import resize_to, streamable, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -393,9 +393,9 @@ class RetinaMaker:
             out = upscale_pixels(src_px, web_meta.layout, then, self.tile, self.overlap)
             assert out is not None
             return _Master(model.name, size, array=out)
-        if isinstance(then, Regional):  # two passes are blended in memory: too large for that
-            then = then.inside
-            result.notes.append(f"x{zoom}: too large to descreen by regions: the whole file is descreened")
+        then, why = streamable(then)
+        if why:
+            result.notes.append(f"x{zoom}: {why}")
         raw = out_dir / f".{source.stem}@x{zoom}.master.tif.tmp{os.getpid()}"
         sink = TiffSink(raw, (size[0], size[1], c), src_px.dtype, web_meta)
         try:

@@ -18,7 +18,7 @@ from .models.base import Upscaler
 from .models.classical import resample
 from .tiles import ArraySink, Sink, run_tiled
 
-__all__ = ["upscale_pixels", "resize_to", "check_pixels", "Regional", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
+__all__ = ["upscale_pixels", "resize_to", "check_pixels", "Regional", "streamable", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
 
 #: channels of each layout
 LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4, "CMYKA": 5}
@@ -73,6 +73,14 @@ class Regional:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:  # a whole picture only: the tiler cannot place a tile
         raise TypeError("a Regional runs through upscale_pixels, not tile by tile")
+
+
+def streamable(model: Upscaler) -> tuple[Upscaler, str]:
+    """``model`` as it can run into a sink (streamed to disk), and a note when that changed it: a
+    :class:`Regional` blends two whole outputs in memory, so a streamed one is descreened whole."""
+    if isinstance(model, Regional):
+        return model.inside, "too large to descreen by regions: the whole file is descreened"
+    return model, ""
 
 
 def _regional(pixels: np.ndarray, layout: str, model: Regional, tile: int, overlap: int,
