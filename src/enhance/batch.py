@@ -12,7 +12,6 @@ import glob
 import hashlib
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 from .errors import EnhanceError, InputError, OutputError
 from .image import (DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, TiffSink, check_output_folder, convert_streamed, made_by_enhance,
                     open_image, prepare_for_format, save_image)
-from .outfile import atomic_output, claim, dimensions, is_complete, release, remove_stale_temporaries, writer_of
+from .outfile import OUTPUT_STEM, atomic_output, claim, dimensions, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
 from .models.base import Upscaler
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, resize_to, streamable, upscale_pixels
@@ -113,13 +112,11 @@ class Inputs:
     outputs_left_out: list[Path] = field(default_factory=list)
 
 
-#: an output's name: ``{stem}_ne{zoom}x``
-_OUTPUT_STEM = re.compile(r"_ne\d+(\.\d+)?x$")
 
 
 def is_enhance_output(path: Path) -> bool:
     """Whether ``path`` is one of Enhance's outputs: by its name, or by the mark in its header."""
-    return bool(_OUTPUT_STEM.search(path.stem)) or made_by_enhance(path)
+    return bool(OUTPUT_STEM.search(path.stem)) or made_by_enhance(path)
 
 
 def _image_extensions() -> frozenset[str]:

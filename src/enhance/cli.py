@@ -270,7 +270,7 @@ def _print_models() -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .batch import BatchOptions, collect_inputs, select_shard
-    from .image import DEFAULT_MAX_PIXELS, FORMATS, format_for_path
+    from .image import DEFAULT_MAX_PIXELS, EXTENSION_FORMATS, format_for_path
     from .treatment import ModelRequest, Treatment
 
     got = collect_inputs(args.files, recursive=args.recursive)
@@ -284,8 +284,7 @@ def _run(args: argparse.Namespace) -> int:
     if not files:
         return 1 if got.missing else 2
     out_dir, out_file, fmt = args.output, None, args.format or "png"
-    if out_dir is not None and out_dir.suffix.lower() in {e for e in FORMATS.values()} | {".jpeg", ".tiff"} \
-            and not out_dir.is_dir():
+    if out_dir is not None and out_dir.suffix.lower() in EXTENSION_FORMATS and not out_dir.is_dir():
         if len(files) != 1 or len(args.files) != 1 or got.roots:
             print(f"enhance: error: -o {out_dir} names one output file, but the arguments name {len(files)} inputs; "
                   "give a folder for several", file=sys.stderr)

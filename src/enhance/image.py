@@ -62,7 +62,8 @@ DEFAULT_MAX_PIXELS = 400_000_000
 
 #: Output formats and their file extensions.
 FORMATS = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg", "webp": ".webp"}
-_EXT_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+#: file extensions of the output formats
+EXTENSION_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 _LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4, "CMYKA": 5}
 
 
@@ -657,7 +658,7 @@ def prepare_for_format(pixels: np.ndarray, meta: ImageMeta, fmt: str) -> tuple[n
 
 def format_for_path(path: str | os.PathLike[str]) -> str:
     """The output format named by ``path``'s extension (png when unknown)."""
-    return _EXT_FORMAT.get(Path(path).suffix.lower(), "png")
+    return EXTENSION_FORMATS.get(Path(path).suffix.lower(), "png")
 
 
 #: zlib level for PNG output: level 3 writes a 1 MP picture in half the time of zlib's default

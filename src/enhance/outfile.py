@@ -23,7 +23,7 @@ from .errors import OutputError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["atomic_output", "claim", "release", "writer_of", "remove_stale_temporaries", "is_complete",
+__all__ = ["OUTPUT_STEM", "atomic_output", "claim", "release", "writer_of", "remove_stale_temporaries", "is_complete",
            "dimensions", "describe_os_error"]
 
 _TEMP = re.compile(r"^\.(?P<name>.+)\.tmp(?P<pid>\d+)$")
@@ -85,8 +85,8 @@ def writer_of(target: Path) -> int | None:
     return None
 
 
-#: the names Enhance writes: ``{stem}_ne{zoom}x.{ext}`` (and the raw TIFF beside a streamed one)
-_OUTPUT_NAME = re.compile(r"^.+_ne\d+(\.\d+)?x\.[A-Za-z0-9]+(\.raw)?$")
+#: an output's stem: ``{stem}_ne{zoom}x`` (zoom 2, 1.5, ...), as :func:`enhance.batch.output_path` names it
+OUTPUT_STEM = re.compile(r"_ne\d+(\.\d+)?x$")
 
 
 def remove_stale_temporaries(folder: Path, keep: set[str] = frozenset(),  # type: ignore[assignment]
@@ -109,7 +109,7 @@ def remove_stale_temporaries(folder: Path, keep: set[str] = frozenset(),  # type
         if not m or _alive(int(m["pid"])):
             continue
         base = m["name"][:-4] if m["name"].endswith(".raw") else m["name"]
-        if not (_OUTPUT_NAME.match(m["name"]) or base in targets):
+        if not (OUTPUT_STEM.search(Path(base).stem) or base in targets):
             continue
         p = folder / n
         if os.path.realpath(p) in keep or not p.is_file():

@@ -47,7 +47,7 @@ from .models.base import Upscaler
 from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
 from .models.registry import has_variant, list_models, open_model
-from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, upscale_pixels
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, resize_to, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -451,8 +451,6 @@ def upscale(
     out = upscale_pixels(pixels, meta.layout, m, tile, overlap, progress=progress)
     assert out is not None
     if not treatment.exact:
-        from .upscaling import resize_to
-
         out = resize_to(out, *treatment.output_size(*pixels.shape[:2]))
     if pil:
         return to_pil(out, meta.scaled(zoom))
