@@ -124,6 +124,20 @@ def cmd_print(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_press(args: argparse.Namespace) -> int:
+    from . import pagetrack, presstrack
+
+    images = load_bench(names=args.images)
+    log = lambda s: print(s, file=sys.stderr)  # noqa: E731
+    entries: dict[str, object] = {"press_machine": _machine(),
+                                  "press_command": "python -m benchmarks " + " ".join(sys.argv[1:])}
+    if not args.pages_only:
+        entries["press"] = presstrack.run_track(images, log)
+    entries["page"] = pagetrack.run_track(images, log)
+    _store(args, entries)
+    return 0
+
+
 def cmd_jpeg(args: argparse.Namespace) -> int:
     from .jpegtrack import run_track
 
@@ -194,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "jpeg", "retina", "faults", "zoomplan", "report"):
+    for name in ("run", "pipeline", "print", "press", "jpeg", "retina", "faults", "zoomplan", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -221,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--sheets", default=str(root / "crops"), help="folder for the before/after crop sheets")
             p.add_argument("--no-peers", action="store_true")
             p.set_defaults(fn=cmd_print)
+        elif name == "press":
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.add_argument("--pages-only", action="store_true", help="only the mixed-page track")
+            p.set_defaults(fn=cmd_press)
         elif name == "jpeg":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--no-peers", action="store_true")

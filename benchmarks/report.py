@@ -108,6 +108,54 @@ def print_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
     return lines
 
 
+
+def press_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """The press track (both families against the screenless print) and the mixed-page track."""
+    import numpy as np
+
+    lines: list[str] = []
+    pr = results.get("press")
+    if pr:
+        keys = list(pr)
+        lines += ["### Press track: descreening against the print seen without its screen, on the trained press (A) "
+                  "and a held-out one (B)", "",
+                  "PSNR-Y (4 px border), and in brackets the tone error: RMS of the RGB low-pass difference "
+                  "(Gaussian sigma 4), 8-bit levels, lower is better. Family B (`benchmarks/pressb.py`: chain, square "
+                  "and line dots, another rosette, inks with cross-absorption, GCR, tinted paper, dot gain as a tone "
+                  "curve, box-aperture and sharpening scanners, a 1-bit scan, JPEG) is never drawn from in training.",
+                  "", f"Command: `{results.get('press_command', 'python -m benchmarks press')}`", "",
+                  "| method | " + " | ".join(f"{k} ({pr[k]['family'][0]})" for k in keys) + " | mean A | mean B |",
+                  "|---|" + "---|" * (len(keys) + 2)]
+        fams: dict[str, dict[str, tuple[float, float, str]]] = {}
+        for k in keys:
+            for name, rows in pr[k]["methods"].items():
+                fam = name.split(" (best")[0]
+                fams.setdefault(fam, {})[k] = (float(np.mean([r["psnr"] for r in rows])),
+                                               float(np.mean([r["tone"] for r in rows])), name[len(fam):].strip(" ()"))
+        for fam, per in fams.items():
+            cells = [f"{per[k][0]:.2f} [{per[k][1]:.1f}]" + (f" ({per[k][2].replace('best ', '')})" if per[k][2] else "")
+                     for k in keys]
+            ma = np.mean([per[k][0] for k in keys if pr[k]["family"].startswith("A")])
+            mb = np.mean([per[k][0] for k in keys if pr[k]["family"].startswith("B")])
+            lines.append(f"| {fam} | " + " | ".join(cells) + f" | {ma:.2f} | {mb:.2f} |")
+        lines += ["", "Settings: " + "; ".join(f"`{k}` {pr[k]['label']}" for k in keys) + ".", ""]
+    pg = results.get("page")
+    if pg:
+        lines += ["### Mixed-page track: pages of type with a halftoned photo off their centre, `--zoom=1`", "",
+                  "PSNR-Y of the photo region against the print without its screen, and of the type (48 px and more "
+                  "from the photo) against the plain path's output, which `--auto` should leave as it is (99 = "
+                  "identical). Pages of 1024 x 768 from `enhance.train.textpage`, photos from the bench "
+                  "(`benchmarks/pagetrack.py`).", "",
+                  "| press | way | photo (dB) | type (dB) | pages |", "|---|---|---|---|---|"]
+        for k, entry in pg.items():
+            rows = entry["pages"]
+            for way in ("plain", "--type=print", "--auto"):
+                ph = np.mean([r[way]["photo"] for r in rows])
+                ty = np.mean([r[way]["type"] for r in rows])
+                lines.append(f"| {entry['label']} | `{way}` | {ph:.2f} | {ty:.2f} | {len(rows)} |")
+        lines.append("")
+    return lines
+
 def jpeg_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
     jp = results.get("jpeg")
     if not jp:
@@ -245,7 +293,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + print_tables(results) + jpeg_tables(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + jpeg_tables(results)
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
     body += pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")

@@ -190,8 +190,11 @@ def test_auto_descreens_only_the_screened_regions_of_a_page(tmp_path: Path, caps
     src, inside = _mixed_page(tmp_path)
     smap = screen_map(np.asarray(Image.open(src)), 400)
     assert 0 < smap.fraction < 1 and smap.grid[-1, -1] and not smap.grid[0, 0]
+    (box, rep), = smap.regions(768, 1024)  # one region, the photo's tiles, with its screen
+    assert box == (256, 512, 512, 512) and rep.period is not None and abs(rep.period - 400 / 133) < 0.2
     assert main(["--auto", "--zoom=2", "--model=bicubic", "-o", str(tmp_path / "auto"), str(src)]) == 0
-    assert "descreening those (--auto)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "descreening those (--auto)" in err and "screened regions: x 512-1024, y 256-768 (period 3.0 px" in err
     assert main(["--zoom=2", "--model=bicubic", "-q", "-o", str(tmp_path / "plain"), str(src)]) == 0
     a = np.asarray(Image.open(tmp_path / "auto" / "page_ne2x.png")).astype(int)
     p = np.asarray(Image.open(tmp_path / "plain" / "page_ne2x.png")).astype(int)
@@ -211,3 +214,69 @@ def test_a_lattice_no_press_prints_at_that_dpi_is_not_a_screen() -> None:
     assert detect_screen(lattice, 2400).found
     assert not detect_screen(lattice, 300).found
     assert detect_screen(lattice).found  # without the DPI it cannot tell
+
+
+def test_descreened_scan_keeps_the_scan_tone_on_a_press_it_never_saw() -> None:
+    """Tone-faithful by design: on the held-out press (other dots, inks, paper), the command's
+    descreened output has the scan's low-pass, not the trained press's idea of the original,
+    and it is closer to the print seen without its screen than the scan is."""
+    from scipy.ndimage import gaussian_filter
+
+    from enhance.models.registry import open_model
+    from enhance.treatment import load_model
+    from enhance.upscaling import upscale_pixels
+
+    from benchmarks.metrics import psnr_y
+    from benchmarks.pressb import SETTINGS, print_and_scan_b
+
+    pic8 = (_picture() * 255).round().astype(np.uint8)
+    scan, clean = print_and_scan_b(pic8, SETTINGS["B-chain-150lpi-600dpi"][1], np.random.default_rng(3))
+    out = upscale_pixels(scan, "RGB", load_model("default", 1, "print"))
+    raw = upscale_pixels(scan, "RGB", open_model("descreen", 1, "print"))
+    assert out is not None and raw is not None
+
+    def tone_gap(a: np.ndarray) -> float:
+        lp = [gaussian_filter(x.astype(np.float64), (8, 8, 0), mode="reflect")[16:-16, 16:-16] for x in (a, scan)]
+        return float(np.abs(lp[0] - lp[1]).mean())
+
+    assert tone_gap(out) < 0.75  # levels of 255: the scan's tone and colour, kept
+    assert tone_gap(raw) > 2 * tone_gap(out)  # the trained press's tone, which this one is not
+    assert psnr_y(out, clean, 16) > psnr_y(scan, clean, 16) + 3.0
+
+
+def test_screenless_print_is_the_scan_without_its_screen() -> None:
+    """The simulator's tone target: the same inks and dot gain as continuous coverage, so its
+    low-pass is the scan's (and not the pre-press original's, which dot gain darkens)."""
+    from scipy.ndimage import gaussian_filter
+
+    from enhance.train.halftone import tone_curve
+
+    s = PrintSettings(100, 400, 45, colour=True, dot_gain=0.3, scan_noise=0.0)
+    pic = _picture()
+    scan, clean = print_and_scan(pic, s, np.random.default_rng(4), screenless=True)
+    lp = [gaussian_filter(x.astype(np.float64), (8, 8, 0), mode="reflect")[16:-16, 16:-16] for x in (scan, clean, pic)]
+    assert np.abs(lp[0] - lp[1]).mean() < 0.01
+    assert np.abs(lp[0] - lp[2]).mean() > 2 * np.abs(lp[0] - lp[1]).mean()
+    asked, got = tone_curve(s, 45.0)
+    assert got[0] == 0.0 and got[-1] == 1.0 and (np.diff(got) >= 0).all() and got[8] > asked[8] + 0.02
+
+
+def test_tone_kept_wraps_only_x1_models_and_widens_the_context() -> None:
+    from enhance.models.classical import ClassicalUpscaler
+    from enhance.models.tone import SIGMA, ToneKept
+
+    with pytest.raises(ValueError):
+        ToneKept(ClassicalUpscaler("bicubic", 2))
+
+    class Bright:
+        name, scale, context, multiple_of = "bright", 1, 2, 1
+
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            return x + 0.3  # a tone shift and nothing else: ToneKept undoes it exactly
+
+    k = ToneKept(Bright())
+    assert k.context == 2 + int(np.ceil(3 * SIGMA))
+    Bright.multiple_of = 4  # rounded up to the model's multiple (its stride phase)
+    assert ToneKept(Bright()).context % 4 == 0 and ToneKept(Bright()).context >= 2 + 3 * SIGMA
+    x = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
+    np.testing.assert_allclose(k(x), x, atol=1e-5)

@@ -10,7 +10,7 @@ the scan's DPI, the ruling in lines per inch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -171,11 +171,42 @@ class ScreenMap:
         tile: tile side in pixels.
         grid: ``(rows, cols)`` bool, True where a tile carries a screen.
         report: the strongest screened tile's report (period, angle, lpi), or a "not found" one.
+        reports: each screened tile's own report, by ``(row, col)`` in the grid.
     """
 
     tile: int
     grid: np.ndarray
     report: ScreenReport
+    reports: dict[tuple[int, int], ScreenReport] = field(default_factory=dict)
+
+    def regions(self, height: int, width: int) -> list[tuple[tuple[int, int, int, int], ScreenReport]]:
+        """The screened regions (tiles that touch, joined), largest first: each one's box
+        ``(top, left, height, width)`` in pixels of a ``height`` x ``width`` page, and the report
+        of its strongest tile (its period and angle)."""
+        from scipy.ndimage import find_objects, label
+
+        labels, _ = label(self.grid)
+        out = []
+        for k, sl in enumerate(find_objects(labels), start=1):
+            if sl is None:
+                continue
+            cells = [(i, j) for i in range(sl[0].start, sl[0].stop) for j in range(sl[1].start, sl[1].stop)
+                     if labels[i, j] == k]
+            best = max((self.reports.get(c, self.report) for c in cells), key=lambda r: r.strength)
+            top, left = sl[0].start * self.tile, sl[1].start * self.tile
+            bottom = height if sl[0].stop == self.grid.shape[0] else min(height, sl[0].stop * self.tile)
+            right = width if sl[1].stop == self.grid.shape[1] else min(width, sl[1].stop * self.tile)
+            out.append(((top, left, bottom - top, right - left), best))
+        return sorted(out, key=lambda t: -t[0][2] * t[0][3])
+
+    def describe_regions(self, height: int, width: int, most: int = 4) -> str:
+        """One line naming the screened regions (at most ``most``), for ``-v`` and the report."""
+        regs = self.regions(height, width)
+        parts = [f"x {left}-{left + w}, y {top}-{top + h} (period {r.period:.1f} px at {r.angle:.0f} degrees)"
+                 if r.period is not None and r.angle is not None else f"x {left}-{left + w}, y {top}-{top + h}"
+                 for (top, left, h, w), r in regs[:most]]
+        more = f" and {len(regs) - most} more" if len(regs) > most else ""
+        return "screened regions: " + "; ".join(parts) + more
 
     @property
     def fraction(self) -> float:
@@ -212,6 +243,7 @@ def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) ->
         return ScreenMap(max(h, w), np.array([[r.found]]), r)
     ny, nx = max(1, h // tile), max(1, w // tile)
     grid = np.zeros((ny, nx), bool)
+    reports: dict[tuple[int, int], ScreenReport] = {}
     best = ScreenReport(False)
     for i in range(ny):
         for j in range(nx):
@@ -219,9 +251,11 @@ def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) ->
             x0 = min(j * tile, w - tile) if w >= tile else 0
             r = detect_screen(pixels[y0:y0 + tile, x0:x0 + tile], dpi, max_side=tile)
             grid[i, j] = r.found
+            if r.found:
+                reports[(i, j)] = r
             if r.found and r.strength > best.strength:
                 best = r
     if not best.found:
         best = detect_screen(pixels, dpi)  # the centre's verdict, for the notes
         best = ScreenReport(False, strength=best.strength) if best.found else best
-    return ScreenMap(tile, grid, best)
+    return ScreenMap(tile, grid, best, reports)

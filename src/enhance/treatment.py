@@ -47,6 +47,7 @@ from .models.base import Upscaler
 from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
 from .models.registry import has_variant, list_models, open_model
+from .models.tone import ToneKept
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, resize_to, upscale_pixels
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def build_model(request: ModelRequest) -> Upscaler:
     """The model (or two-model chain) that ``request`` names, ensembled as it asks.
 
     ``type="print"`` descreens first unless the model has a print variant of its own
-    (``default`` at x1 descreens only); ``type="jpeg"`` picks the model's JPEG variant, or runs
+    (``default`` at x1 descreens only), keeping the scan's tone (:class:`~enhance.models.tone.ToneKept`); ``type="jpeg"`` picks the model's JPEG variant, or runs
     the ``repair`` model first where it has none.
 
     Raises:
@@ -167,7 +168,8 @@ def build_model(request: ModelRequest) -> Upscaler:
                           search_dir=request.model_dir)
 
     if typ == "print" and name != DESCREEN and not has_variant(name, zoom, "print", request.model_dir):
-        descreen = one(DESCREEN, 1, "print")
+        # the print seen without its screen: the scan's own tone over a few screen periods
+        descreen = ToneKept(one(DESCREEN, 1, "print"))
         m: Upscaler = descreen if zoom == 1 and name == "default" else Chain(descreen, one(name, zoom, None))
     elif typ == "jpeg" and name != REPAIR and not has_variant(name, zoom, "jpeg", request.model_dir):
         m = Chain(one(REPAIR, 1, None), one(name, zoom, None))
@@ -361,6 +363,7 @@ class Treatment:
                     descreening = True
                     notes.append(report.describe() + f" in {int(smap.grid.sum())} of {smap.grid.size} regions of "
                                  f"{smap.tile} px; descreening those (--auto), the rest as the plain path makes it")
+                    notes.append(smap.describe_regions(*pixels.shape[:2]))
                 elif self.auto:
                     model = self._print_model()
                     descreening = True

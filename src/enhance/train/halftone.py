@@ -10,12 +10,13 @@ and scanner blur and noise on top.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 __all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "random_settings", "luma", "gray_target",
-           "engraving"]
+           "engraving", "tone_curve"]
 
 #: Classic offset screen angles in degrees for C, M, Y, K.
 CMYK_ANGLES = (15.0, 75.0, 0.0, 45.0)
@@ -131,25 +132,50 @@ def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob:
         screen="fm" if rng.random() < fm_prob else "am", fm_dot=float(rng.uniform(0.5, 1.5)), oversample=3)
 
 
-def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Generator) -> np.ndarray:
+def tone_curve(s: PrintSettings, angle: float, levels: int = 17) -> tuple[np.ndarray, np.ndarray]:
+    """The press's tone reproduction for one ink: ink asked for (``levels`` values in [0, 1])
+    and the mean coverage the screen, with its dot gain, lays down there (measured on flat
+    patches of eight periods). What the print looks like without its screen."""
+    asked = np.linspace(0.0, 1.0, levels)
+    side = int(np.ceil(8 * (s.period if s.screen == "am" else 4 * s.fm_dot)))
+    rng = np.random.default_rng(0)
+    got = np.array([_screen(np.full((side, side), a, np.float32), s, angle, rng).mean() for a in asked])
+    return asked, np.maximum.accumulate(got)
+
+
+def _continuous(ink: np.ndarray, s: PrintSettings, angle: float) -> np.ndarray:
+    asked, got = tone_curve(s, angle)
+    return np.interp(ink, asked, got).astype(np.float32)
+
+
+def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Generator,
+                   screenless: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Simulate printing ``rgb`` (``(H, W, 3)`` float in [0, 1], already at scan resolution)
-    and scanning it back. Returns ``(H, W, 3)`` float32 in [0, 1]."""
+    and scanning it back. Returns ``(H, W, 3)`` float32 in [0, 1]; with ``screenless``, also
+    the print seen without its screen (the same inks, paper and dot gain laid down as
+    continuous coverage, through the same scanner optics, without its noise): the tone a
+    descreened scan should keep."""
     s = settings
     paper = 1.0 - s.paper * np.abs(gaussian_filter(rng.standard_normal(rgb.shape[:2]), 1.0)).astype(np.float32)
-    if s.colour:
-        k = 1.0 - rgb.max(axis=2)
-        cmy = (1.0 - rgb - k[..., None]) / np.maximum(1.0 - k[..., None], 1e-6)
-        inks = [cmy[..., 0], cmy[..., 1], cmy[..., 2], k]
-        cov = [_screen(c, s, ang + s.angle - 45.0, rng) for c, ang in zip(inks, CMYK_ANGLES)]
-        out = np.stack([(1 - cov[0]) * (1 - cov[3]), (1 - cov[1]) * (1 - cov[3]), (1 - cov[2]) * (1 - cov[3])], axis=-1)
-    else:
-        cov = _screen(1.0 - luma(rgb), s, s.angle, rng)
-        out = np.repeat((1.0 - cov)[..., None], 3, axis=2)
-    out = out * paper[..., None]
-    if s.scan_blur > 0:
-        out = gaussian_filter(out, (s.scan_blur, s.scan_blur, 0))
-    out = out + rng.normal(0, s.scan_noise, out.shape)
-    return np.clip(out, 0, 1).astype(np.float32)
+
+    def compose(lay: Callable[[np.ndarray, float], np.ndarray]) -> np.ndarray:
+        if s.colour:
+            k = 1.0 - rgb.max(axis=2)
+            cmy = (1.0 - rgb - k[..., None]) / np.maximum(1.0 - k[..., None], 1e-6)
+            inks = [cmy[..., 0], cmy[..., 1], cmy[..., 2], k]
+            cov = [lay(c, ang + s.angle - 45.0) for c, ang in zip(inks, CMYK_ANGLES)]
+            out = np.stack([(1 - cov[0]) * (1 - cov[3]), (1 - cov[1]) * (1 - cov[3]), (1 - cov[2]) * (1 - cov[3])],
+                           axis=-1)
+        else:
+            out = np.repeat((1.0 - lay(1.0 - luma(rgb), s.angle))[..., None], 3, axis=2)
+        out = out * paper[..., None]
+        return gaussian_filter(out, (s.scan_blur, s.scan_blur, 0)) if s.scan_blur > 0 else out
+
+    out = compose(lambda ink, angle: _screen(ink, s, angle, rng))
+    out = np.clip(out + rng.normal(0, s.scan_noise, out.shape), 0, 1).astype(np.float32)
+    if not screenless:
+        return out
+    return out, np.clip(compose(lambda ink, angle: _continuous(ink, s, angle)), 0, 1).astype(np.float32)
 
 
 def engraving(h: int, w: int, rng: np.random.Generator) -> np.ndarray:

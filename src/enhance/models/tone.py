@@ -1,0 +1,57 @@
+"""Tone kept through an x1 model: its output's local mean replaced by its input's.
+
+The descreener was trained to map a scan to the pre-press original of its simulator's ideal
+inks, so on another press it shifts tone and colour (issue 19). What a publisher wants from a
+descreened scan is the print seen without its screen: the same inks, paper and dot gain laid
+down as continuous coverage. That is the scan's own local mean over a few screen periods, so
+:class:`ToneKept` keeps the model's fine detail (the screen removed, edges rebuilt) and puts
+back the scan's low-pass: ``out = m(x) - G(m(x)) + G(x)``, with ``G`` a Gaussian of
+:data:`SIGMA` pixels. At the coarsest screen the descreener handles (10 px), the Gaussian passes
+under 0.1 % of the screen's fundamental, so the dots do not come back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from .base import Upscaler
+
+__all__ = ["ToneKept", "SIGMA"]
+
+#: the low-pass that defines "tone": 0.6 of the coarsest trained screen period (10 px), which
+#: leaves exp(-2 pi^2 0.36) = 8e-4 of that screen's fundamental and less of any finer one
+SIGMA = 6.0
+
+
+def low_pass(x: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
+    """``x`` ``(h, w, C)`` float blurred over its two spatial axes (reflecting at the edges)."""
+    return gaussian_filter(x, (sigma, sigma, 0), mode="reflect", truncate=3.0)
+
+
+class ToneKept:
+    """An x1 model whose output keeps its input's tone (its low-pass over ``sigma`` pixels).
+
+    Args:
+        model: an x1 :class:`~enhance.models.base.Upscaler` (the descreener).
+        sigma: the Gaussian's sigma in pixels.
+    """
+
+    def __init__(self, model: Upscaler, sigma: float = SIGMA) -> None:
+        if model.scale != 1:
+            raise ValueError("ToneKept wraps x1 models only")
+        self.model, self.sigma = model, float(sigma)
+        self.name = model.name
+        self.scale = 1
+        # a whole number of the model's input multiple: a tile's crop then starts on the same
+        # phase of its stride-2 stages as the whole picture does
+        m = max(1, model.multiple_of)
+        self.context = -(-(model.context + math.ceil(3 * self.sigma)) // m) * m
+        self.multiple_of = model.multiple_of
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``(h, w, C)`` float32 in [0, 1] to ``(h, w, C)`` float32 (not clipped)."""
+        y = np.asarray(self.model(x), dtype=np.float32)
+        return (y - low_pass(y, self.sigma) + low_pass(x.astype(np.float32), self.sigma)).astype(np.float32)
