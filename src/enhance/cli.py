@@ -112,7 +112,8 @@ def _build_parser() -> argparse.ArgumentParser:
         usage="enhance [--zoom=2] [--model=NAME] [--output DIR] [options] FILE_OR_GLOB ...\n"
               "       enhance --retina [--densities 1,2,3] [--pipeline-check] [--report FILE.html] FILES\n"
               "       enhance --train GLOB --model NAME [--arch raisr] [--scales=2] [training options]\n"
-              "       enhance --list-models",
+              "       enhance --list-models\n"
+              "       enhance serve [--host 127.0.0.1] [--port 8080] [--workers 1]   (a web page: enhance serve --help)",
         description="Faithful 2x, 3x and 4x enlargements (and x1 repair) of scans and small images.",
         epilog=EPILOG,
         formatter_class=_HelpFormatter,
@@ -601,7 +602,56 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old)
 
 
+def _serve(argv: list[str]) -> int:
+    """``enhance serve``: the local web page and API (a file named ``serve`` is ``./serve``)."""
+    ap = argparse.ArgumentParser(prog="enhance serve", description="A local web page and JSON API: drop scans in, "
+                                 "see before/after, take the results away. Open http://HOST:PORT/ in a browser.")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--workers", type=int, default=1, help="jobs computed at once, each with its own models")
+    ap.add_argument("--max-upload-mb", type=float, default=200.0, help="largest request (default 200 MB)")
+    ap.add_argument("--max-pixels", type=int, default=None, help="largest input in pixels (as the command's)")
+    ap.add_argument("--keep-minutes", type=float, default=60.0, help="finished jobs' files are removed after this")
+    ap.add_argument("--max-disk-gb", type=float, default=10.0, help="refuse new jobs beyond this much job data")
+    ap.add_argument("--max-queued", type=int, default=20, help="refuse new jobs beyond this many waiting")
+    ap.add_argument("-q", "--quiet", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    _setup_logging(args.quiet, args.verbose)
+    for name in ("workers", "max_queued"):
+        if getattr(args, name) < 1:
+            print(f"enhance serve: error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
+            return 2
+    if not 0 < args.port < 65536:
+        print(f"enhance serve: error: --port must be 1 to 65535, not {args.port}", file=sys.stderr)
+        return 2
+    try:
+        from .server import ServeOptions, serve
+    except ImportError as exc:
+        print(f"enhance serve: error: the server needs the serve extra ({exc.name} is missing): "
+              "pip install 'enhance[serve]'", file=sys.stderr)
+        return 2
+    opts = ServeOptions(args.host, args.port, args.workers, args.max_upload_mb, args.max_pixels, args.keep_minutes,
+                        args.max_disk_gb, args.max_queued)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    if not args.quiet:
+        print(f"enhance serve: open http://{shown}:{args.port}/ (Ctrl-C stops it and removes every job's files)",
+              file=sys.stderr)
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"enhance serve: listening on {args.host}: other machines on this network can reach it and "
+                  "upload to it", file=sys.stderr)
+    try:
+        serve(opts)
+    except OSError as exc:
+        print(f"enhance serve: error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        return _serve(argv[1:])
     ap = _build_parser()
     args = ap.parse_args(argv)
     _setup_logging(args.quiet, args.verbose)
