@@ -4,7 +4,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test serve bench clean
 
 # the demo needs the package alone (ONNX Runtime, no torch); the tests add the test and train extras
 $(VENV)/.demo: pyproject.toml
@@ -24,6 +24,14 @@ demo: $(VENV)/.demo
 	@echo "demo: the enlarged sample is demo_out/bridge_ne2x.png; its retina set, srcset.html and manifest.json"
 	@echo "      are in demo_out/retina/, and demo_out/report.html shows them beside Lanczos"
 	@echo "next: source $(VENV)/bin/activate, then enhance --zoom=2 YOUR_FILE (see the README)"
+
+$(VENV)/.serve: pyproject.toml $(VENV)/.demo
+	$(BIN)/pip install -q -e '.[quality,serve]'
+	touch $@
+
+# the web page: open http://127.0.0.1:8080/ (Ctrl-C stops it and removes every job's files)
+serve: $(VENV)/.serve
+	$(BIN)/enhance serve
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest tests

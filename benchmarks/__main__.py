@@ -172,6 +172,16 @@ def cmd_retina(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serveload import run_load
+
+    runs = [run_load(args.count, args.side, args.model, q, log=lambda s: print(s, file=sys.stderr))
+            for q in args.max_queued]
+    _store(args, {"serve": runs, "serve_machine": _machine(),
+                  "serve_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_zoomplan(args: argparse.Namespace) -> int:
     from .zoomplan import run_plans
 
@@ -208,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "press", "jpeg", "retina", "faults", "zoomplan", "report"):
+    for name in ("run", "pipeline", "print", "press", "jpeg", "retina", "faults", "zoomplan", "serve", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -250,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "zoomplan":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.set_defaults(fn=cmd_zoomplan)
+        elif name == "serve":
+            p.add_argument("--count", type=int, default=50, help="concurrent uploads")
+            p.add_argument("--side", type=int, default=128, help="each upload's side in pixels")
+            p.add_argument("--model", default="default")
+            p.add_argument("--max-queued", type=int, nargs="+", default=[20, 50], help="one run per queue bound")
+            p.set_defaults(fn=cmd_serve)
         elif name == "faults":
             p.add_argument("--trials", type=int, default=30, help="runs killed at a random moment")
             p.add_argument("--model", default="default")

@@ -289,13 +289,31 @@ def plot(results: dict, path: Path) -> None:  # type: ignore[type-arg]
     plt.close(fig)
 
 
+
+def serve_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """The load on ``enhance serve``."""
+    runs = results.get("serve")
+    if not runs:
+        return []
+    lines = ["### `enhance serve` under load (loopback, 1 worker)", "",
+             f"Command: `{results.get('serve_command', 'python -m benchmarks serve')}` on {results.get('serve_machine', '?')}. "
+             "Each client uploads one picture and polls its job until done; a refused upload (503) is not retried.", "",
+             "| uploads at once | picture | queue bound | done | refused (503) | lost | jobs/min | p50 | p95 | RSS idle | after 1 job | peak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        lines.append(f"| {r['uploads']} | {r['side']}² x2 {r['model']} | {r['max_queued']} | {r['done']} | {r['refused_503']} | "
+                     f"{r['lost_or_failed']} | {r['jobs_per_minute']} | {r['p50_s']} s | {r['p95_s']} s | {r['rss_idle_mb']} MB | "
+                     f"{r['rss_after_warmup_mb']} MB | {r['rss_peak_mb']} MB |")
+    lines.append("")
+    return lines
+
 def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | None = None) -> None:  # type: ignore[type-arg]
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
     body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + jpeg_tables(results)
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
-    body += pipeline_table(results)
+    body += serve_table(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):
         plot(results, plot_path)

@@ -63,6 +63,7 @@ def test_a_jobs_life(server) -> None:  # type: ignore[no-untyped-def]
     assert sorted(z.namelist()) == ["figure_2_ne2x.png", "plate_ne2x.png"]
     report = client.get(job["report"])
     assert report.status_code == 200 and "plate.png" in report.text and "<img" in report.text
+    assert str(store.root) not in report.text  # names, never the server's paths
     folder = store.root / jid
     assert folder.is_dir()
     assert client.delete(f"/api/jobs/{jid}").status_code == 200
@@ -79,6 +80,7 @@ def test_a_retina_job_makes_the_set(server) -> None:  # type: ignore[no-untyped-
     names = [o["name"] for o in job["files"][0]["outputs"]]
     assert names == ["plate.webp", "plate@2x.webp"]
     big = client.get(job["files"][0]["outputs"][1]["url"]).content
+    assert str(server[1].root) not in client.get(job["report"]).text
     assert Image.open(io.BytesIO(big)).size == (112, 80)
 
 

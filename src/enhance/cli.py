@@ -645,6 +645,10 @@ def _serve(argv: list[str]) -> int:
     except OSError as exc:
         print(f"enhance serve: error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc})", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # uvicorn stops cleanly, then passes Ctrl-C (or SIGTERM) on: a normal stop
+        pass
+    if not args.quiet:
+        print("enhance serve: stopped; every job's files removed", file=sys.stderr)
     return 0
 
 

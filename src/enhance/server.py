@@ -343,7 +343,10 @@ class JobStore:
                 return [ReportEntry(f.name, error=f.error)]
             f.outputs = {a.file: out / a.file for a in s.assets}
             f.state = "done"
-            return report_entries([s], out)
+            entries = report_entries([s], out)
+            for e in entries:
+                e.source, e.notes = f.name, [self._clean(job, n, f) for n in e.notes]
+            return entries
 
         def progress(ev: Any) -> None:
             if ev.kind == "tile":
@@ -360,7 +363,9 @@ class JobStore:
         f.outputs = {r.output.name: r.output}
         f.state = "done"
         try:
-            return [entry_for_output(f.path, r.output, f"x{models.zoom:g}, {models.model.name}", f.notes, f.seconds)]
+            entry = entry_for_output(f.path, r.output, f"x{models.zoom:g}, {models.model.name}", f.notes, f.seconds)
+            entry.source = f.name  # the upload's name, not the server's path
+            return [entry]
         except Exception:  # the result stands without its picture in the report
             log.debug("no report picture for %s", f.name, exc_info=True)
             return [ReportEntry(f.name, title="done", notes=f.notes)]
