@@ -68,9 +68,9 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
     from enhance.treatment import ModelRequest, Treatment
     from enhance.upscaling import upscale_pixels
 
-    ways = {"plain": Treatment(ModelRequest("default", 1)),
-            "--type=print": Treatment(ModelRequest("default", 1, type="print")),
-            "--auto": Treatment(ModelRequest("default", 1), auto=True)}
+    ways = {"plain": Treatment(ModelRequest(None, 1)),
+            "--type=print": Treatment(ModelRequest(None, 1, type="print")),
+            "--auto": Treatment(ModelRequest(None, 1), auto=True)}
     photos = [im for im in images if im.name in PHOTOS]
     out: dict[str, object] = {}
     for key, (label, press) in PRINTS.items():

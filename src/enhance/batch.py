@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -27,10 +27,14 @@ from .treatment import Treatment
 from .models.base import Upscaler
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, resize_to, streamable, upscale_pixels
 
+if TYPE_CHECKING:
+    from .manifest import Manifest
+
 log = logging.getLogger(__name__)
 
 __all__ = ["BatchOptions", "FileResult", "BatchEvent", "Inputs", "collect_inputs", "is_enhance_output", "expand_inputs",
-           "select_shard", "output_path", "enhance_file", "run_batch"]
+           "select_shard", "output_path", "enhance_file", "run_batch", "plan_batch", "PlannedFile", "compute_file",
+           "finish", "read_list", "common_root"]
 
 #: Outputs larger than this many pixels, written as TIFF, PNG or JPEG, stream to disk instead of memory.
 STREAM_PIXELS = 64_000_000
@@ -217,7 +221,7 @@ def output_path(source: Path, zoom: float, opts: BatchOptions, root: Path | None
     if opts.output_dir is None:
         folder = source.parent
     elif root is not None:
-        folder = opts.output_dir / source.parent.relative_to(root)
+        folder = opts.output_dir / Path(os.path.abspath(source.parent)).relative_to(os.path.abspath(root))
     else:
         folder = opts.output_dir
     return folder / f"{source.stem}_ne{zoom:g}x{FORMATS[opts.format]}"
@@ -402,12 +406,64 @@ def _one_file(src: Path, target: Path, treatment: Treatment, opts: BatchOptions,
         release(target)
 
 
+@dataclass
+class PlannedFile:
+    """One input of a batch, before it is computed: its target and, when it is settled
+    already (skipped, or refused before computing), its result."""
+
+    index: int
+    source: Path
+    target: Path
+    result: FileResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_batch(files: list[Path], treatment: Treatment, opts: BatchOptions, roots: dict[Path, Path] | None = None,
+               manifest: "Manifest | None" = None) -> Iterator[PlannedFile]:
+    """Every file's target, in order, with the refusals and skips decided (each just before its
+    turn, so a resumed run sees what a parallel one finished meanwhile). The engines (this
+    process, or Ray) compute the rest the same way.
+
+    With ``skip_existing`` and a ``manifest``, an output that the manifest says was made with
+    other settings is made again."""
+    claimed: dict[str, Path] = {}
+    input_keys = {os.path.realpath(f) for f in files}
+    roots = roots or {}
+    _clean_output_folders(files, treatment.zoom, opts, input_keys, roots)
+    before = manifest.read() if manifest is not None and opts.skip_existing else {}
+    for i, src in enumerate(files):
+        target = output_path(src, treatment.zoom, opts, roots.get(src))
+        if src in roots and opts.output_dir is not None and not target.parent.is_dir():
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # said by the output-folder check
+        key = os.path.realpath(target)
+        p = PlannedFile(i, src, target)
+        if key in claimed:
+            p.result = FileResult(src, target, "failed", f"{src}: output {target} would overwrite the output of "
+                                  f"{claimed[key]}; rename one of them or use --output")
+        elif key in input_keys:
+            p.result = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to "
+                                  "overwrite it")
+        else:
+            claimed[key] = src
+            prev = before.get(os.path.realpath(src))
+            if prev is not None and prev.get("status") == "done" and manifest is not None and \
+                    prev.get("settings") != manifest.settings:
+                p.notes.append(f"{target} was made with other settings ({manifest.path}); made again")
+            elif opts.skip_existing and (skip := _why_skip(src, target, treatment, p.notes)):
+                p.result = FileResult(src, target, "skipped", skip)
+        yield p
+
+
 def run_batch(
     files: list[Path],
     treatment: Treatment,
     opts: BatchOptions = BatchOptions(),
     progress: Callable[[BatchEvent], None] | None = None,
     roots: dict[Path, Path] | None = None,
+    manifest: "Manifest | None" = None,
 ) -> list[FileResult]:
     """Enhance every file; a failing file is recorded and the batch goes on.
 
@@ -418,45 +474,82 @@ def run_batch(
         progress: receives :class:`BatchEvent` reports.
         roots: the folder argument each file was found in (:attr:`Inputs.roots`): below
             ``opts.output_dir``, outputs mirror the tree under it (its folders made as needed).
+        manifest: where each file's line goes as it finishes (and, with ``skip_existing``, what
+            an earlier run recorded).
 
     Returns:
         One :class:`FileResult` per input, in order.
     """
     results: list[FileResult] = []
-    claimed: dict[str, Path] = {}
-    input_keys = {os.path.realpath(f) for f in files}
-    roots = roots or {}
-    _clean_output_folders(files, treatment.zoom, opts, input_keys, roots)
     n = len(files)
-    for i, src in enumerate(files):
-        target = output_path(src, treatment.zoom, opts, roots.get(src))
-        if src in roots and opts.output_dir is not None and not target.parent.is_dir():
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                pass  # said by the output-folder check
-        key = os.path.realpath(target)
+    for p in plan_batch(files, treatment, opts, roots, manifest):
         if progress:
-            progress(BatchEvent("file", i, n, src))
+            progress(BatchEvent("file", p.index, n, p.source))
         t0 = time.perf_counter()
-        notes: list[str] = []
-        if key in claimed:
-            res = FileResult(src, target, "failed", f"{src}: output {target} would overwrite the output of {claimed[key]}; "
-                             "rename one of them or use --output")
-        elif key in input_keys:
-            res = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to overwrite it")
-        elif opts.skip_existing and (skip := _why_skip(src, target, treatment, notes)):
-            claimed[key] = src
-            res = FileResult(src, target, "skipped", skip)
-        else:
-            claimed[key] = src
-            res = _one_file(src, target, treatment, opts, i, n, progress)
-            res.notes[:0] = notes
+        res = p.result or compute_file(p, treatment, opts, n, progress)
         res.seconds = time.perf_counter() - t0
-        for note in res.notes:
-            log.debug("%s: %s", src, note)
+        finish(res, manifest)
         results.append(res)
         if progress:
-            progress(BatchEvent("done", i, n, src, result=res))
+            progress(BatchEvent("done", p.index, n, p.source, result=res))
     return results
 
+
+def compute_file(p: PlannedFile, treatment: Treatment, opts: BatchOptions, n: int = 1,
+                 progress: Callable[[BatchEvent], None] | None = None) -> FileResult:
+    """Compute one planned file (any engine's worker calls this): its result, never an exception."""
+    res = _one_file(p.source, p.target, treatment, opts, p.index, n, progress)
+    res.notes[:0] = p.notes
+    return res
+
+
+def finish(res: FileResult, manifest: "Manifest | None") -> None:
+    """A file's result recorded: its notes to the debug log, its line to the manifest."""
+    for note in res.notes:
+        log.debug("%s: %s", res.source, note)
+    if manifest is not None:
+        manifest.append(res.source, res.output, res.status, res.message, res.notes, res.seconds)
+
+
+def read_list(path: Path) -> list[str]:
+    """The inputs a list file names (``--from-list``): one path a line (blank lines and lines
+    starting with ``#`` left out), or a CSV (``.csv``) or JSON Lines (``.jsonl``) file with a
+    ``path`` column. Paths are as on a command line (relative ones to the current folder).
+
+    Raises:
+        InputError: the list cannot be read or has no ``path`` column.
+    """
+    import csv
+    import json
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the list ({getattr(exc, 'strerror', None) or exc})") from None
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        if rows and "path" not in rows[0]:
+            raise InputError(f"{path}: a CSV list needs a 'path' column (it has {', '.join(rows[0])})")
+        return [r["path"] for r in rows if r.get("path")]
+    if suffix in (".jsonl", ".ndjson"):
+        out = []
+        for k, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(str(json.loads(line)["path"]))
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"{path}: line {k} is not a JSON object with a 'path'") from None
+        return out
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def common_root(files: list[Path]) -> Path | None:
+    """The deepest folder that holds every one of ``files`` (for ``--keep-tree``), or None."""
+    if not files:
+        return None
+    try:
+        return Path(os.path.commonpath([os.path.abspath(f.parent) for f in files]))
+    except ValueError:  # different drives
+        return None

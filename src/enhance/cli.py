@@ -21,6 +21,8 @@ from .treatment import REPAIR_MODES, VARIANT_AT_OR_BELOW
 
 if TYPE_CHECKING:
     from .batch import BatchOptions
+    from .manifest import Manifest
+    from .ray_engine import RayOptions
     from .report import ReportEntry
     from .retina import RetinaMaker
     from .treatment import Treatment
@@ -148,6 +150,21 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--skip-existing", action="store_true", help="skip inputs whose output already exists (resume a batch)")
     ap.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                     help="take only the K-th of N shares of the files (1/4 .. 4/4 on four machines sharing the folders)")
+    ap.add_argument("--from-list", type=Path, default=None, metavar="FILE",
+                    help="also take the inputs FILE names: one path a line, or a .csv / .jsonl with a 'path' column")
+    ap.add_argument("--keep-tree", action="store_true",
+                    help="under --output, mirror the inputs' folders (below the deepest folder holding them all)")
+    ap.add_argument("--manifest", type=Path, default=None, metavar="RUN.jsonl",
+                    help="append one JSON line per file as it finishes (input, output, settings, notes, seconds, bytes, "
+                         "status); with --skip-existing, what it records is redone only where the settings changed")
+    ap.add_argument("--engine", default="local", choices=("local", "ray"),
+                    help="local (this process) or ray (a Ray cluster, Ray Data: the ray extra)")
+    ap.add_argument("--ray-address", default=None, metavar="auto|ADDR",
+                    help="join an existing Ray cluster (default: start a local one for the run)")
+    ap.add_argument("--num-gpus-per-worker", type=float, default=0.0, metavar="G",
+                    help="GPUs each Ray actor reserves (with --device cuda)")
+    ap.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                    help="actors in the Ray pool (default: one per CPU but one, or per GPU share)")
     ap.add_argument("--list-models", action="store_true", help="list the models with their scales, type, size and speed")
     ap.add_argument("--rendering-tile", type=int, default=512, metavar="PX", help="tile side in input pixels (memory vs speed; default 512)")
     ap.add_argument("--rendering-overlap", type=int, default=16, metavar="PX", help="blended overlap between tiles (default 16)")
@@ -274,7 +291,16 @@ def _run(args: argparse.Namespace) -> int:
     from .image import DEFAULT_MAX_PIXELS, EXTENSION_FORMATS, format_for_path
     from .treatment import ModelRequest, Treatment
 
-    got = collect_inputs(args.files, recursive=args.recursive)
+    patterns = list(args.files)
+    if args.from_list is not None:
+        from .batch import read_list
+
+        try:
+            patterns += read_list(args.from_list)
+        except EnhanceError as exc:
+            print(f"enhance: error: {exc}", file=sys.stderr)
+            return 2
+    got = collect_inputs(patterns, recursive=args.recursive)
     for r in got.missing:
         print(f"enhance: error: {r.message}", file=sys.stderr)
     if got.outputs_left_out and not args.quiet:
@@ -284,6 +310,16 @@ def _run(args: argparse.Namespace) -> int:
     files = got.files
     if not files:
         return 1 if got.missing else 2
+    if args.keep_tree:
+        from .batch import common_root
+
+        if args.output is None:
+            print("enhance: error: --keep-tree mirrors the inputs' folders under --output: give one", file=sys.stderr)
+            return 2
+        top = common_root([f for f in files if f not in got.roots])
+        for f in files:
+            if f not in got.roots and top is not None:
+                got.roots[f] = top
     out_dir, out_file, fmt = args.output, None, args.format or "png"
     if out_dir is not None and out_dir.suffix.lower() in EXTENSION_FORMATS and not out_dir.is_dir():
         if len(files) != 1 or len(args.files) != 1 or got.roots:
@@ -326,12 +362,25 @@ def _run(args: argparse.Namespace) -> int:
     except EnhanceError as exc:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
+    manifest = None
+    if args.manifest is not None:
+        from .manifest import Manifest
+
+        manifest = Manifest(args.manifest, {"model": args.model, "zoom": args.zoom, "type": args.type,
+                                            "repair": args.repair, "auto": args.auto, "format": fmt,
+                                            "quality": opts.quality, "ensemble": args.ensemble})
+    engine = None
+    if args.engine == "ray":
+        from .ray_engine import RayOptions
+
+        engine = RayOptions(args.ray_address, args.num_gpus_per_worker, args.ray_workers)
     return _run_batch(files, treatment, opts, len(got.missing), args.quiet, got.roots, args.report,
-                      [r.message for r in got.missing])
+                      [r.message for r in got.missing], manifest, engine)
 
 
 def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", failed: int, quiet: bool,
-               roots: dict[Path, Path], report: Path | None = None, missing: list[str] | None = None) -> int:
+               roots: dict[Path, Path], report: Path | None = None, missing: list[str] | None = None,
+               manifest: "Manifest | None" = None, engine: "RayOptions | None" = None) -> int:
     """Run the batch with progress on a terminal and one line per file; returns the exit status."""
     from .batch import BatchEvent, run_batch
 
@@ -356,7 +405,12 @@ def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", 
     try:
         if renderer:
             renderer.start()
-        results = run_batch(files, treatment, opts, on_event, roots)
+        if engine is not None:
+            from .ray_engine import run_batch_ray
+
+            results = run_batch_ray(files, treatment, opts, engine, on_event, roots, manifest)
+        else:
+            results = run_batch(files, treatment, opts, on_event, roots, manifest)
     finally:
         if renderer:
             renderer.stop()
@@ -669,7 +723,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 print("enhance: error: --retina needs input files", file=sys.stderr)
                 return 2
             return _retina(args)
-        if not args.files:
+        if not args.files and args.from_list is None:
             ap.print_usage(sys.stderr)
             print("enhance: error: no input files (try enhance --help)", file=sys.stderr)
             return 2
