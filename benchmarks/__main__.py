@@ -182,6 +182,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ray(args: argparse.Namespace) -> int:
+    from .raytrack import run_track
+
+    _store(args, {"ray": run_track(args.count, args.side, lambda s: print(s, file=sys.stderr)), "ray_machine": _machine(),
+                  "ray_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_zoomplan(args: argparse.Namespace) -> int:
     from .zoomplan import run_plans
 
@@ -218,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "press", "jpeg", "retina", "faults", "zoomplan", "serve", "report"):
+    for name in ("run", "pipeline", "print", "press", "jpeg", "retina", "faults", "zoomplan", "serve", "ray", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -266,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--model", default="default")
             p.add_argument("--max-queued", type=int, nargs="+", default=[20, 50], help="one run per queue bound")
             p.set_defaults(fn=cmd_serve)
+        elif name == "ray":
+            p.add_argument("--count", type=int, default=200)
+            p.add_argument("--side", type=int, default=256)
+            p.set_defaults(fn=cmd_ray)
         elif name == "faults":
             p.add_argument("--trials", type=int, default=30, help="runs killed at a random moment")
             p.add_argument("--model", default="default")

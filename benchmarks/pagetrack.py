@@ -48,7 +48,14 @@ def make_page(photo: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     """A page of type ``PAGE`` with ``photo`` (cropped to at most 400 x 520) set off centre;
     returns the page ``(H, W, 3)`` uint8 and the photo's box (top, left, height, width)."""
     h, w = PAGE
-    page = text_page(h, w, rng)
+    # the generator's page of type as ink on bare paper: the press lays down black ink for the
+    # letters and none between them (its paper tint is the press's paper, not a screened tint)
+    t = text_page(h, w, rng).astype(np.float64).mean(axis=2)
+    lo, hi = np.percentile(t, 0.5), np.percentile(t, 99.5)
+    ink = np.clip((hi - t) / max(1.0, hi - lo), 0, 1)
+    if np.median(ink) > 0.5:  # reversed type (light letters on a dark ground): the ground is the ink
+        ink = 1.0 - ink
+    page = np.repeat(np.round(255 * (1 - ink))[..., None], 3, axis=2).astype(np.uint8)
     ph, pw = min(400, photo.shape[0]), min(520, photo.shape[1])
     top = int(rng.integers(40, h - ph - 40))
     left = int(rng.integers(20, w - pw - 20))

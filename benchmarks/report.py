@@ -307,13 +307,28 @@ def serve_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     lines.append("")
     return lines
 
+
+def ray_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """Local engine against --engine ray on this machine."""
+    r = results.get("ray")
+    if not r:
+        return []
+    return ["### A batch on Ray (`--engine ray`) beside the local engine, this machine", "",
+            f"Command: `{results.get('ray_command', 'python -m benchmarks ray')}` on {results.get('ray_machine', '?')}: "
+            f"{r['count']} scans of {r['side']}x{r['side']}, {r['model']}, each engine a whole command in a new process "
+            "(Ray starting its own local cluster).", "",
+            "| engine | wall | images per minute |", "|---|---|---|",
+            f"| local | {r['local']['wall_s']} s | {r['local']['images_per_minute']} |",
+            f"| ray | {r['ray']['wall_s']} s | {r['ray']['images_per_minute']} |", "",
+            f"Outputs identical byte for byte: {'yes' if r['identical_outputs'] else 'NO'}.", ""]
+
 def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | None = None) -> None:  # type: ignore[type-arg]
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
     body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + jpeg_tables(results)
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
-    body += serve_table(results) + pipeline_table(results)
+    body += serve_table(results) + ray_table(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")
     if results.get("sr"):
         plot(results, plot_path)
