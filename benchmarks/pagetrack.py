@@ -2,7 +2,7 @@
 
 Each page is a synthetic page of type (:func:`enhance.train.textpage.text_page`) with a bench
 photo set into it off its centre; the whole page is then printed and scanned (the type in solid
-ink, the photo screened), on a press the descreener learned from (family A) and on the held-out
+ink, as a 1-bit plate prints it, the photo screened), on a press the descreener learned from (family A) and on the held-out
 one (family B, :mod:`benchmarks.pressb`). The command runs at ``--zoom=1`` three ways: plain,
 ``--type=print`` (the whole page descreened) and ``--auto`` (only the regions the screen map finds).
 
@@ -55,6 +55,9 @@ def make_page(photo: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
     ink = np.clip((hi - t) / max(1.0, hi - lo), 0, 1)
     if np.median(ink) > 0.5:  # reversed type (light letters on a dark ground): the ground is the ink
         ink = 1.0 - ink
+    # type is set solid (a 1-bit plate at the imagesetter's resolution), not screened: its edges
+    # are the press's and the scanner's, not grey ramps the screen would break into dots
+    ink = (ink > 0.5).astype(np.float64)
     page = np.repeat(np.round(255 * (1 - ink))[..., None], 3, axis=2).astype(np.uint8)
     ph, pw = min(400, photo.shape[0]), min(520, photo.shape[1])
     top = int(rng.integers(40, h - ph - 40))

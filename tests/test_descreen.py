@@ -280,3 +280,28 @@ def test_tone_kept_wraps_only_x1_models_and_widens_the_context() -> None:
     assert ToneKept(Bright()).context % 4 == 0 and ToneKept(Bright()).context >= 2 + 3 * SIGMA
     x = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
     np.testing.assert_allclose(k(x), x, atol=1e-5)
+
+
+def test_region_mask_follows_the_photo_inside_a_tile() -> None:
+    """A photo that fills only part of its tiles: the pixel mask covers the photo and leaves the
+    type beside it in the same tiles alone (the tile grid alone would descreen it)."""
+    from enhance.descreen import lattice_purity, screen_map
+    from enhance.train.textpage import text_page
+
+    rng = np.random.default_rng(11)
+    page = text_page(768, 768, rng, ())
+    pic = _picture()
+    photo = print_and_scan(np.concatenate([np.concatenate([pic, pic], 1)] * 2, 0)[:300, :400],
+                           PrintSettings(133, 400, 30, colour=True), np.random.default_rng(5))
+    page[240:540, 40:440] = (photo * 255).round().astype(np.uint8)  # across six tiles, none full
+    smap = screen_map(page, 400)
+    assert smap.grid.tolist() == [[False] * 3, [True, True, False], [False] * 3]
+    m = smap.region_mask(page)
+    coarse = smap.mask(768, 768, feather=0)
+    assert m[270:510, 70:410].min() > 0.99  # the photo, inside its edge
+    type_in_tiles = coarse.astype(bool).copy()
+    type_in_tiles[240 - 48:540 + 48, :440 + 48] = False
+    assert type_in_tiles.sum() > 5_000  # there is type in the screened tiles ...
+    assert m[type_in_tiles].max() == 0.0  # ... and the mask leaves all of it alone
+    pur = lattice_purity(page[..., 1].astype(np.float32) / 255, smap.report.period, smap.report.angle)
+    assert np.median(pur[270:510, 70:410]) > 2.5 * np.percentile(pur[type_in_tiles], 99)

@@ -213,6 +213,43 @@ class ScreenMap:
         """The share of the page's tiles that carry a screen, 0 to 1."""
         return float(self.grid.mean()) if self.grid.size else 0.0
 
+    def region_mask(self, pixels: np.ndarray, feather: float = 6.0) -> np.ndarray:
+        """``(H, W)`` float32 in [0, 1]: where ``pixels`` carry the screen, to the pixel. Within
+        the screened tiles and one tile around them, a pixel is screened where the lattice makes
+        up most of its detail (:func:`lattice_purity`, against the screened tiles' own level),
+        so type beside a photo in the same tile is left out; holes closed (and any enclosed one filled) and specks dropped over
+        two periods, then grown by one period and feathered over ``feather`` px (the edge reaches
+        at most 30 px past the photo)."""
+        from scipy.ndimage import binary_closing, binary_dilation, binary_fill_holes, binary_opening, gaussian_filter
+
+        h, w = pixels.shape[:2]
+        coarse = self.mask(h, w, feather=0) > 0.5
+        if not coarse.any() or self.report.period is None or self.report.angle is None:
+            return coarse.astype(np.float32)
+        t = self.tile
+        near = binary_dilation(self.grid, np.ones((3, 3), bool))  # the eight tiles around each
+        rows, cols = np.nonzero(near)
+        y0, y1 = rows.min() * t, min(h, (rows.max() + 1) * t) if rows.max() + 1 < near.shape[0] else h
+        x0, x1 = cols.min() * t, min(w, (cols.max() + 1) * t) if cols.max() + 1 < near.shape[1] else w
+        gray = _gray(pixels[y0:y1, x0:x1])
+        period = float(self.report.period)
+        pur = lattice_purity(gray, period, float(self.report.angle))
+        level = float(np.percentile(pur[coarse[y0:y1, x0:x1]], 90))
+        on = pur > max(MIN_PURITY, PURITY_SHARE * level)
+        r = max(1, int(round(2 * period)))
+        disk = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= r
+        on = binary_fill_holes(binary_opening(binary_closing(on, disk), disk))  # a photo's flat highlights too
+        on = binary_dilation(on, iterations=max(1, int(round(period))))
+        m = np.zeros((h, w), np.float32)
+        within = (self.mask(h, w, feather=0)[y0:y1, x0:x1] > 0.5) | \
+            near[np.minimum(np.arange(y0, y1) // t, near.shape[0] - 1)][:, np.minimum(np.arange(x0, x1) // t,
+                                                                                     near.shape[1] - 1)]
+        m[y0:y1, x0:x1] = (on & within).astype(np.float32)
+        if feather > 0:
+            m = np.clip(gaussian_filter(m, feather, mode="nearest", truncate=3.0), 0.0, 1.0)
+            m[m < 1e-3] = 0.0
+        return m
+
     def mask(self, height: int, width: int, feather: int = 24) -> np.ndarray:
         """``(height, width)`` float32 in [0, 1]: 1 in screened tiles, 0 elsewhere, the edges
         feathered over about ``feather`` pixels so the descreened regions blend into the rest."""
@@ -226,6 +263,41 @@ class ScreenMap:
             small = gaussian_filter(m[::step, ::step], feather / step / 2.0, mode="nearest")
             m = np.clip(small.repeat(step, axis=0).repeat(step, axis=1)[:height, :width], 0.0, 1.0)
         return np.ascontiguousarray(m, dtype=np.float32)
+
+
+#: a pixel is screened where the lattice's share of the local detail passes this share of the
+#: screened tiles' typical (90th percentile) share, and at least :data:`MIN_PURITY`
+PURITY_SHARE = 0.5
+MIN_PURITY = 0.1
+#: the rosette: besides the strongest screen, the other inks' angles (degrees apart)
+_ROSETTE = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0)
+
+
+def lattice_purity(gray: np.ndarray, period: float, angle: float) -> np.ndarray:
+    """How much of the local detail is a screen of ``period`` px at ``angle`` (or at the
+    rosette's other angles): ``(H, W)`` float32, about 0 (type, line art, noise: broadband) to 1
+    (nothing but the lattice). Per angle, the two orthogonal components are demodulated and
+    low-passed over 1.5 periods (a lock-in); the weaker of the two, at the best angle, over the
+    local high-pass energy.
+
+    Args:
+        gray: ``(H, W)`` float in [0, 1].
+    """
+    from scipy.ndimage import gaussian_filter
+
+    g = gray.astype(np.float32)
+    g = g - gaussian_filter(g, period)
+    s = 1.5 * period
+    yy, xx = np.mgrid[0:g.shape[0], 0:g.shape[1]].astype(np.float32)
+    best = np.zeros(g.shape, np.float32)
+    for d in _ROSETTE:
+        a = np.deg2rad(angle + d)
+        amps = []
+        for fx, fy in ((np.cos(a), np.sin(a)), (-np.sin(a), np.cos(a))):
+            ph = (2 * np.pi / period) * (fx * xx + fy * yy)
+            amps.append(np.hypot(gaussian_filter(g * np.cos(ph), s), gaussian_filter(g * np.sin(ph), s)))
+        best = np.maximum(best, np.minimum(amps[0], amps[1]))
+    return best / (np.sqrt(gaussian_filter(g * g, s)) + 1e-4)
 
 
 def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) -> ScreenMap:

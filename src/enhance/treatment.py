@@ -359,7 +359,7 @@ class Treatment:
                 if req.type == "print":
                     notes.append(report.describe() + "; descreening (--type=print)")
                 elif smap is not None and smap.fraction < 1.0:  # a page: the screened regions only
-                    model = Regional(self._print_model(), model, smap.mask(*pixels.shape[:2]))
+                    model = Regional(self._print_model(), model, smap.region_mask(pixels))
                     descreening = True
                     notes.append(report.describe() + f" in {int(smap.grid.sum())} of {smap.grid.size} regions of "
                                  f"{smap.tile} px; descreening those (--auto), the rest as the plain path makes it")
