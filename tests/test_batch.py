@@ -370,3 +370,22 @@ def test_o_with_an_image_name_names_the_output_file(tmp_path: Path, capsys: pyte
     assert main(["--model=bicubic", "-q", "-o", str(tmp_path / "result.png"), str(a), str(b)]) == 2
     assert "names one output file" in capsys.readouterr().err and not (tmp_path / "result.png").exists()
     assert main(["--model=bicubic", "-q", "--format=png", "-o", str(tmp_path / "r.tif"), str(a)]) == 2
+
+
+def test_what_a_file_holds_is_reported_as_soon_as_it_is_read(tmp_path: Path) -> None:
+    """The "read" event carries the notes before any tile is computed (the server shows them at once)."""
+    from PIL import Image
+
+    from enhance.batch import BatchOptions, run_batch
+    from enhance.treatment import ModelRequest, Treatment
+
+    src = tmp_path / "small.jpg"
+    Image.fromarray(np.full((40, 48, 3), 120, np.uint8)).save(src, quality=40)
+    events: list[object] = []
+    (tmp_path / "out").mkdir()
+    (r,) = run_batch([src], Treatment(ModelRequest("default", 2)), BatchOptions(output_dir=tmp_path / "out"),
+                     events.append)
+    kinds = [getattr(e, "kind") for e in events]
+    assert kinds.index("file") < kinds.index("read") < kinds.index("done")
+    read = next(e for e in events if getattr(e, "kind") == "read")
+    assert any("quality 40" in n for n in getattr(read, "notes")) and r.status == "done"

@@ -85,7 +85,9 @@ class FileResult:
 
 @dataclass(frozen=True)
 class BatchEvent:
-    """A progress report: ``kind`` is "file" (a file started), "tile" or "done" (a file ended)."""
+    """A progress report: ``kind`` is "file" (a file started), "read" (it was read and its
+    treatment chosen: ``notes`` says what was found, the screen, the JPEG quality), "tile" or
+    "done" (a file ended)."""
 
     kind: str
     file_index: int
@@ -94,6 +96,7 @@ class BatchEvent:
     done: int = 0
     total: int = 0
     result: FileResult | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -233,8 +236,10 @@ def enhance_file(
     treatment: Treatment,
     opts: BatchOptions,
     tile_progress: Callable[[int, int], None] | None = None,
+    on_read: Callable[[list[str]], None] | None = None,
 ) -> list[str]:
-    """Enhance one file into ``target`` (atomically), through the model ``treatment`` picks for it.
+    """Enhance one file into ``target`` (atomically), through the model ``treatment`` picks for it;
+    ``on_read`` hears what was found as soon as the file is read, before the long part.
 
     Returns:
         Notes for the user (what the file held, what was done to it and why).
@@ -245,6 +250,8 @@ def enhance_file(
     pixels, meta = open_image(source, max_pixels=opts.max_pixels)
     model, how = treatment.for_file(pixels, meta)
     notes = list(meta.notes) + how
+    if on_read is not None:
+        on_read(list(notes))
     zoom = treatment.zoom
     check_output_folder(target)
     h, w = pixels.shape[:2]
@@ -388,7 +395,8 @@ def _one_file(src: Path, target: Path, treatment: Treatment, opts: BatchOptions,
     try:
         claim(target)
         tile_cb = (lambda d, t: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
-        notes = enhance_file(src, target, treatment, opts, tile_cb)
+        read_cb = (lambda found: progress(BatchEvent("read", i, n, src, notes=tuple(found)))) if progress else None
+        notes = enhance_file(src, target, treatment, opts, tile_cb, read_cb)
         return FileResult(src, target, "done", "", notes)
     except InputError as exc:
         return FileResult(src, target, "failed", str(exc))

@@ -351,6 +351,8 @@ class JobStore:
         def progress(ev: Any) -> None:
             if ev.kind == "tile":
                 f.done, f.total = ev.done, ev.total
+            elif ev.kind == "read":  # what was found (screen, JPEG quality), before the long part
+                f.notes = [self._clean(job, n, f) for n in ev.notes]
 
         opts = BatchOptions(output_dir=out, format=job.options.format,
                             **({"max_pixels": self.options.max_pixels} if self.options.max_pixels else {}))
