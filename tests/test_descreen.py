@@ -194,7 +194,22 @@ def test_auto_descreens_only_the_screened_regions_of_a_page(tmp_path: Path, caps
     assert box == (256, 512, 512, 512) and rep.period is not None and abs(rep.period - 400 / 133) < 0.2
     assert main(["--auto", "--zoom=2", "--model=bicubic", "-o", str(tmp_path / "auto"), str(src)]) == 0
     err = capsys.readouterr().err
-    assert "descreening those (--auto)" in err and "screened regions: x 512-1024, y 256-768 (period 3.0 px" in err
+    import re
+
+    assert "descreening those (--auto)" in err
+    # the region descreened is the photo's, to within its grown and feathered edge
+    m = re.search(r"screened regions: x (\d+)-(\d+), y (\d+)-(\d+) \(period 3\.0 px", err)
+    assert m is not None, err
+    x0, x1, y0, y1 = map(int, m.groups())
+    assert 480 <= x0 <= 512 and 1012 <= x1 <= 1024 and 224 <= y0 <= 256 and 756 <= y1 <= 768
+    # the report draws it on a view of the whole page (1024 x 768 drawn at 480 x 360)
+    assert main(["--auto", "--zoom=2", "--model=bicubic", "-q", "-o", str(tmp_path / "again"), "--report",
+                 str(tmp_path / "r.html"), str(src)]) == 0
+    html = (tmp_path / "r.html").read_text()
+    rect = re.search(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"/>', html)
+    assert rect is not None and "1 screened region," in html
+    drawn = [int(v) / 0.46875 for v in rect.groups()]
+    assert np.allclose(drawn, [x0, y0, x1 - x0, y1 - y0], atol=2.5)  # to within the view's pixel
     assert main(["--zoom=2", "--model=bicubic", "-q", "-o", str(tmp_path / "plain"), str(src)]) == 0
     a = np.asarray(Image.open(tmp_path / "auto" / "page_ne2x.png")).astype(int)
     p = np.asarray(Image.open(tmp_path / "plain" / "page_ne2x.png")).astype(int)

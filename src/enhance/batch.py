@@ -81,13 +81,15 @@ class FileResult:
     message: str = ""
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: the regions descreened by themselves on a page, ``(top, left, height, width)`` in input pixels
+    regions: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class BatchEvent:
     """A progress report: ``kind`` is "file" (a file started), "read" (it was read and its
-    treatment chosen: ``notes`` says what was found, the screen, the JPEG quality), "tile" or
-    "done" (a file ended)."""
+    treatment chosen: ``notes`` says what was found, the screen, the JPEG quality; ``regions``
+    the page regions descreened by themselves), "tile" or "done" (a file ended)."""
 
     kind: str
     file_index: int
@@ -97,6 +99,7 @@ class BatchEvent:
     total: int = 0
     result: FileResult | None = None
     notes: tuple[str, ...] = ()
+    regions: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass
@@ -236,7 +239,7 @@ def enhance_file(
     treatment: Treatment,
     opts: BatchOptions,
     tile_progress: Callable[[int, int], None] | None = None,
-    on_read: Callable[[list[str]], None] | None = None,
+    on_read: Callable[[list[str], list[tuple[int, int, int, int]]], None] | None = None,
 ) -> list[str]:
     """Enhance one file into ``target`` (atomically), through the model ``treatment`` picks for it;
     ``on_read`` hears what was found as soon as the file is read, before the long part.
@@ -251,7 +254,7 @@ def enhance_file(
     model, how = treatment.for_file(pixels, meta)
     notes = list(meta.notes) + how
     if on_read is not None:
-        on_read(list(notes))
+        on_read(list(notes), list(getattr(model, "regions", [])))
     zoom = treatment.zoom
     check_output_folder(target)
     h, w = pixels.shape[:2]
@@ -395,9 +398,15 @@ def _one_file(src: Path, target: Path, treatment: Treatment, opts: BatchOptions,
     try:
         claim(target)
         tile_cb = (lambda d, t: progress(BatchEvent("tile", i, n, src, d, t))) if progress else None
-        read_cb = (lambda found: progress(BatchEvent("read", i, n, src, notes=tuple(found)))) if progress else None
+        regions: list[tuple[int, int, int, int]] = []
+
+        def read_cb(found: list[str], boxes: list[tuple[int, int, int, int]]) -> None:
+            regions[:] = boxes
+            if progress:
+                progress(BatchEvent("read", i, n, src, notes=tuple(found), regions=tuple(boxes)))
+
         notes = enhance_file(src, target, treatment, opts, tile_cb, read_cb)
-        return FileResult(src, target, "done", "", notes)
+        return FileResult(src, target, "done", "", notes, regions=regions)
     except InputError as exc:
         return FileResult(src, target, "failed", str(exc))
     except OutputError as exc:

@@ -427,7 +427,7 @@ def _run_batch(files: list[Path], treatment: "Treatment", opts: "BatchOptions", 
         for r in results:
             if r.status == "done" and r.output is not None:
                 entries.append(entry_for_output(r.source, r.output, f"x{treatment.zoom:g}, {treatment.model.name}",
-                                                r.notes, r.seconds))
+                                                r.notes, r.seconds, regions=r.regions))
             elif r.status == "failed":
                 entries.append(ReportEntry(str(r.source), error=r.message))
         if not _write_report(entries, report, quiet):

@@ -199,9 +199,32 @@ class ScreenMap:
             out.append(((top, left, bottom - top, right - left), best))
         return sorted(out, key=lambda t: -t[0][2] * t[0][3])
 
-    def describe_regions(self, height: int, width: int, most: int = 4) -> str:
-        """One line naming the screened regions (at most ``most``), for ``-v`` and the report."""
-        regs = self.regions(height, width)
+    def regions_of(self, mask: np.ndarray) -> list[tuple[tuple[int, int, int, int], ScreenReport]]:
+        """The regions a pixel mask (:meth:`region_mask`) descreens, largest first: each one's
+        box ``(top, left, height, width)`` and the report of the strongest screened tile it
+        overlaps. Specks smaller than a sixteenth of a tile are left out."""
+        from scipy.ndimage import find_objects, label
+
+        labels, _ = label(mask > 0.5)
+        out = []
+        t = self.tile
+        for sl in find_objects(labels):
+            if sl is None:
+                continue
+            top, left = sl[0].start, sl[1].start
+            h, w = sl[0].stop - top, sl[1].stop - left
+            if h * w < (t // 4) ** 2:
+                continue
+            near = [r for (i, j), r in self.reports.items()
+                    if i * t < top + h and (i + 1) * t > top and j * t < left + w and (j + 1) * t > left]
+            out.append(((top, left, h, w), max(near, key=lambda r: r.strength) if near else self.report))
+        return sorted(out, key=lambda b: -b[0][2] * b[0][3])
+
+    def describe_regions(self, height: int, width: int, most: int = 4,
+                         regions: list[tuple[tuple[int, int, int, int], ScreenReport]] | None = None) -> str:
+        """One line naming the screened regions (at most ``most``; by default the tiles'
+        :meth:`regions`), for ``-v`` and the report."""
+        regs = self.regions(height, width) if regions is None else regions
         parts = [f"x {left}-{left + w}, y {top}-{top + h} (period {r.period:.1f} px at {r.angle:.0f} degrees)"
                  if r.period is not None and r.angle is not None else f"x {left}-{left + w}, y {top}-{top + h}"
                  for (top, left, h, w), r in regs[:most]]

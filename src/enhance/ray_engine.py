@@ -78,7 +78,7 @@ class _Worker:
         self.opts, self.count = opts, count
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        rows: dict[str, list[Any]] = {k: [] for k in ("index", "source", "target", "status", "message", "notes", "pid")}
+        rows: dict[str, list[Any]] = {k: [] for k in ("index", "source", "target", "status", "message", "notes", "regions", "pid")}
         for i, src, tgt, notes in zip(batch["index"], batch["source"], batch["target"], batch["notes"]):
             p = PlannedFile(int(i), Path(str(src)), Path(str(tgt)), notes=json.loads(str(notes)))
             res = compute_file(p, self.treatment, self.opts, self.count)
@@ -88,6 +88,7 @@ class _Worker:
             rows["status"].append(res.status)
             rows["message"].append(res.message)
             rows["notes"].append(json.dumps(res.notes))
+            rows["regions"].append(json.dumps(res.regions))
             rows["pid"].append(os.getpid())
         return {k: np.array(v) for k, v in rows.items()}
 
@@ -169,7 +170,8 @@ def run_batch_ray(files: list[Path], treatment: Treatment, opts: BatchOptions, r
                                                                                        str(p.source))
 
             r = FileResult(p.source, p.target, str(row["status"]), named(str(row["message"])),
-                           [named(x) for x in json.loads(str(row["notes"]))], time.perf_counter() - t0)
+                           [named(x) for x in json.loads(str(row["notes"]))], time.perf_counter() - t0,
+                           [tuple(b) for b in json.loads(str(row["regions"]))])
             finish(r, manifest)
             results[i] = r
             if progress:

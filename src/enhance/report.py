@@ -50,6 +50,12 @@ class ReportEntry:
     verdicts: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str = ""
+    regions: list[tuple[int, int, int, int]] = field(default_factory=list)
+    overview: np.ndarray | None = None
+
+
+#: the side of the whole-page overview on which the screened regions are drawn
+OVERVIEW_SIDE = 480
 
 
 def busiest_regions(pixels: np.ndarray, size: int = 160, count: int = 3) -> list[tuple[int, int]]:
@@ -79,12 +85,22 @@ MAX_PICTURE_PIXELS = 64_000_000
 
 
 def entry_for_output(source: Path, output: Path, title: str, notes: list[str], seconds: float,
-                     verdicts: list[str] | None = None) -> ReportEntry:
-    """A report entry for a finished ``output``: it beside ``source`` enlarged by Lanczos to its size."""
+                     verdicts: list[str] | None = None,
+                     regions: list[tuple[int, int, int, int]] | None = None) -> ReportEntry:
+    """A report entry for a finished ``output``: it beside ``source`` enlarged by Lanczos to its
+    size; with ``regions`` (a page's screened regions, ``(top, left, height, width)`` in input
+    pixels), a small view of the whole input on which they are drawn."""
     from .image import open_image, to_display_rgb8
     from .upscaling import resize_to
 
     entry = ReportEntry(str(source), title=title, notes=list(notes), verdicts=list(verdicts or []), seconds=seconds)
+    if regions:
+        src = to_display_rgb8(*open_image(source))
+        k = min(1.0, OVERVIEW_SIDE / max(src.shape[:2]))
+        h, w = max(1, round(src.shape[0] * k)), max(1, round(src.shape[1] * k))
+        entry.overview = resize_to(src, h, w) if k < 1 else src
+        entry.regions = [(round(t * k), round(lf * k), max(1, round(hh * k)), max(1, round(ww * k)))
+                         for t, lf, hh, ww in regions]
     after_px, after_meta = open_image(output)
     if after_px.shape[0] * after_px.shape[1] > MAX_PICTURE_PIXELS:
         entry.notes.append("too large to show here: open the file itself")
@@ -120,6 +136,8 @@ h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}
 .crops{display:flex;flex-wrap:wrap;gap:1em;margin:.8em 0}
 .crops figure{margin:0}.crops img{border:1px solid #ccc}
 .error{color:#a00}ul{margin:.3em 0}
+.regions{margin:.8em 0}.regions img{display:block;border:1px solid #ccc}
+.regions svg{position:absolute;top:0;left:0}.regions rect{fill:rgba(230,60,20,.12);stroke:#e63c14;stroke-width:2}
 """
 
 _SCRIPT = """
@@ -162,6 +180,14 @@ def write_report(entries: list[ReportEntry], path: Path, title: str = "Enhance r
                     out.append(f'<figure><img alt="{label} crop" width="{crop.shape[1]}" height="{crop.shape[0]}" '
                                f'src="{_data_uri(crop)}"><figcaption>{label}, 100 %</figcaption></figure>')
             out.append("</div>")
+        if e.overview is not None and e.regions:
+            oh, ow = e.overview.shape[:2]
+            rects = "".join(f'<rect x="{lf}" y="{t}" width="{w}" height="{h}"/>' for t, lf, h, w in e.regions)
+            out.append(f'<figure class="regions"><div style="position:relative;width:{ow}px;height:{oh}px">'
+                       f'<img alt="the whole input" width="{ow}" height="{oh}" src="{_data_uri(e.overview)}">'
+                       f'<svg width="{ow}" height="{oh}" viewBox="0 0 {ow} {oh}">{rects}</svg></div>'
+                       f"<figcaption>{len(e.regions)} screened region{'s' if len(e.regions) != 1 else ''}, "
+                       "descreened by themselves (outlined); the rest as the plain path makes it</figcaption></figure>")
         if e.verdicts:
             out.append("<p>After the web pipeline:</p><ul>" + "".join(f"<li>{html.escape(v)}</li>" for v in e.verdicts)
                        + "</ul>")

@@ -365,7 +365,8 @@ class JobStore:
         f.outputs = {r.output.name: r.output}
         f.state = "done"
         try:
-            entry = entry_for_output(f.path, r.output, f"x{models.zoom:g}, {models.model.name}", f.notes, f.seconds)
+            entry = entry_for_output(f.path, r.output, f"x{models.zoom:g}, {models.model.name}", f.notes, f.seconds,
+                                     regions=r.regions)
             entry.source = f.name  # the upload's name, not the server's path
             return [entry]
         except Exception:  # the result stands without its picture in the report

@@ -359,11 +359,13 @@ class Treatment:
                 if req.type == "print":
                     notes.append(report.describe() + "; descreening (--type=print)")
                 elif smap is not None and smap.fraction < 1.0:  # a page: the screened regions only
-                    model = Regional(self._print_model(), model, smap.region_mask(pixels))
+                    mask = smap.region_mask(pixels)
+                    regions = smap.regions_of(mask)
+                    model = Regional(self._print_model(), model, mask, [box for box, _ in regions])
                     descreening = True
                     notes.append(report.describe() + f" in {int(smap.grid.sum())} of {smap.grid.size} regions of "
                                  f"{smap.tile} px; descreening those (--auto), the rest as the plain path makes it")
-                    notes.append(smap.describe_regions(*pixels.shape[:2]))
+                    notes.append(smap.describe_regions(*pixels.shape[:2], regions=regions))
                 elif self.auto:
                     model = self._print_model()
                     descreening = True

@@ -60,12 +60,16 @@ class Regional:
     Args:
         inside, outside: models of one scale.
         mask: ``(H, W)`` float32 in [0, 1] on the input's grid, 1 where ``inside`` applies.
+        regions: the regions ``inside`` was chosen for, ``(top, left, height, width)`` in input
+            pixels (what the report draws).
     """
 
-    def __init__(self, inside: Upscaler, outside: Upscaler, mask: np.ndarray) -> None:
+    def __init__(self, inside: Upscaler, outside: Upscaler, mask: np.ndarray,
+                 regions: list[tuple[int, int, int, int]] | None = None) -> None:
         if inside.scale != outside.scale:
             raise ValueError("the two models of a Regional must have one scale")
         self.inside, self.outside, self.mask = inside, outside, mask
+        self.regions = list(regions or [])
         self.name = f"{inside.name} in screened regions, {outside.name} elsewhere"
         self.scale = outside.scale
         self.context = max(inside.context, outside.context)
