@@ -235,3 +235,13 @@ def test_lists_as_text_and_jsonl(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         read_list(tmp_path / "none.txt")
     shutil.rmtree(tmp_path / "none.txt", ignore_errors=True)
+
+
+def test_an_address_nothing_answers_at_is_one_line_at_once(tmp_path: Path) -> None:
+    _scans(tmp_path / "in", 1)
+    t0 = time.time()
+    run = _enhance("--model=bicubic", "-o", "out", "--engine", "ray", "--ray-address", f"127.0.0.1:{_free_port()}",
+                   "in", cwd=tmp_path)
+    err = run.communicate(timeout=120)[1]
+    assert run.returncode == 2 and time.time() - t0 < 60
+    assert err.strip().splitlines()[-1].startswith("enhance: error: cannot reach the Ray cluster at 127.0.0.1:")

@@ -93,6 +93,22 @@ class _Worker:
         return {k: np.array(v) for k, v in rows.items()}
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """A one-line error now for a cluster address nothing answers at (``ray.init`` would retry
+    for minutes)."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    host = host.removeprefix("ray://").strip("[]") or "127.0.0.1"
+    if not port.isdigit():
+        raise UsageError(f"--ray-address {address}: give auto or HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); "
+                         "is it started (ray start --head)?") from None
+
+
 def run_batch_ray(files: list[Path], treatment: Treatment, opts: BatchOptions, ray_options: RayOptions = RayOptions(), progress: Callable[[BatchEvent], None] | None = None,
                   roots: dict[Path, Path] | None = None, manifest: Manifest | None = None) -> list[FileResult]:
     """:func:`~enhance.batch.run_batch` on Ray: the same plan, outputs and results.
@@ -130,6 +146,8 @@ def run_batch_ray(files: list[Path], treatment: Treatment, opts: BatchOptions, r
     if not todo:
         return [results[i] for i in range(n)]
     started = not ray.is_initialized()
+    if started and ray_options.address and ray_options.address != "auto":
+        _check_reachable(ray_options.address)
     if started:
         try:
             if ray_options.address:
