@@ -264,10 +264,9 @@ class ScreenMap:
         on = binary_fill_holes(binary_opening(binary_closing(on, disk), disk))  # a photo's flat highlights too
         on = binary_dilation(on, iterations=max(1, int(round(period))))
         m = np.zeros((h, w), np.float32)
-        within = (self.mask(h, w, feather=0)[y0:y1, x0:x1] > 0.5) | \
-            near[np.minimum(np.arange(y0, y1) // t, near.shape[0] - 1)][:, np.minimum(np.arange(x0, x1) // t,
-                                                                                     near.shape[1] - 1)]
-        m[y0:y1, x0:x1] = (on & within).astype(np.float32)
+        rows_in = np.minimum(np.arange(y0, y1) // t, near.shape[0] - 1)
+        cols_in = np.minimum(np.arange(x0, x1) // t, near.shape[1] - 1)
+        m[y0:y1, x0:x1] = (on & near[rows_in][:, cols_in]).astype(np.float32)
         if feather > 0:
             m = np.clip(gaussian_filter(m, feather, mode="nearest", truncate=3.0), 0.0, 1.0)
             m[m < 1e-3] = 0.0

@@ -72,8 +72,7 @@ class _Worker:
 
     def __init__(self, request: ModelRequest, repair: str, auto: bool, opts: BatchOptions, count: int,
                  threads: int) -> None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # ONNX Runtime's threads in this actor
         self.treatment = Treatment(request, repair=repair, auto=auto)
         self.opts, self.count = opts, count
 
