@@ -21,9 +21,9 @@ import numpy as np
 from enhance.train.halftone import PrintSettings, print_and_scan
 from enhance.train.textpage import text_page
 
-from .metrics import rgb_to_y
+from .metrics import psnr, rgb_to_y
 from .pressb import SETTINGS as B_SETTINGS
-from .pressb import print_and_scan_b
+from .pressb import print_and_scan_b, to8
 from .protocol import BenchImage
 
 PHOTOS = ("coffee", "boats", "china", "chelsea")
@@ -34,7 +34,7 @@ PRINTS: dict[str, tuple[str, Callable[[np.ndarray, np.random.Generator], tuple[n
 def _print_a(settings: PrintSettings) -> Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]:
     def f(page: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         scan, clean = print_and_scan(page.astype(np.float32) / 255.0, settings, rng, screenless=True)
-        return tuple(np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8) for x in (scan, clean))  # type: ignore[return-value]
+        return to8(scan), to8(clean)
     return f
 
 
@@ -67,9 +67,7 @@ def make_page(photo: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 
 def _psnr_masked(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    d = (rgb_to_y(a) - rgb_to_y(b))[mask]
-    mse = float(np.mean(d * d)) if d.size else 0.0
-    return 99.0 if mse == 0 else min(99.0, 10 * np.log10(255.0**2 / mse))
+    return min(99.0, psnr(rgb_to_y(a)[mask], rgb_to_y(b)[mask]))
 
 
 def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: None) -> dict[str, object]:

@@ -141,7 +141,8 @@ def _optics(x: np.ndarray, s: PressB) -> np.ndarray:
     return x
 
 
-def _to8(x: np.ndarray) -> np.ndarray:
+def to8(x: np.ndarray) -> np.ndarray:
+    """``x`` in [0, 1] as 8-bit levels, rounded."""
     return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -154,12 +155,12 @@ def print_and_scan_b(rgb8: np.ndarray, s: PressB, rng: np.random.Generator) -> t
     scan = scan + rng.normal(0, s.noise, scan.shape).astype(np.float32)
     if s.bilevel:
         scan = np.repeat((scan.mean(axis=2, keepdims=True) > 0.5).astype(np.float32), 3, axis=2)
-    scan8 = _to8(scan)
+    scan8 = to8(scan)
     if s.jpeg:
         buf = io.BytesIO()
         Image.fromarray(scan8).save(buf, "JPEG", quality=s.jpeg)
         scan8 = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-    return scan8, _to8(truth)
+    return scan8, to8(truth)
 
 
 #: the held-out settings the print track scores

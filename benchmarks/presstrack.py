@@ -24,15 +24,11 @@ from enhance.train.halftone import print_and_scan
 
 from .metrics import psnr_y
 from .pressb import SETTINGS as B_SETTINGS
-from .pressb import print_and_scan_b
+from .pressb import print_and_scan_b, to8
 from .printtrack import BORDER, GAUSS_SIGMAS, PRINT_SETTINGS, gaussian, notch
 from .protocol import BenchImage
 
 Descreener = Callable[[np.ndarray], np.ndarray]
-
-
-def _to8(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
 
 
 def cases() -> dict[str, tuple[str, str, Callable[[BenchImage, int], tuple[np.ndarray, np.ndarray]]]]:
@@ -42,7 +38,7 @@ def cases() -> dict[str, tuple[str, str, Callable[[BenchImage, int], tuple[np.nd
         def sim_a(im: BenchImage, i: int, case=case) -> tuple[np.ndarray, np.ndarray]:
             rng = np.random.default_rng(1000 * i + sum(map(ord, case.key)))
             scan, clean = print_and_scan(im.hr.astype(np.float32) / 255.0, case.settings, rng, screenless=True)
-            return _to8(scan), _to8(clean)
+            return to8(scan), to8(clean)
         out[case.key] = ("A (trained on)", case.label, sim_a)
     for key, (label, s) in B_SETTINGS.items():
         def sim_b(im: BenchImage, i: int, s=s, key=key) -> tuple[np.ndarray, np.ndarray]:

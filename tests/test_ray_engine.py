@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,11 @@ from PIL import Image
 
 from enhance.ray_engine import pool_size
 
-from .conftest import smooth_rgb
+from .conftest import free_port, smooth_rgb
 
 ray = pytest.importorskip("ray", reason="the ray extra is part of the test extra")
 RAY = Path(sys.executable).parent / "ray"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +31,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     """A local Ray cluster of 2 CPUs for the whole session; stopped at its end."""
     import secrets
 
-    port = _free_port()
+    port = free_port()
     tmp = tmp_path_factory.mktemp("ray")
     # the cluster and its drivers share one token (Ray's token authentication)
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32), RAY_USAGE_STATS_ENABLED="0")
@@ -240,7 +234,7 @@ def test_lists_as_text_and_jsonl(tmp_path: Path) -> None:
 def test_an_address_nothing_answers_at_is_one_line_at_once(tmp_path: Path) -> None:
     _scans(tmp_path / "in", 1)
     t0 = time.time()
-    run = _enhance("--model=bicubic", "-o", "out", "--engine", "ray", "--ray-address", f"127.0.0.1:{_free_port()}",
+    run = _enhance("--model=bicubic", "-o", "out", "--engine", "ray", "--ray-address", f"127.0.0.1:{free_port()}",
                    "in", cwd=tmp_path)
     err = run.communicate(timeout=120)[1]
     assert run.returncode == 2 and time.time() - t0 < 60

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import smooth_rgb
+from .conftest import free_port, smooth_rgb
 
 pytest.importorskip("fastapi", reason="the serve extra is part of the test extra")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (CI installs it: .ci/run)")
@@ -37,7 +31,7 @@ def test_the_page_in_a_headless_browser(tmp_path: Path) -> None:
 
     for i, (h, w) in enumerate([(90, 120), (70, 100)]):
         Image.fromarray(smooth_rgb(h, w, seed=10 + i)).save(tmp_path / f"figure{i + 1}.png")
-    port = _free_port()
+    port = free_port()
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = dict(os.environ, TMPDIR=str(tmp))

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BatchOptions", "FileResult", "BatchEvent", "Inputs", "collect_inputs", "is_enhance_output", "expand_inputs",
            "select_shard", "output_path", "enhance_file", "run_batch", "plan_batch", "PlannedFile", "compute_file",
-           "finish", "read_list", "common_root"]
+           "finish", "read_list", "common_root", "clean_output_folders"]
 
 #: Outputs larger than this many pixels, written as TIFF, PNG or JPEG, stream to disk instead of memory.
 STREAM_PIXELS = 64_000_000
@@ -352,7 +352,7 @@ def _check_budget(target: Path, pixels: np.ndarray, model: Upscaler, out_hw: tup
                           "any size) or use smaller --rendering-tile")
 
 
-def _clean_output_folders(files: list[Path], zoom: float, opts: BatchOptions, inputs: set[str],
+def clean_output_folders(files: list[Path], zoom: float, opts: BatchOptions, inputs: set[str],
                           roots: dict[Path, Path]) -> None:
     """Remove the temporaries that killed runs left in the batch's output folders (said once each)."""
     targets = [output_path(f, zoom, opts, roots.get(f)) for f in files]
@@ -446,7 +446,7 @@ def plan_batch(files: list[Path], treatment: Treatment, opts: BatchOptions, root
     claimed: dict[str, Path] = {}
     input_keys = {os.path.realpath(f) for f in files}
     roots = roots or {}
-    _clean_output_folders(files, treatment.zoom, opts, input_keys, roots)
+    clean_output_folders(files, treatment.zoom, opts, input_keys, roots)
     before = manifest.read() if manifest is not None and opts.skip_existing else {}
     for i, src in enumerate(files):
         target = output_path(src, treatment.zoom, opts, roots.get(src))

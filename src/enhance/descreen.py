@@ -220,15 +220,13 @@ class ScreenMap:
             out.append(((top, left, h, w), max(near, key=lambda r: r.strength) if near else self.report))
         return sorted(out, key=lambda b: -b[0][2] * b[0][3])
 
-    def describe_regions(self, height: int, width: int, most: int = 4,
-                         regions: list[tuple[tuple[int, int, int, int], ScreenReport]] | None = None) -> str:
-        """One line naming the screened regions (at most ``most``; by default the tiles'
-        :meth:`regions`), for ``-v`` and the report."""
-        regs = self.regions(height, width) if regions is None else regions
+    @staticmethod
+    def describe_regions(regions: list[tuple[tuple[int, int, int, int], ScreenReport]], most: int = 4) -> str:
+        """One line naming ``regions`` (:meth:`regions_of`, at most ``most``), for ``-v`` and the report."""
         parts = [f"x {left}-{left + w}, y {top}-{top + h} (period {r.period:.1f} px at {r.angle:.0f} degrees)"
                  if r.period is not None and r.angle is not None else f"x {left}-{left + w}, y {top}-{top + h}"
-                 for (top, left, h, w), r in regs[:most]]
-        more = f" and {len(regs) - most} more" if len(regs) > most else ""
+                 for (top, left, h, w), r in regions[:most]]
+        more = f" and {len(regions) - most} more" if len(regions) > most else ""
         return "screened regions: " + "; ".join(parts) + more
 
     @property

@@ -31,7 +31,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .batch import BatchEvent, BatchOptions, FileResult, PlannedFile, compute_file, finish, plan_batch
+from .batch import (BatchEvent, BatchOptions, FileResult, PlannedFile, clean_output_folders, compute_file, finish,
+                    plan_batch)
 from .errors import UsageError
 from .manifest import Manifest
 from .treatment import ModelRequest, Treatment
@@ -197,9 +198,7 @@ def run_batch_ray(files: list[Path], treatment: Treatment, opts: BatchOptions, r
         if started:
             ray.shutdown()
     # every actor of this run has finished: what a killed one left half-written goes now
-    from .batch import _clean_output_folders
-
-    _clean_output_folders(files, treatment.zoom, opts, {os.path.realpath(f) for f in files}, roots or {})
+    clean_output_folders(files, treatment.zoom, opts, {os.path.realpath(f) for f in files}, roots or {})
     missing = [i for i in range(n) if i not in results]
     for i in missing:  # never expected: Ray returns every row or raises
         results[i] = FileResult(files[i], None, "failed", f"{files[i]}: no result came back from the cluster")

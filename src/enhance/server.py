@@ -421,20 +421,25 @@ class JobStore:
         return path
 
 
-def _sniff(head: bytes) -> str:
-    """An extension for an upload by its first bytes (what Pillow or libvips would read), or ".bin"."""
-    sigs = [(b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"II*\x00", ".tif"),
-            (b"MM\x00*", ".tif"), (b"BM", ".bmp")]
-    for sig, ext in sigs:
-        if head.startswith(sig):
-            return ext
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ".webp"
-    if head[4:8] == b"ftyp":
-        return ".avif" if head[8:12] in (b"avif", b"avis") else ".heic"
-    if head.startswith(b"\x00\x00\x00\x0cjP  ") or head.startswith(b"\xff\x4f\xff\x51"):
-        return ".jp2"
-    return ".bin"
+def _extension_of(path: Path) -> str:
+    """The extension of the format Pillow reads ``path`` as (its header only), or ".bin": the
+    stored upload is then named by what it holds, whatever its name or claimed type said."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                fmt = im.format
+    except Exception:  # not an image Pillow knows (or a bomb): open_image gives the one-line error
+        return ".bin"
+    exts = [e for e, f in Image.registered_extensions().items() if f == fmt]
+    for usual in ({"JPEG": ".jpg", "TIFF": ".tif"}.get(fmt or ""), "." + (fmt or "").lower()):
+        if usual in exts:
+            return usual
+    return min(exts, key=len) if exts else ".bin"
 
 
 class _LimitBody:
@@ -571,13 +576,13 @@ def create_app(options: ServeOptions = ServeOptions(), store: JobStore | None = 
         try:
             for up in uploads:
                 name = safe_name(up.filename, taken)
-                head = await up.read(16)
                 stem = safe_name(Path(name).stem, stems)  # stored and output names: unique stems
-                path = job.folder / "in" / (stem + _sniff(head))
-                with open(path, "wb") as out:
-                    out.write(head)
+                raw = job.folder / "in" / (stem + ".upload")
+                with open(raw, "wb") as out:
                     while chunk := await up.read(1 << 20):
                         out.write(chunk)
+                path = raw.with_suffix(_extension_of(raw))
+                raw.rename(path)
                 f = JobFile(name, path)
                 if path.stat().st_size == 0:
                     f.state, f.error = "failed", f"{name}: empty file"

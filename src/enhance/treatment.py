@@ -365,7 +365,7 @@ class Treatment:
                     descreening = True
                     notes.append(report.describe() + f" in {int(smap.grid.sum())} of {smap.grid.size} regions of "
                                  f"{smap.tile} px; descreening those (--auto), the rest as the plain path makes it")
-                    notes.append(smap.describe_regions(*pixels.shape[:2], regions=regions))
+                    notes.append(smap.describe_regions(regions))
                 elif self.auto:
                     model = self._print_model()
                     descreening = True
