@@ -44,10 +44,12 @@ BASE = TrainConfig(
 PRINT_GENERATOR = GeneratorConfig(scale=1, blocks=6, filters=64, downscale=2, residual=False)
 
 
-def _print_cycle(epochs: int, lr: float, degradation: str, seed: int) -> tuple[TrainConfig, str, str | None]:
+def _print_cycle(epochs: int, lr: float, degradation: str, seed: int,
+                 tone_sigma: float = 0.0) -> tuple[TrainConfig, str, str | None]:
     """A further cosine cycle of the descreener, from its shipped weights."""
     return (replace(BASE, scale=1, type="print", epochs=epochs, batch_shape=128, learning_rate=lr,
-                    degradation=degradation, seed=seed, generator=PRINT_GENERATOR), "print-x1.safetensors", "print-x1")
+                    degradation=degradation, seed=seed, generator=PRINT_GENERATOR, tone_sigma=tone_sigma),
+            "print-x1.safetensors", "print-x1")
 
 
 def _repair_cycle(epochs: int, lr: float, seed: int) -> tuple[TrainConfig, str, str | None]:
@@ -178,6 +180,10 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # next, not yet run: a tenth with synthetic engravings among the unscreened crops (print-hatch): forced onto
     # huckfinn's engraving, the ninth keeps only half its gradient energy and fades fine hatching
     "print-x1-tenth": _print_cycle(40, 1e-4, "print-hatch", 10),
+    # issue 19: the widened press model (spot shapes, rosettes, inks, GCR, paper, tone curves,
+    # scanners, 1-bit scans) with the print without its screen as the target, the loss taken on
+    # the output as the command runs it (tone kept, sigma 6); benchmarks/pressb.py stays held out
+    "print-x1-wide": _print_cycle(32, 1e-4, "print-wide", 11, tone_sigma=6.0),
 }
 
 

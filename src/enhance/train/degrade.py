@@ -38,6 +38,10 @@ class Degradation:
             :mod:`enhance.train.halftone` with a random setting (the ``print`` model's input);
             a grayscale print turns the target gray too (colour cannot be recovered from it).
         halftone_fm: share of those prints made with a stochastic (FM) screen instead of an AM one.
+        halftone_wide: draw the prints from the widened press model (``random_settings(...,
+            wide=True)``: spot shapes, rosettes, inks, GCR, paper tints, tone curves, scanners).
+        screenless: a printed crop's target is the print seen without its screen (its inks,
+            paper and dot gain as continuous coverage) rather than the pre-press original; x1 only.
         engraving: probability that the crop is replaced by a synthetic line engraving
             (:func:`enhance.train.halftone.engraving`), left unscreened, input and target alike:
             hatching that the descreener must pass through.
@@ -56,6 +60,8 @@ class Degradation:
     jpeg_prob: float = 0.0
     halftone: float = 0.0
     halftone_fm: float = 0.1
+    halftone_wide: bool = False
+    screenless: bool = False
     engraving: float = 0.0
     text: float = 0.0
 
@@ -94,6 +100,11 @@ PRESETS: dict[str, Degradation] = {
     # the descreener trained without them washes out its finest hatching
     "print-hatch": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75,
                                halftone_fm=0.25, engraving=0.1),
+    # issue 19: many presses and scanners (the widened model), and the print without its screen
+    # as the target, so that the descreener keeps the press's tone and colour; some pages of
+    # type among the unscreened crops, as a page's type is printed solid
+    "print-wide": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75,
+                              halftone_fm=0.15, halftone_wide=True, screenless=True, engraving=0.1, text=0.05),
 }
 
 # "<preset>-text": the preset with an eighth of the crops synthetic pages of type: scanned books
@@ -172,10 +183,17 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     if deg.halftone > 0 and not (engraved or typeset) and rng.random() < deg.halftone:
         from .halftone import gray_target, print_and_scan, random_settings
 
-        settings = random_settings(rng, fm_prob=deg.halftone_fm)
-        x = print_and_scan(np.clip(x / 255.0, 0, 1), settings, rng).astype(np.float64) * 255.0
-        if not settings.colour:
-            target = gray_target(hr)
+        settings = random_settings(rng, fm_prob=deg.halftone_fm, wide=deg.halftone_wide)
+        if deg.screenless:
+            if scale != 1:
+                raise ValueError("a screenless target is for x1 (descreening) only")
+            scan, clean = print_and_scan(np.clip(x / 255.0, 0, 1), settings, rng, screenless=True)
+            x = scan.astype(np.float64) * 255.0
+            target = np.clip(np.round(clean * 255.0), 0, 255).astype(np.uint8)
+        else:
+            x = print_and_scan(np.clip(x / 255.0, 0, 1), settings, rng).astype(np.float64) * 255.0
+            if not settings.colour:
+                target = gray_target(hr)
     if deg.noise > 0 and rng.random() < deg.noise_prob:
         sigma = rng.uniform(0.5, deg.noise)
         if rng.random() < 0.3:  # luma-only (grain) noise

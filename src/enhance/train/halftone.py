@@ -9,17 +9,21 @@ and scanner blur and noise on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, uniform_filter
 
 __all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "random_settings", "luma", "gray_target",
-           "engraving", "tone_curve"]
+           "engraving", "tone_curve", "SPOTS"]
 
 #: Classic offset screen angles in degrees for C, M, Y, K.
 CMYK_ANGLES = (15.0, 75.0, 0.0, 45.0)
+#: Spot shapes of an AM screen (:func:`screen_gray`'s ``spot``).
+SPOTS = ("round", "ellipse", "square", "line")
+#: Ideal inks: the (R, G, B) light each of C, M, Y, K absorbs at full coverage.
+IDEAL_INKS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,21 @@ class PrintSettings:
         screen: "am" (clustered dots on a lattice) or "fm" (stochastic: dots of a fixed size at
             blue-noise positions, as in FM/error-diffusion prints; ``lpi`` is then unused).
         fm_dot: FM dot size in scan pixels.
+        spot: AM spot shape, one of :data:`SPOTS`: round (two crossed cosines), ellipse (chain
+            dots: the cosines weighted ``spot_shape`` and ``1 - spot_shape``), square (a
+            ``spot_shape``-norm distance in the cell), line (one cosine: a line screen).
+        spot_shape: the ellipse's axis weight (0.5 is round) or the square's norm exponent.
+        angles: per-ink screen angles of a CMYK print (C, M, Y, K), or None for the classic
+            rosette turned so that K lies at ``angle``.
+        inks: the (R, G, B) light each of C, M, Y, K absorbs at full coverage (cross-absorption
+            of real process inks), or None for ideal inks.
+        gcr: share of the grey component printed in black (grey-component replacement).
+        paper_tint: the paper's colour, RGB in [0, 1].
+        tone_gain: a dot-gain tone curve applied to the ink before screening, as presses are
+            characterised: coverage ``c`` prints as ``1 - (1 - c) ** (1 + tone_gain)``.
+        aperture: the scanner's pixel aperture, a box of this many scan pixels (0: none).
+        sharpen: unsharp-mask amount the scanner applies (0: none), at ``sharpen_sigma`` px.
+        bilevel: a 1-bit scan (thresholded at ``bilevel_at``), as archives made of halftones.
     """
 
     lpi: float = 150.0
@@ -52,6 +71,18 @@ class PrintSettings:
     oversample: int = 4
     screen: str = "am"
     fm_dot: float = 0.75
+    spot: str = "round"
+    spot_shape: float = 0.5
+    angles: tuple[float, float, float, float] | None = None
+    inks: tuple[tuple[float, float, float], ...] | None = None
+    gcr: float = 1.0
+    paper_tint: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    tone_gain: float = 0.0
+    aperture: float = 0.0
+    sharpen: float = 0.0
+    sharpen_sigma: float = 1.0
+    bilevel: bool = False
+    bilevel_at: float = 0.5
 
     @property
     def period(self) -> float:
@@ -72,8 +103,10 @@ def gray_target(rgb8: np.ndarray) -> np.ndarray:
     return np.repeat(y[..., None], 3, axis=2)
 
 
-def screen_gray(ink: np.ndarray, period: float, angle_deg: float, oversample: int = 4, dot_gain: float = 0.0) -> np.ndarray:
-    """Halftone an ink-coverage image ``(H, W)`` in [0, 1] with a clustered-dot screen.
+def screen_gray(ink: np.ndarray, period: float, angle_deg: float, oversample: int = 4, dot_gain: float = 0.0,
+                spot: str = "round", spot_shape: float = 0.5) -> np.ndarray:
+    """Halftone an ink-coverage image ``(H, W)`` in [0, 1] with a clustered-dot screen of
+    ``spot`` shape (one of :data:`SPOTS`; ``spot_shape`` as in :class:`PrintSettings`).
 
     Returns the printed ink coverage ``(H, W)`` in [0, 1], averaged from a device grid
     ``oversample`` times finer (so dot edges become partial coverage, as a scanner sees them).
@@ -86,7 +119,18 @@ def screen_gray(ink: np.ndarray, period: float, angle_deg: float, oversample: in
     a = np.deg2rad(angle_deg)
     u = (xx * np.cos(a) + yy * np.sin(a)) * (2 * np.pi / period)
     v = (-xx * np.sin(a) + yy * np.cos(a)) * (2 * np.pi / period)
-    thr = 0.5 - 0.25 * (np.cos(u) + np.cos(v))  # low at dot centres, where ink appears first
+    if spot == "round":
+        thr = 0.5 - 0.25 * (np.cos(u) + np.cos(v))  # low at dot centres, where ink appears first
+    elif spot == "ellipse":
+        thr = 0.5 - 0.5 * (spot_shape * np.cos(u) + (1.0 - spot_shape) * np.cos(v))
+    elif spot == "line":
+        thr = 0.5 - 0.5 * np.cos(u)
+    elif spot == "square":
+        fu = np.abs(np.mod(u / (2 * np.pi) + 0.5, 1.0) - 0.5) * 2  # 0 at the dot's centre, 1 at the cell's edge
+        fv = np.abs(np.mod(v / (2 * np.pi) + 0.5, 1.0) - 0.5) * 2
+        thr = ((fu ** spot_shape + fv ** spot_shape) / 2) ** (1.0 / spot_shape)
+    else:
+        raise ValueError(f"unknown spot shape {spot!r}")
     fine = np.repeat(np.repeat(ink, o, axis=0), o, axis=1)
     dots = (fine > thr).astype(np.float32)
     if dot_gain > 0:
@@ -117,19 +161,52 @@ def screen_fm(ink: np.ndarray, dot: float, rng: np.random.Generator, oversample:
 def _screen(ink: np.ndarray, s: PrintSettings, angle: float, rng: np.random.Generator) -> np.ndarray:
     if s.screen == "fm":
         return screen_fm(ink, s.fm_dot, rng, s.oversample, s.dot_gain)
-    return screen_gray(ink, s.period, angle, s.oversample, s.dot_gain)
+    return screen_gray(ink, s.period, angle, s.oversample, s.dot_gain, s.spot, s.spot_shape)
 
 
-def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob: float = 0.1) -> PrintSettings:
+def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob: float = 0.1,
+                    wide: bool = False) -> PrintSettings:
     """Draw a plausible print-and-scan setting for training: 65-200 lpi scanned at 300-1200 dpi,
-    screen periods of 2.5 to 10 scan pixels, any angle, colour or gray, AM or (sometimes) FM."""
+    screen periods of 2.5 to 10 scan pixels, any angle, colour or gray, AM or (sometimes) FM.
+
+    With ``wide``, the draw also covers the presses and scanners beyond that first model (issue
+    19): every spot shape of :data:`SPOTS`, rosettes with other per-ink angles, inks with
+    cross-absorption, any share of grey-component replacement, tinted papers, dot gain as a
+    tone curve, box-aperture and sharpening scanners, 1-bit scans of gray prints, and a coarser
+    device grid. The first draws are the same as without it, so a seed gives the same ruling,
+    angle and colour either way."""
     period = float(np.exp(rng.uniform(np.log(2.5), np.log(10.0))))
     dpi = float(rng.choice([300.0, 400.0, 600.0, 800.0, 1200.0]))
-    return PrintSettings(
+    base = PrintSettings(
         lpi=dpi / period, dpi=dpi, angle=float(rng.uniform(0, 90)), colour=bool(rng.random() < colour_prob),
         dot_gain=float(rng.uniform(0.0, 0.3)), paper=float(rng.uniform(0.0, 0.03)),
         scan_blur=float(rng.uniform(0.3, 1.0)), scan_noise=float(rng.uniform(0.0, 0.015)),
         screen="fm" if rng.random() < fm_prob else "am", fm_dot=float(rng.uniform(0.5, 1.5)), oversample=3)
+    if not wide:
+        return base
+    spot = str(rng.choice(SPOTS, p=[0.4, 0.25, 0.2, 0.15]))
+    shape = float(rng.uniform(0.55, 0.75)) if spot == "ellipse" else float(rng.uniform(2.5, 6.0)) if spot == "square" else 0.5
+    angles = None
+    if base.colour and rng.random() < 0.5:  # another rosette: C, M, K 30 degrees apart, Y between
+        cmk = base.angle + rng.permutation([0.0, 30.0, 60.0])
+        angles = (float(cmk[0]), float(cmk[1]), float(base.angle + rng.choice([15.0, 45.0, 75.0])), float(cmk[2]))
+    inks = None
+    if rng.random() < 0.7:  # process inks take some light of the other channels
+        cross = rng.uniform(0.0, 0.35, size=(3, 3)) * (1 - np.eye(3))
+        main = np.diag(rng.uniform(0.8, 1.0, size=3))
+        black = np.full(3, rng.uniform(0.85, 1.0)) + rng.uniform(-0.04, 0.04, size=3)
+        inks = tuple(tuple(float(v) for v in row) for row in np.vstack([main + cross, np.clip(black, 0, 1)]))
+    tint = (1.0, 1.0, 1.0)
+    if rng.random() < 0.6:
+        warm = rng.uniform(0.0, 0.12)
+        tint = (float(1 - rng.uniform(0, 0.05)), float(1 - rng.uniform(0, 0.05) - warm / 3), float(1 - warm - rng.uniform(0, 0.05)))
+    bilevel = (not base.colour) and base.screen == "am" and rng.random() < 0.15
+    return replace(
+        base, spot=spot, spot_shape=shape, angles=angles, inks=inks, gcr=float(rng.uniform(0.0, 1.0)), paper_tint=tint,
+        tone_gain=float(rng.uniform(0.0, 0.5)) if rng.random() < 0.6 else 0.0,
+        aperture=float(rng.uniform(1.0, 2.0)) if rng.random() < 0.3 else 0.0,
+        sharpen=float(rng.uniform(0.2, 1.0)) if rng.random() < 0.3 else 0.0, sharpen_sigma=float(rng.uniform(0.8, 2.0)),
+        bilevel=bilevel, bilevel_at=float(rng.uniform(0.4, 0.6)), oversample=int(rng.choice([2, 3])))
 
 
 def tone_curve(s: PrintSettings, angle: float, levels: int = 17) -> tuple[np.ndarray, np.ndarray]:
@@ -143,9 +220,19 @@ def tone_curve(s: PrintSettings, angle: float, levels: int = 17) -> tuple[np.nda
     return asked, np.maximum.accumulate(got)
 
 
-def _continuous(ink: np.ndarray, s: PrintSettings, angle: float) -> np.ndarray:
-    asked, got = tone_curve(s, angle)
-    return np.interp(ink, asked, got).astype(np.float32)
+def _tone_gain(ink: np.ndarray, gain: float) -> np.ndarray:
+    return ink if gain <= 0 else (1.0 - (1.0 - np.clip(ink, 0, 1)) ** (1.0 + gain)).astype(np.float32)
+
+
+def _optics(x: np.ndarray, s: PrintSettings) -> np.ndarray:
+    """The scanner's optics on ``(H, W, 3)`` reflectance: pixel aperture, blur, sharpening."""
+    if s.aperture > 1.0:
+        x = uniform_filter(x, (s.aperture, s.aperture, 1), mode="reflect")
+    if s.scan_blur > 0:
+        x = gaussian_filter(x, (s.scan_blur, s.scan_blur, 0))
+    if s.sharpen > 0:
+        x = x + s.sharpen * (x - gaussian_filter(x, (s.sharpen_sigma, s.sharpen_sigma, 0), mode="reflect"))
+    return x
 
 
 def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Generator,
@@ -153,29 +240,37 @@ def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Gene
     """Simulate printing ``rgb`` (``(H, W, 3)`` float in [0, 1], already at scan resolution)
     and scanning it back. Returns ``(H, W, 3)`` float32 in [0, 1]; with ``screenless``, also
     the print seen without its screen (the same inks, paper and dot gain laid down as
-    continuous coverage, through the same scanner optics, without its noise): the tone a
-    descreened scan should keep."""
+    continuous coverage, through the same scanner optics, without its noise or a 1-bit
+    scanner's threshold): the tone a descreened scan should keep."""
     s = settings
     paper = 1.0 - s.paper * np.abs(gaussian_filter(rng.standard_normal(rgb.shape[:2]), 1.0)).astype(np.float32)
+    paper = paper[..., None] * np.asarray(s.paper_tint, np.float32)
+    absorb = np.asarray(s.inks if s.inks is not None else IDEAL_INKS, np.float32)
 
     def compose(lay: Callable[[np.ndarray, float], np.ndarray]) -> np.ndarray:
         if s.colour:
-            k = 1.0 - rgb.max(axis=2)
-            cmy = (1.0 - rgb - k[..., None]) / np.maximum(1.0 - k[..., None], 1e-6)
+            cmy = 1.0 - rgb
+            k = cmy.min(axis=2) * s.gcr
+            cmy = (cmy - k[..., None]) / np.maximum(1.0 - k[..., None], 1e-6)
             inks = [cmy[..., 0], cmy[..., 1], cmy[..., 2], k]
-            cov = [lay(c, ang + s.angle - 45.0) for c, ang in zip(inks, CMYK_ANGLES)]
-            out = np.stack([(1 - cov[0]) * (1 - cov[3]), (1 - cov[1]) * (1 - cov[3]), (1 - cov[2]) * (1 - cov[3])],
-                           axis=-1)
+            angles = s.angles if s.angles is not None else tuple(a + s.angle - 45.0 for a in CMYK_ANGLES)
+            out = np.ones(rgb.shape, np.float32)
+            for ink, ang, row in zip(inks, angles, absorb):
+                out = out * (1.0 - lay(_tone_gain(ink, s.tone_gain), ang)[..., None] * row)
         else:
-            out = np.repeat((1.0 - lay(1.0 - luma(rgb), s.angle))[..., None], 3, axis=2)
-        out = out * paper[..., None]
-        return gaussian_filter(out, (s.scan_blur, s.scan_blur, 0)) if s.scan_blur > 0 else out
+            cov = lay(_tone_gain(1.0 - luma(rgb), s.tone_gain), s.angle)
+            out = np.repeat((1.0 - cov * absorb[3].mean())[..., None], 3, axis=2)
+        return _optics(out * paper, s)
 
     out = compose(lambda ink, angle: _screen(ink, s, angle, rng))
     out = np.clip(out + rng.normal(0, s.scan_noise, out.shape), 0, 1).astype(np.float32)
+    if s.bilevel:
+        out = np.repeat((luma(out) > s.bilevel_at)[..., None], 3, axis=2).astype(np.float32)
     if not screenless:
         return out
-    return out, np.clip(compose(lambda ink, angle: _continuous(ink, s, angle)), 0, 1).astype(np.float32)
+    asked, got = tone_curve(s, s.angle)  # one curve for all inks: the screen's angle barely moves it
+    clean = compose(lambda ink, angle: np.interp(ink, asked, got).astype(np.float32))
+    return out, np.clip(clean, 0, 1).astype(np.float32)
 
 
 def engraving(h: int, w: int, rng: np.random.Generator) -> np.ndarray:

@@ -36,6 +36,9 @@ class TrainConfig:
 
     Loss weights follow Neural Enhance: each term is multiplied by its weight; ``pixel_weight``
     is new here (Neural Enhance had no pixel term) and drives the faithful models.
+    ``tone_sigma`` (x1 only) trains the model as :class:`~enhance.models.tone.ToneKept` runs
+    it: the pixel loss is taken on ``out - G(out) + G(x)`` with ``G`` a Gaussian of that sigma,
+    plus a tenth of it on the raw output, which keeps the raw model's tone near the target.
     """
 
     scale: int = 2
@@ -67,6 +70,7 @@ class TrainConfig:
     device: str = "cpu"
     threads: int = 0
     seed: int = 0
+    tone_sigma: float = 0.0
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
 
 
@@ -106,6 +110,23 @@ def _tv(x: torch.Tensor) -> torch.Tensor:
     dx = x[:, :, :-1, :-1] - x[:, :, :-1, 1:]
     dy = x[:, :, :-1, :-1] - x[:, :, 1:, :-1]
     return ((dx * dx + dy * dy + 1e-12) ** 1.25).mean()
+
+
+def _tone_kept(out: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``out - G(out) + G(x)`` on ``(N, C, H, W)``, ``G`` a Gaussian of ``sigma`` pixels with
+    reflected edges, truncated at 3 sigma as :func:`enhance.models.tone.low_pass` is."""
+    r = int(math.ceil(3.0 * sigma))
+    t = torch.arange(-r, r + 1, dtype=out.dtype, device=out.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    c = out.shape[1]
+
+    def blur(z: torch.Tensor) -> torch.Tensor:
+        z = F.pad(z, (r, r, r, r), mode="reflect")
+        z = F.conv2d(z, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+        return F.conv2d(z, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+    return out - blur(out) + blur(x)
 
 
 def _state_to_tensors(prefix: str, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -190,6 +211,8 @@ def train(
     """
     from safetensors.torch import load_file, save_file
 
+    if cfg.tone_sigma > 0 and cfg.scale != 1:
+        raise ValueError("tone_sigma is for x1 models (the descreener) only")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -261,7 +284,11 @@ def train(
             out = gen(x)
             losses: dict[str, torch.Tensor] = {}
             if cfg.pixel_weight > 0:
-                pl = F.l1_loss(out, y) if cfg.pixel_loss == "l1" else F.mse_loss(out, y)
+                pix = F.l1_loss if cfg.pixel_loss == "l1" else F.mse_loss
+                if cfg.tone_sigma > 0:
+                    pl = pix(_tone_kept(out, x, cfg.tone_sigma), y) + 0.1 * pix(out, y)
+                else:
+                    pl = pix(out, y)
                 losses["pixel"] = cfg.pixel_weight * pl
             if feats is not None:
                 losses["perceptual"] = cfg.perceptual_weight * F.mse_loss(feats(out), feats(y).detach())
@@ -307,7 +334,7 @@ def train(
 def _loss_names(cfg: TrainConfig) -> list[str]:
     names = []
     if cfg.pixel_weight > 0:
-        names.append(f"pixel-{cfg.pixel_loss}")
+        names.append(f"pixel-{cfg.pixel_loss}" + (f"-tone-kept-{cfg.tone_sigma:g}" if cfg.tone_sigma > 0 else ""))
     if cfg.perceptual_weight > 0:
         names.append(f"perceptual-{cfg.perceptual_layer}")
     if cfg.smoothness_weight > 0:
