@@ -320,3 +320,65 @@ def test_region_mask_follows_the_photo_inside_a_tile() -> None:
     assert m[type_in_tiles].max() == 0.0  # ... and the mask leaves all of it alone
     pur = lattice_purity(page[..., 1].astype(np.float32) / 255, smap.report.period, smap.report.angle)
     assert np.median(pur[270:510, 70:410]) > 2.5 * np.percentile(pur[type_in_tiles], 99)
+
+
+@pytest.mark.parametrize("spot", ["round", "ellipse", "square", "line"])
+def test_every_spot_shape_prints_its_tone_and_a_line_screen_has_one_direction(spot: str) -> None:
+    """Each spot shape lays down more ink for more ink asked, and a flat tint's spectrum shows
+    its lattice: two orthogonal peaks for dots, one direction only for a line screen."""
+    from enhance.train.halftone import screen_gray
+
+    shape = {"ellipse": 0.65, "square": 4.0}.get(spot, 0.5)
+    cov = [screen_gray(np.full((96, 96), a, np.float32), 6.0, 0.0, 3, 0.0, spot, shape).mean() for a in (0.2, 0.5, 0.8)]
+    assert cov[0] < cov[1] < cov[2] and 0.05 < cov[0] and cov[2] < 0.97
+    tint = screen_gray(np.full((96, 96), 0.4, np.float32), 6.0, 0.0, 3, 0.0, spot, shape)
+    spec = np.abs(np.fft.fft2(tint - tint.mean()))
+    along_x, along_y = spec[0, 16], spec[16, 0]  # the 6 px period at angle 0: bin 96 / 6
+    if spot == "line":
+        assert along_x > 20 * along_y
+    else:
+        assert min(along_x, along_y) > 0.2 * max(along_x, along_y)
+
+
+def test_the_wide_press_model_keeps_the_draws_of_the_first_and_its_target_is_the_screenless_print() -> None:
+    """``wide`` adds presses without moving the first model's draws; every drawn press gives a
+    scan whose low-pass its screenless target shares (tone and paper included), and a 1-bit
+    scan is black and white."""
+    from scipy.ndimage import gaussian_filter
+
+    from enhance.train.halftone import random_settings
+
+    for seed in range(6):
+        a, b = random_settings(np.random.default_rng(seed)), random_settings(np.random.default_rng(seed), wide=True)
+        assert (a.lpi, a.dpi, a.angle, a.colour, a.screen) == (b.lpi, b.dpi, b.angle, b.colour, b.screen)
+    rng = np.random.default_rng(11)
+    drawn = [random_settings(rng, wide=True) for _ in range(400)]
+    assert {s.spot for s in drawn} == {"round", "ellipse", "square", "line"}
+    assert any(s.bilevel for s in drawn) and any(s.inks for s in drawn) and any(s.angles for s in drawn)
+    pic = _picture()[:128, :128]
+    picks = [s for s in drawn if s.screen == "am" and not s.bilevel][:6] + [next(s for s in drawn if s.bilevel)]
+    for s in picks:
+        scan, clean = print_and_scan(pic, s, np.random.default_rng(1), screenless=True)
+        assert scan.shape == clean.shape == pic.shape
+        if s.bilevel:
+            assert set(np.unique(scan)) <= {0.0, 1.0}
+            continue
+        lp = [gaussian_filter(x.astype(np.float64), (6, 6, 0), mode="reflect")[12:-12, 12:-12] for x in (scan, clean)]
+        assert np.abs(lp[0] - lp[1]).mean() < 0.02, s
+
+
+def test_screenless_preset_trains_towards_the_print_not_the_original() -> None:
+    from dataclasses import replace
+
+    from enhance.train.degrade import PRESETS, degrade_pair
+
+    hr = (_picture()[:96, :96] * 255).round().astype(np.uint8)
+    deg = replace(PRESETS["print-wide"], halftone=1.0, noise_prob=0.0, jpeg_prob=0.0, engraving=0.0, text=0.0)
+    moved = 0
+    for seed in range(6):
+        lr, target = degrade_pair(hr, 1, deg, np.random.default_rng(seed))
+        assert lr.shape == target.shape == hr.shape and target.dtype == np.uint8
+        moved += int(np.abs(target.astype(int) - hr).mean() > 2)  # the press's tone, not the original's
+    assert moved >= 3
+    with pytest.raises(ValueError, match="x1"):
+        degrade_pair(np.zeros((96, 96, 3), np.uint8), 2, deg, np.random.default_rng(0))

@@ -237,3 +237,19 @@ def test_training_reports_iterations_with_losses(tmp_path: Path, monkeypatch: py
     assert result.output is not None and result.output.exists() and len(epochs) == 2
     assert steps and all(e.total == 20 and 0 < e.done <= 20 and e.losses for e in steps)
     assert [e.kind for e in events][0] == "start" and events[-1].kind == "done"
+
+
+def test_tone_kept_loss_matches_the_wrapper_the_command_runs() -> None:
+    """The training loss's ``out - G(out) + G(x)`` is what :class:`ToneKept` computes at
+    inference, so the model is trained as it is run."""
+    import torch
+
+    from enhance.models.tone import low_pass
+    from enhance.train.loop import _tone_kept
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((2, 48, 40, 3)).astype(np.float32)
+    want = y - low_pass(y, 3.0) + low_pass(x, 3.0)
+    tx, ty = (torch.from_numpy(a).permute(2, 0, 1)[None] for a in (x, y))
+    got = _tone_kept(ty, tx, 3.0)[0].permute(1, 2, 0).numpy()
+    assert np.abs(got - want).max() < 1e-5

@@ -121,8 +121,9 @@ def _tone_kept(out: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor
     k = k / k.sum()
     c = out.shape[1]
 
-    def blur(z: torch.Tensor) -> torch.Tensor:
-        z = F.pad(z, (r, r, r, r), mode="reflect")
+    def blur(z: torch.Tensor) -> torch.Tensor:  # scipy's "reflect": the edge pixel repeated in the mirror
+        z = torch.cat([z[..., :r].flip(-1), z, z[..., -r:].flip(-1)], dim=-1)
+        z = torch.cat([z[..., :r, :].flip(-2), z, z[..., -r:, :].flip(-2)], dim=-2)
         z = F.conv2d(z, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
         return F.conv2d(z, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
