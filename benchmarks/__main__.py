@@ -138,6 +138,14 @@ def cmd_press(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screens(args: argparse.Namespace) -> int:
+    from .detector import evaluate_pages
+
+    _store(args, {"screens": evaluate_pages(Path(args.corpus), lambda s: print(s, file=sys.stderr)),
+                  "screens_machine": _machine(), "screens_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_jpeg(args: argparse.Namespace) -> int:
     from .jpegtrack import run_track
 
@@ -226,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "press", "jpeg", "retina", "faults", "zoomplan", "serve", "ray", "report"):
+    for name in ("run", "pipeline", "print", "press", "screens", "jpeg", "retina", "faults", "zoomplan", "serve", "ray", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -257,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--pages-only", action="store_true", help="only the mixed-page track")
             p.set_defaults(fn=cmd_press)
+        elif name == "screens":
+            p.add_argument("--corpus", default=str(root / "data" / "corpus"), help="the built registry corpus")
+            p.set_defaults(fn=cmd_screens)
         elif name == "jpeg":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--no-peers", action="store_true")

@@ -382,3 +382,15 @@ def test_screenless_preset_trains_towards_the_print_not_the_original() -> None:
     assert moved >= 3
     with pytest.raises(ValueError, match="x1"):
         degrade_pair(np.zeros((96, 96, 3), np.uint8), 2, deg, np.random.default_rng(0))
+
+
+def test_grids_weaves_and_graph_paper_are_not_screens_without_a_dpi() -> None:
+    """Without the file's DPI only the lattice itself can tell: a texture repeats on a coarser
+    lattice too (the ruled lines of graph paper, a weave's over-under, a tiling), a screen never."""
+    from benchmarks.detector import synthetic_textures
+
+    textures = [x for name, x in synthetic_textures(10, seed=7) if not name.startswith("fibre")]
+    assert len(textures) == 8
+    assert not any(detect_screen(x).found for x in textures)
+    scan = print_and_scan(_picture(), PrintSettings(150, 600, 45), np.random.default_rng(1))
+    assert detect_screen(scan).found  # and the screen is still found
