@@ -183,7 +183,7 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # issue 19: the widened press model (spot shapes, rosettes, inks, GCR, paper, tone curves,
     # scanners, 1-bit scans) with the print without its screen as the target, the loss taken on
     # the output as the command runs it (tone kept, sigma 6); benchmarks/pressb.py stays held out
-    "print-x1-wide": _print_cycle(6, 1e-4, "print-wide", 11, tone_sigma=6.0),
+    "print-x1-wide": _print_cycle(8, 1e-4, "print-wide", 11, tone_sigma=6.0),
 }
 
 
