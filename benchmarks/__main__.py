@@ -133,7 +133,7 @@ def cmd_press(args: argparse.Namespace) -> int:
                                   "press_command": "python -m benchmarks " + " ".join(sys.argv[1:])}
     if not args.pages_only:
         entries["press"] = presstrack.run_track(images, log)
-    entries["page"] = pagetrack.run_track(images, log)
+    entries["page"] = pagetrack.run_track(images, log, args.sheets)
     _store(args, entries)
     return 0
 
@@ -264,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "press":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--pages-only", action="store_true", help="only the mixed-page track")
+            p.add_argument("--sheets", default=str(root / "crops"), help="folder for the mixed-page crop sheets")
             p.set_defaults(fn=cmd_press)
         elif name == "screens":
             p.add_argument("--corpus", default=str(root / "data" / "corpus"), help="the built registry corpus")

@@ -70,8 +70,23 @@ def _psnr_masked(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return min(99.0, psnr(rgb_to_y(a)[mask], rgb_to_y(b)[mask]))
 
 
-def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: None) -> dict[str, object]:
-    """Every print and page: photo and type PSNR-Y for plain, --type=print and --auto at x1."""
+def page_sheet(scan: np.ndarray, clean: np.ndarray, outs: dict[str, np.ndarray], box: tuple[int, int, int, int],
+               path: str, crop: int = 192) -> None:
+    """A before/after sheet of one page: a crop across the photo's top-left corner (type above and
+    beside it, the photo below), as scanned, as the print without its screen, and each way, 2x
+    nearest-neighbour so the dots and the letters' edges stay visible."""
+    from .sheet import panel_strip
+
+    t, l, _ph, _pw = box
+    y0, x0 = max(0, t - crop // 2), max(0, l - crop // 2)
+    panels = [("scan", scan), ("print without its screen", clean)] + list(outs.items())
+    panel_strip([(name, a[y0:y0 + crop, x0:x0 + crop]) for name, a in panels], zoom=2).save(path)
+
+
+def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: None,
+              sheets_dir: str | None = None) -> dict[str, object]:
+    """Every print and page: photo and type PSNR-Y for plain, --type=print and --auto at x1;
+    with ``sheets_dir``, a crop sheet of each press's first page (``page_<press>.png``)."""
     from enhance.image import ImageMeta
     from enhance.treatment import ModelRequest, Treatment
     from enhance.upscaling import upscale_pixels
@@ -98,6 +113,8 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
                 o = upscale_pixels(scan, "RGB", model)
                 assert o is not None
                 outs[way], notes[way] = o, n
+            if sheets_dir and i == 0:
+                page_sheet(scan, clean, outs, (t, l, ph, pw), f"{sheets_dir}/page_{key}.png")
             row: dict[str, object] = {"page": im.name}
             for way, o in outs.items():
                 row[way] = {"photo": _psnr_masked(o, clean, photo), "type": _psnr_masked(o, outs["plain"], text),

@@ -156,6 +156,44 @@ def press_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
         lines.append("")
     return lines
 
+def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """The screen detector on issue 19's cases (``python -m benchmarks screens``)."""
+    sc = results.get("screens")
+    if not sc:
+        return []
+    b, f, pg, mc = sc["bench"], sc["false_screens"], sc["whole_pages"], sc["map_cost"]
+
+    def hits(entry: dict, key: str = "false_screens") -> str:  # type: ignore[type-arg]
+        names = [str(n).rsplit("/", 1)[-1] for n in entry[key]]
+        return f"{len(names)} of {entry['of']}" + (f" ({', '.join(names[:6])}{' ...' if len(names) > 6 else ''})" if names else "")
+
+    pages = pg["pages"]
+    outside = sum(r["outside_px"] for r in pages) / max(1, len(pages))
+    missed = sum(r["missed_px"] for r in pages) / max(1, len(pages))
+    lines = ["### Screen detector: false screens, whole pages, cost", "",
+             f"Command: `{results.get('screens_command', 'python -m benchmarks screens')}` on "
+             f"{results.get('screens_machine', '?')} (`benchmarks/detector.py`). A false screen is an unscreened "
+             "image the detector takes for a halftone; without the file's DPI unless said.", "",
+             "| case | result |", "|---|---|",
+             f"| bench images as they are | {len(b['false_alarms'])} of {b['unscreened_images']} taken for a screen |",
+             f"| bench printed at the print track's AM settings | found in {b['am_found']} of {b['am_scans']}, "
+             f"period within 10 % in {b['am_period_within_10pct']} |",
+             f"| corpus clip-art (line art) | {hits(f['clipart'])} |",
+             f"| corpus paintings | {hits(f['art'])} |",
+             f"| corpus textures (grids, papers, wood, patterns; 512 px crops, full size and halved) | "
+             f"{hits(f['corpus_textures'])}; at 300 dpi {hits(f['corpus_textures'], 'false_screens_at_300dpi')} |",
+             f"| generated textures (graph paper, plain and twill weaves, line grids, fibre; 2.5-12 px) | "
+             f"{hits(f['synthetic_textures'])}; at 300 dpi {hits(f['synthetic_textures'], 'false_screens_at_300dpi')} |",
+             f"| whole pages: type with a printed photo off centre (10 bench images, presses A and B) | photo found on "
+             f"{pg['found']} of {pg['of']}; type 48 px or more from the photo marked on {pg['with_type_marked']}; "
+             f"area error {100 * pg['mean_area_error']:.1f} % of the photo (mean; {outside:,.0f} px marked outside it, "
+             f"{missed:,.0f} px of it missed, per page) |",
+             f"| cost on a 300 dpi letter page ({mc['page'][0]} x {mc['page'][1]}) | screen map {mc['tiles_s']:.2f} s, "
+             f"with the pixel mask {mc['map_s']:.2f} s; a plain `default` x2 run of the page {mc['x2_s']:.1f} s: "
+             f"{100 * mc['share']:.1f} % of it |", ""]
+    return lines
+
+
 def jpeg_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
     jp = results.get("jpeg")
     if not jp:
@@ -326,7 +364,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + jpeg_tables(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results)
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
     body += serve_table(results) + ray_table(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")

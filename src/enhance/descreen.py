@@ -175,7 +175,7 @@ SUPERLATTICE = 2.25
 def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle: float, most: int = 6) -> float:
     """The strongest peak of the (n, n) ``prominence`` map at a fraction j/k (k up to ``most``)
     of the lattice's frequency vectors (both axes and both diagonals) or at a half-integer point
-    of the lattice (up to twice its frequency), outside the lowest 10 frequencies, among those
+    of the lattice (up to 1.6 times its frequency), outside the lowest 10 frequencies, among those
     of at least 1 % of the lattice's own amplitude (``logm`` is the log-magnitude spectrum: in a
     noise-free picture a trace of leakage is "prominent" too). A halftone screen has none: it
     is one lattice of dots, modulated by the picture. Grids of lines, weaves, graph paper (a dot ruling inside ruled lines) and tiled patterns
@@ -190,11 +190,12 @@ def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle
     points = [vec * j / k for vec in (g1, g2, g1 + g2, g1 - g2) for k in range(2, most + 1)
               for j in range(1, k) if np.gcd(j, k) == 1]
     # and the half-integer points around the lattice: a weave's over-under doubles its cell
+    # (not near the Nyquist frequency, where a fine rosette's harmonics fold back)
     points += [(p * g1 + q * g2) / 2 for p in range(-3, 4) for q in range(0, 4) if p % 2 or q % 2
-               if np.hypot(p, q) <= 4.0]
+               if np.hypot(p, q) <= 3.2 and np.hypot(p, q) * radius / 2 <= n / 3]
     best = -np.inf
     for fy, fx in points:
-        if np.hypot(fy, fx) < 10:
+        if np.hypot(fy, fx) < 10:  # the picture's own coarse content
             continue
         y, x = int(round(fy)) + c, int(round(fx)) + c
         if 1 <= y < n - 1 and 1 <= x < n - 1:

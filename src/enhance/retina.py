@@ -230,7 +230,9 @@ def check_pipeline(master: np.ndarray, plain: np.ndarray | None, fmt: str, quali
 
 @dataclass
 class AssetSet:
-    """The assets of one input, or the one-line error that stopped it."""
+    """The assets of one input, or the one-line error that stopped it; ``regions`` are the
+    page regions descreened by themselves (``--auto`` on a page that mixes type and a halftone
+    photo), ``(top, left, height, width)`` in input pixels."""
 
     source: str
     css_width: int = 0
@@ -239,6 +241,7 @@ class AssetSet:
     notes: list[str] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    regions: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 def _sizes(w: int, h: int, meta: ImageMeta, opts: RetinaOptions, source: Path) -> tuple[int, int]:
@@ -386,6 +389,8 @@ class RetinaMaker:
 
         model, how = self.treatment(zoom).for_file(pixels, meta)
         result.notes += [n for n in how if n not in result.notes]
+        if not result.regions:
+            result.regions = [tuple(b) for b in getattr(model, "regions", [])]  # type: ignore[misc]
         src_px, then = srgb, model
         if isinstance(model, Chain) and model.first.scale == 1:  # descreen or repair: once, on the source
             if model.first.name not in cleaned:
@@ -613,5 +618,5 @@ def report_entries(sets: list[AssetSet], out_dir: Path) -> list["ReportEntry"]: 
         verdicts = [a.pipeline.sentence(a.density) for a in s.assets if a.pipeline is not None]
         notes = [n for n in s.notes if n not in verdicts]
         entries.append(entry_for_output(Path(s.source), out_dir / top.file, f"{top.density:g}x asset {top.file} "
-                                        f"({top.made})", notes, s.seconds, verdicts))
+                                        f"({top.made})", notes, s.seconds, verdicts, regions=s.regions))
     return entries
