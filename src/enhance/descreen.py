@@ -296,13 +296,15 @@ class ScreenMap:
         x0, x1 = cols.min() * t, min(w, (cols.max() + 1) * t) if cols.max() + 1 < near.shape[1] else w
         gray = _gray(pixels[y0:y1, x0:x1])
         period = float(self.report.period)
-        pur = lattice_purity(gray, period, float(self.report.angle))
-        level = float(np.percentile(pur[coarse[y0:y1, x0:x1]], 90))
+        b = max(1, int(period / 1.5))  # the purity and its clean-up on a grid b times coarser
+        pur = lattice_purity(gray, period, float(self.report.angle), step=b)
+        level = float(np.percentile(pur[coarse[y0:y1:b, x0:x1:b]], 90))
         on = pur > max(MIN_PURITY, PURITY_SHARE * level)
-        r = max(1, int(round(2 * period)))
+        r = max(1, int(round(2 * period / b)))
         disk = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= r
         on = binary_fill_holes(binary_opening(binary_closing(on, disk), disk))  # a photo's flat highlights too
-        on = binary_dilation(on, iterations=max(1, int(round(period))))
+        on = binary_dilation(on, iterations=max(1, int(round(period / b))))
+        on = on.repeat(b, axis=0).repeat(b, axis=1)[:y1 - y0, :x1 - x0]
         m = np.zeros((h, w), np.float32)
         rows_in = np.minimum(np.arange(y0, y1) // t, near.shape[0] - 1)
         cols_in = np.minimum(np.arange(x0, x1) // t, near.shape[1] - 1)
@@ -335,31 +337,50 @@ MIN_PURITY = 0.1
 _ROSETTE = (0.0, 15.0, 30.0, 45.0, 60.0, 75.0)
 
 
-def lattice_purity(gray: np.ndarray, period: float, angle: float) -> np.ndarray:
+def lattice_purity(gray: np.ndarray, period: float, angle: float, step: int = 1) -> np.ndarray:
     """How much of the local detail is a screen of ``period`` px at ``angle`` (or at the
-    rosette's other angles): ``(H, W)`` float32, about 0 (type, line art, noise: broadband) to 1
-    (nothing but the lattice). Per angle, the two orthogonal components are demodulated and
-    low-passed over 1.5 periods (a lock-in); the weaker of the two, at the best angle, over the
-    local high-pass energy.
+    rosette's other angles): about 0 (type, line art, noise: broadband) to 1 (nothing but the
+    lattice). Per angle, the two orthogonal components are demodulated and low-passed over 1.5
+    periods (a lock-in); the weaker of the two, at the best angle, over the local high-pass
+    energy. The low-passed maps are smooth, so they are made on a grid ``step`` times coarser
+    (block means of the demodulated picture): ``step`` up to ``period / 1.5`` changes little.
 
     Args:
         gray: ``(H, W)`` float in [0, 1].
+        step: the output grid's pixel, in input pixels.
+
+    Returns:
+        ``(ceil(H / step), ceil(W / step))`` float32.
     """
     from scipy.ndimage import gaussian_filter
 
     g = gray.astype(np.float32)
     g = g - gaussian_filter(g, period)
-    s = 1.5 * period
-    yy, xx = np.mgrid[0:g.shape[0], 0:g.shape[1]].astype(np.float32)
-    best = np.zeros(g.shape, np.float32)
+    h, w = g.shape
+    b = max(1, int(step))
+    hb, wb = -(-h // b), -(-w // b)
+
+    def reduce(x: np.ndarray) -> np.ndarray:
+        if b == 1:
+            return x
+        if hb * b != h or wb * b != w:
+            x = np.pad(x, ((0, hb * b - h), (0, wb * b - w)), mode="edge")
+        return x.reshape(hb, b, wb, b).sum(axis=3).sum(axis=1) / (b * b)  # the inner axis first: contiguous
+
+    s = 1.5 * period / b
+    k = 2 * np.pi / period
+    ys, xs = np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64)
+    best = np.zeros((hb, wb), np.float32)
     for d in _ROSETTE:
         a = np.deg2rad(angle + d)
         amps = []
         for fx, fy in ((np.cos(a), np.sin(a)), (-np.sin(a), np.cos(a))):
-            ph = (2 * np.pi / period) * (fx * xx + fy * yy)
-            amps.append(np.hypot(gaussian_filter(g * np.cos(ph), s), gaussian_filter(g * np.sin(ph), s)))
+            # the carrier exp(-i k (fx x + fy y)), separable: one complex product per pixel
+            carrier = np.exp(-1j * k * fy * ys).astype(np.complex64)[:, None] * np.exp(-1j * k * fx * xs).astype(np.complex64)[None, :]
+            z = reduce(g * carrier)
+            amps.append(np.hypot(gaussian_filter(z.real, s, truncate=3.0), gaussian_filter(z.imag, s, truncate=3.0)))
         best = np.maximum(best, np.minimum(amps[0], amps[1]))
-    return best / (np.sqrt(gaussian_filter(g * g, s)) + 1e-4)
+    return (best / (np.sqrt(gaussian_filter(reduce(g * g), s, truncate=3.0)) + 1e-4)).astype(np.float32)
 
 
 def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) -> ScreenMap:
