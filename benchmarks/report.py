@@ -158,13 +158,15 @@ def press_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
 
 def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     """The screen detector on issue 19's cases (``python -m benchmarks screens``)."""
+    import numpy as np
+
     sc = results.get("screens")
     if not sc:
         return []
     b, f, pg, mc = sc["bench"], sc["false_screens"], sc["whole_pages"], sc["map_cost"]
 
     def hits(entry: dict, key: str = "false_screens") -> str:  # type: ignore[type-arg]
-        names = [str(n).rsplit("/", 1)[-1] for n in entry[key]]
+        names = [str(n).rsplit("/", 1)[-1] if str(n).startswith("/") else str(n) for n in entry[key]]
         return f"{len(names)} of {entry['of']}" + (f" ({', '.join(names[:6])}{' ...' if len(names) > 6 else ''})" if names else "")
 
     pages = pg["pages"]
@@ -186,7 +188,8 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
              f"{hits(f['synthetic_textures'])}; at 300 dpi {hits(f['synthetic_textures'], 'false_screens_at_300dpi')} |",
              f"| whole pages: type with a printed photo off centre (10 bench images, presses A and B) | photo found on "
              f"{pg['found']} of {pg['of']}; type 48 px or more from the photo marked on {pg['with_type_marked']}; "
-             f"area error {100 * pg['mean_area_error']:.1f} % of the photo (mean; {outside:,.0f} px marked outside it, "
+             f"area error {100 * pg['mean_area_error']:.1f} % of the photo (mean; median "
+             f"{100 * float(np.median([r['area_error'] for r in pages])):.1f} %; {outside:,.0f} px marked outside it, "
              f"{missed:,.0f} px of it missed, per page) |",
              f"| cost on a 300 dpi letter page ({mc['page'][0]} x {mc['page'][1]}) | screen map {mc['tiles_s']:.2f} s, "
              f"with the pixel mask {mc['map_s']:.2f} s; a plain `default` x2 run of the page {mc['x2_s']:.1f} s: "
