@@ -6,6 +6,7 @@ ink, as a 1-bit plate prints it, the photo screened), on a press the descreener 
 one (family B, :mod:`benchmarks.pressb`). The command runs at ``--zoom=1`` three ways: plain,
 ``--type=print`` (the whole page descreened) and ``--auto`` (only the regions the screen map finds).
 
+The best Gaussian blur (its sigma chosen per page on the photo) is scored on the photo too.
 Two figures per page and way: PSNR-Y of the photo region (a 16 px margin inside it left out)
 against the print seen without its screen, and PSNR-Y of the type (everything 48 px or more away
 from the photo) against the plain path's output, which is what ``--auto`` must leave alone
@@ -24,6 +25,7 @@ from enhance.train.textpage import text_page
 from .metrics import psnr, rgb_to_y
 from .pressb import SETTINGS as B_SETTINGS
 from .pressb import print_and_scan_b, to8
+from .printtrack import GAUSS_SIGMAS, gaussian
 from .protocol import BenchImage
 
 PHOTOS = ("coffee", "boats", "china", "chelsea")
@@ -119,6 +121,9 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
             for way, o in outs.items():
                 row[way] = {"photo": _psnr_masked(o, clean, photo), "type": _psnr_masked(o, outs["plain"], text),
                             "notes": notes[way]}
+            # the blur a user would reach for, its sigma chosen on this very photo (the most it can do)
+            row["best blur"] = max(({"photo": _psnr_masked(gaussian(sg)(scan), clean, photo), "sigma": sg}
+                                    for sg in GAUSS_SIGMAS), key=lambda r: float(r["photo"]))
             rows.append(row)
             log(f"page {key} {im.name}: " + ", ".join(
                 f"{w} photo {row[w]['photo']:.2f} type {row[w]['type']:.2f}" for w in ways))  # type: ignore[index]

@@ -153,6 +153,9 @@ def press_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
                 ph = np.mean([r[way]["photo"] for r in rows])
                 ty = np.mean([r[way]["type"] for r in rows])
                 lines.append(f"| {entry['label']} | `{way}` | {ph:.2f} | {ty:.2f} | {len(rows)} |")
+            if all("best blur" in r for r in rows):
+                ph = np.mean([r["best blur"]["photo"] for r in rows])
+                lines.append(f"| {entry['label']} | best Gaussian blur (sigma chosen per page) | {ph:.2f} | – | {len(rows)} |")
         lines.append("")
     return lines
 
