@@ -86,16 +86,9 @@ def _corpus(corpus: Path) -> list[dict[str, object]]:
 
 def _read(corpus: Path, entry: dict[str, object]) -> np.ndarray:
     """A corpus image as the training loader reads it (clip-art renders over 1024 px halved)."""
-    import warnings
+    from recipes.corpus import read_entry
 
-    from PIL import Image
-
-    with warnings.catch_warnings():  # a few clip-art renders are huge (and mostly blank)
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        im = Image.open(corpus / str(entry["file"])).convert("RGB")
-    while entry["kind"] == "clipart" and max(im.size) > 1024:
-        im = im.reduce(2)
-    return np.asarray(im)
+    return read_entry(corpus, entry)
 
 
 def corpus_textures(corpus: Path, count: int = 25) -> list[tuple[str, np.ndarray]]:
@@ -162,8 +155,9 @@ def false_screens(corpus: Path) -> dict[str, object]:
     """The detector on unscreened work: the corpus's clip-art and paintings (as the training
     loader reads them: clip-art renders over 1024 px halved), and the textures."""
     rows: dict[str, object] = {}
+    manifest = _corpus(corpus)
     for kind in ("clipart", "art"):
-        entries = [e for e in _corpus(corpus) if e["kind"] == kind]
+        entries = [e for e in manifest if e["kind"] == kind]
         hits = [str(e["source"]) for e in entries if detect_screen(_read(corpus, e)).found]
         rows[kind] = {"false_screens": hits, "of": len(entries)}
     for name, tex in (("corpus_textures", corpus_textures(corpus)), ("synthetic_textures", synthetic_textures())):

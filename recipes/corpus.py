@@ -189,6 +189,17 @@ def build(
     return manifest
 
 
+def read_entry(corpus_dir: str | Path, entry: dict, clipart_max_side: int = 1024) -> np.ndarray:  # type: ignore[type-arg]
+    """One image of a built corpus (an entry of its ``corpus.json``) as ``(H, W, 3)`` uint8, as
+    :func:`load_corpus` reads it: clip-art renders larger than ``clipart_max_side`` box-reduced by 2."""
+    with warnings.catch_warnings():  # a few clip-art renders are huge (and mostly blank); they are our own files
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        a = np.asarray(Image.open(Path(corpus_dir) / entry["file"]).convert("RGB"))
+    while entry["kind"] == "clipart" and max(a.shape[:2]) > clipart_max_side:
+        a = _box_reduce(a, 2)
+    return a
+
+
 def load_corpus(
     corpus_dir: str | Path, kinds: tuple[str, ...] | None = None, clipart_max_side: int = 1024,
     limits: dict[str, int] | None = None,
@@ -206,12 +217,7 @@ def load_corpus(
     for e in manifest["images"]:
         if (kinds is None or e["kind"] in kinds) and taken.get(e["kind"], 0) < (limits or {}).get(e["kind"], 1 << 62):
             taken[e["kind"]] = taken.get(e["kind"], 0) + 1
-            with warnings.catch_warnings():  # a few clip-art renders are huge (and mostly blank); they are our own files
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                a = np.asarray(Image.open(d / e["file"]).convert("RGB"))
-            while e["kind"] == "clipart" and max(a.shape[:2]) > clipart_max_side:
-                a = _box_reduce(a, 2)
-            out.append(a)
+            out.append(read_entry(d, e, clipart_max_side))
             out_kinds.append(e["kind"])
     return out, out_kinds
 
