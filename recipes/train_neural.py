@@ -184,6 +184,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # scanners, 1-bit scans) with the print without its screen as the target, the loss taken on
     # the output as the command runs it (tone kept, sigma 6); benchmarks/pressb.py stays held out
     "print-x1-wide": _print_cycle(8, 1e-4, "print-wide", 11, tone_sigma=6.0),
+    # the wide cycle kept fine straight line screens as if they were engravings' hatching:
+    # twice the line screens, engravings always bent (print-wide-line)
+    "print-x1-wide-line": _print_cycle(7, 1e-4, "print-wide-line", 12, tone_sigma=6.0),
 }
 
 

@@ -40,11 +40,15 @@ class Degradation:
         halftone_fm: share of those prints made with a stochastic (FM) screen instead of an AM one.
         halftone_wide: draw the prints from the widened press model (``random_settings(...,
             wide=True)``: spot shapes, rosettes, inks, GCR, paper tints, tone curves, scanners).
+        spot_weights: the widened model's draw weights of the spot shapes
+            (:data:`enhance.train.halftone.SPOTS`), or None for its own.
         screenless: a printed crop's target is the print seen without its screen (its inks,
             paper and dot gain as continuous coverage) rather than the pre-press original; x1 only.
         engraving: probability that the crop is replaced by a synthetic line engraving
             (:func:`enhance.train.halftone.engraving`), left unscreened, input and target alike:
             hatching that the descreener must pass through.
+        engraving_warp: the least bend of an engraving's strokes, in px (see
+            :func:`~enhance.train.halftone.engraving`).
         text: probability that the crop is replaced by a synthetic page of type
             (:func:`enhance.train.textpage.text_page`), then degraded like any other crop (type
             is printed solid, so it is never screened).
@@ -61,8 +65,10 @@ class Degradation:
     halftone: float = 0.0
     halftone_fm: float = 0.1
     halftone_wide: bool = False
+    spot_weights: tuple[float, ...] | None = None
     screenless: bool = False
     engraving: float = 0.0
+    engraving_warp: float = 0.0
     text: float = 0.0
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
@@ -105,6 +111,13 @@ PRESETS: dict[str, Degradation] = {
     # type among the unscreened crops, as a page's type is printed solid
     "print-wide": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75,
                               halftone_fm=0.15, halftone_wide=True, screenless=True, engraving=0.1, text=0.05),
+    # and twice the line screens, with engravings' strokes always bent by at least 2 px: the
+    # first wide cycle kept fine straight line screens (period 4.5 px: 29 dB where a blur made
+    # 40), which its engravings had taught it to pass through; a ruling straight and constant
+    # across the crop is now a screen
+    "print-wide-line": Degradation(noise=2.0, noise_prob=0.3, jpeg=(60, 95), jpeg_prob=0.3, halftone=0.75,
+                                   halftone_fm=0.15, halftone_wide=True, spot_weights=(0.35, 0.2, 0.15, 0.3),
+                                   screenless=True, engraving=0.1, engraving_warp=2.0, text=0.05),
 }
 
 # "<preset>-text": the preset with an eighth of the crops synthetic pages of type: scanned books
@@ -166,7 +179,7 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     if engraved:
         from .halftone import engraving
 
-        hr = engraving(hr.shape[0], hr.shape[1], rng)
+        hr = engraving(hr.shape[0], hr.shape[1], rng, min_warp=deg.engraving_warp)
     typeset = not engraved and deg.text > 0 and rng.random() < deg.text
     if typeset:
         from .textpage import text_page
@@ -183,7 +196,8 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     if deg.halftone > 0 and not (engraved or typeset) and rng.random() < deg.halftone:
         from .halftone import gray_target, print_and_scan, random_settings
 
-        settings = random_settings(rng, fm_prob=deg.halftone_fm, wide=deg.halftone_wide)
+        settings = random_settings(rng, fm_prob=deg.halftone_fm, wide=deg.halftone_wide,
+                                   **({"spot_weights": deg.spot_weights} if deg.spot_weights else {}))
         if deg.screenless:
             if scale != 1:
                 raise ValueError("a screenless target is for x1 (descreening) only")

@@ -22,6 +22,8 @@ __all__ = ["PrintSettings", "screen_gray", "screen_fm", "print_and_scan", "rando
 CMYK_ANGLES = (15.0, 75.0, 0.0, 45.0)
 #: Spot shapes of an AM screen (:func:`screen_gray`'s ``spot``).
 SPOTS = ("round", "ellipse", "square", "line")
+#: How often the widened press model draws each of :data:`SPOTS`.
+SPOT_WEIGHTS = (0.4, 0.25, 0.2, 0.15)
 #: Ideal inks: the (R, G, B) light each of C, M, Y, K absorbs at full coverage.
 IDEAL_INKS = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (1.0, 1.0, 1.0))
 
@@ -165,7 +167,7 @@ def _screen(ink: np.ndarray, s: PrintSettings, angle: float, rng: np.random.Gene
 
 
 def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob: float = 0.1,
-                    wide: bool = False) -> PrintSettings:
+                    wide: bool = False, spot_weights: tuple[float, ...] = SPOT_WEIGHTS) -> PrintSettings:
     """Draw a plausible print-and-scan setting for training: 65-200 lpi scanned at 300-1200 dpi,
     screen periods of 2.5 to 10 scan pixels, any angle, colour or gray, AM or (sometimes) FM.
 
@@ -174,7 +176,8 @@ def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob:
     cross-absorption, any share of grey-component replacement, tinted papers, dot gain as a
     tone curve, box-aperture and sharpening scanners, 1-bit scans of gray prints, and a coarser
     device grid. The first draws are the same as without it, so a seed gives the same ruling,
-    angle and colour either way."""
+    angle and colour either way. ``spot_weights`` are the relative draw weights of
+    :data:`SPOTS` (``wide`` only); other weights change which spot a seed draws, not the rest."""
     period = float(np.exp(rng.uniform(np.log(2.5), np.log(10.0))))
     dpi = float(rng.choice([300.0, 400.0, 600.0, 800.0, 1200.0]))
     base = PrintSettings(
@@ -184,7 +187,7 @@ def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob:
         screen="fm" if rng.random() < fm_prob else "am", fm_dot=float(rng.uniform(0.5, 1.5)), oversample=3)
     if not wide:
         return base
-    spot = str(rng.choice(SPOTS, p=[0.4, 0.25, 0.2, 0.15]))
+    spot = str(rng.choice(SPOTS, p=np.asarray(spot_weights, np.float64) / sum(spot_weights)))
     shape = float(rng.uniform(0.55, 0.75)) if spot == "ellipse" else float(rng.uniform(2.5, 6.0)) if spot == "square" else 0.5
     angles = None
     if base.colour and rng.random() < 0.5:  # another rosette: C, M, K 30 degrees apart, Y between
@@ -273,7 +276,7 @@ def print_and_scan(rgb: np.ndarray, settings: PrintSettings, rng: np.random.Gene
     return out, np.clip(clean, 0, 1).astype(np.float32)
 
 
-def engraving(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+def engraving(h: int, w: int, rng: np.random.Generator, min_warp: float = 0.0) -> np.ndarray:
     """A synthetic line engraving: hatched strokes in ink on paper, as ``(h, w, 3)`` uint8.
 
     Old book illustrations (wood and steel engravings, etchings, pen drawings) shade with
@@ -281,7 +284,9 @@ def engraving(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     rather than a 2-D lattice of dots. Crops of these, left unscreened, teach the descreener to
     pass such work through. Two to four regions (boundaries from smooth noise) each get a stroke
     direction and spacing, gently curved; some are cross-hatched; stroke width follows a smooth
-    tone field, as an engraver's burin does.
+    tone field, as an engraver's burin does. The strokes bend by up to 6 px over the crop, at
+    least ``min_warp`` px: with it, a straight ruling of constant period across the whole crop
+    is left to the line screens, which the descreener must remove.
     """
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
 
@@ -292,7 +297,7 @@ def engraving(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     regions = int(rng.integers(2, 5))
     label = np.argmax(np.stack([smooth_field(max(h, w) / 6) for _ in range(regions)]), axis=0)
     tone = 0.5 + 0.6 * smooth_field(max(h, w) / 8)  # about 0..1: share of each period inked
-    warp = smooth_field(max(h, w) / 4) * float(rng.uniform(0, 6))
+    warp = smooth_field(max(h, w) / 4) * float(rng.uniform(min(min_warp, 6.0), 6))
     ink = np.zeros((h, w), np.float32)
     for r in range(regions):
         spacing = float(rng.uniform(2.0, 6.0))
