@@ -322,6 +322,39 @@ def test_region_mask_follows_the_photo_inside_a_tile() -> None:
     assert np.median(pur[270:510, 70:410]) > 2.5 * np.percentile(pur[type_in_tiles], 99)
 
 
+@pytest.mark.parametrize("step", [2, 3])
+def test_lattice_purity_on_a_coarser_grid_is_the_block_mean_of_the_lock_in(step: int) -> None:
+    """The purity's separable demodulation on a grid ``step`` times coarser equals the direct
+    one: every pixel times its 2-D carrier, then block means (a side that is no multiple of the
+    step, edge-padded)."""
+    from scipy.ndimage import gaussian_filter
+
+    from enhance.descreen import _ROSETTE, lattice_purity
+
+    gray = print_and_scan(_picture()[:100, :121], PrintSettings(133, 400, 30), np.random.default_rng(2))[..., 1]
+    period, angle = 3.0, 30.0
+    got = lattice_purity(gray, period, angle, step=step)
+    g = gray - gaussian_filter(gray, period)
+    hb, wb = -(-g.shape[0] // step), -(-g.shape[1] // step)
+    g = np.pad(g, ((0, hb * step - g.shape[0]), (0, wb * step - g.shape[1])), mode="edge").astype(np.float64)
+    yy, xx = np.mgrid[0:g.shape[0], 0:g.shape[1]]
+
+    def block_mean(x: np.ndarray) -> np.ndarray:
+        return x.reshape(hb, step, wb, step).mean(axis=(1, 3))
+
+    s, k, best = 1.5 * period / step, 2 * np.pi / period, np.zeros((hb, wb))
+    for d in _ROSETTE:
+        a = np.deg2rad(angle + d)
+        amps = []
+        for fx, fy in ((np.cos(a), np.sin(a)), (-np.sin(a), np.cos(a))):
+            z = block_mean(g * np.exp(-1j * k * (fx * xx + fy * yy)))
+            amps.append(np.hypot(gaussian_filter(z.real, s, truncate=3.0), gaussian_filter(z.imag, s, truncate=3.0)))
+        best = np.maximum(best, np.minimum(*amps))
+    want = best / (np.sqrt(gaussian_filter(block_mean(g * g), s, truncate=3.0)) + 1e-4)
+    assert got.shape == (hb, wb)
+    np.testing.assert_allclose(got, want, atol=2e-4)
+
+
 @pytest.mark.parametrize("spot", ["round", "ellipse", "square", "line"])
 def test_every_spot_shape_prints_its_tone_and_a_line_screen_has_one_direction(spot: str) -> None:
     """Each spot shape lays down more ink for more ink asked, and a flat tint's spectrum shows
