@@ -189,6 +189,9 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
              f"{hits(f['corpus_textures'])}; at 300 dpi {hits(f['corpus_textures'], 'false_screens_at_300dpi')} |",
              f"| generated textures (graph paper, plain and twill weaves, line grids, fibre; 2.5-12 px) | "
              f"{hits(f['synthetic_textures'])}; at 300 dpi {hits(f['synthetic_textures'], 'false_screens_at_300dpi')} |",
+             *([f"| the same generator, six other seeds (no threshold was chosen on them) | "
+                f"{hits(f['synthetic_textures_more'])}; at 300 dpi "
+                f"{hits(f['synthetic_textures_more'], 'false_screens_at_300dpi')} |"] if "synthetic_textures_more" in f else []),
              f"| whole pages: type with a printed photo off centre (10 bench images, presses A and B) | photo found on "
              f"{pg['found']} of {pg['of']}; type 48 px or more from the photo marked on {pg['with_type_marked']}; "
              f"area error {100 * pg['mean_area_error']:.1f} % of the photo (mean; median "

@@ -219,6 +219,29 @@ def test_text_presets_add_pages_to_their_base_damage() -> None:
         assert texted.text > 0 and replace(texted, text=0.0) == replace(PRESETS[base], text=0.0)
 
 
+def test_point_kernel_is_aliased_lr_and_the_aliased_preset_draws_it() -> None:
+    """The ``point`` kernel takes the pixel nearest each LR pixel's centre (as Pillow's NEAREST),
+    with no filter: a fine stripe pattern at the LR's Nyquist survives at full contrast, where
+    the protocol's antialiased bicubic all but removes it. ``bicubic-aliased-text`` is
+    ``bicubic-text`` with a share of box and point LR."""
+    from dataclasses import replace
+
+    from enhance.train.degrade import Degradation, degrade_pair
+
+    stripes = np.zeros((48, 48, 3), np.uint8)
+    stripes[:, 1::4] = 255  # one bright column in four: period 4 HR px, 2 LR px at x2
+    stripes[:, 2::4] = 255
+    rng = np.random.default_rng(0)
+    point, _ = degrade_pair(stripes, 2, Degradation(kernels=("point",)), rng)
+    want = np.asarray(Image.fromarray(stripes).resize((24, 24), Image.NEAREST))
+    assert np.array_equal(point, want)
+    bic, _ = degrade_pair(stripes, 2, Degradation(), rng)
+    assert point[..., 0].std() > 100 and bic[..., 0].std() < 0.5 * point[..., 0].std()
+    aliased = PRESETS["bicubic-aliased-text"]
+    assert "point" in aliased.kernels and aliased.kernels[0] == "matlab"
+    assert replace(aliased, kernels=("matlab",), kernel_weights=(1.0,)) == PRESETS["bicubic-text"]
+
+
 def test_training_reports_iterations_with_losses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The library reports steps (done of total, running losses) and epochs through the callback;
     the command renders them as a bar (a terminal) or epoch lines (a pipe)."""
