@@ -156,6 +156,17 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aliased(args: argparse.Namespace) -> int:
+    from .aliasedtrack import methods, run_track
+
+    images = load_bench(names=args.images)
+    weights = dict(w.split("=", 1) for w in args.weights)
+    track = run_track(images, methods(args.models, weights), args.sheets, lambda s: print(s, file=sys.stderr))
+    _store(args, {"aliased": track, "aliased_machine": _machine(),
+                  "aliased_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_faults(args: argparse.Namespace) -> int:
     from .faults import big_canvas, kill_and_resume
 
@@ -234,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "press", "screens", "jpeg", "retina", "faults", "zoomplan", "serve", "ray", "report"):
+    for name in ("run", "pipeline", "print", "press", "screens", "jpeg", "aliased", "retina", "faults", "zoomplan", "serve", "ray", "report"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -273,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--no-peers", action="store_true")
             p.set_defaults(fn=cmd_jpeg)
+        elif name == "aliased":
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.add_argument("--models", nargs="*", default=["default"], help="shipped models to enlarge with")
+            p.add_argument("--weights", nargs="*", default=[], help="LABEL=file.safetensors: a candidate x2 generator")
+            p.add_argument("--sheets", default=str(root / "crops"), help="folder for the crop sheet")
+            p.set_defaults(fn=cmd_aliased)
         elif name == "retina":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--scales", type=int, nargs="+", default=[2, 3])

@@ -203,6 +203,32 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     return lines
 
 
+def aliased_table(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """x2 from antialiased, box-reduced and point-sampled LR (``python -m benchmarks aliased``)."""
+    import numpy as np
+
+    al = results.get("aliased")
+    if not al:
+        return []
+    kernels = list(al)
+    names = list(al[kernels[0]])
+
+    def cell(rows: list) -> str:  # type: ignore[type-arg]
+        p = np.mean([r["psnr"] for r in rows])
+        s2 = [r["ssimulacra2"] for r in rows if r.get("ssimulacra2") is not None]
+        return f"{p:.2f}" + (f" / {np.mean(s2):.1f}" if s2 else "")
+
+    lines = ["### Aliased track: x2 from LR that was never antialiased", "",
+             f"Command: `{results.get('aliased_command', 'python -m benchmarks aliased')}` on "
+             f"{results.get('aliased_machine', '?')} (`benchmarks/aliasedtrack.py`). Each bench image reduced x2 by "
+             "the protocol's MATLAB bicubic, a 2x2 box mean, or point sampling (the pixel nearest each LR pixel's "
+             "centre), then enlarged x2; mean PSNR-Y / SSIMULACRA2 against the HR. Crop sheet: "
+             "[crops/aliased_huckfinn_scan.png](crops/aliased_huckfinn_scan.png).", "",
+             "| method | " + " | ".join(kernels) + " |", "|---" * (len(kernels) + 1) + "|"]
+    lines += [f"| {n} | " + " | ".join(cell(al[k][n]) for k in kernels) + " |" for n in names]
+    return lines + [""]
+
+
 def jpeg_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
     jp = results.get("jpeg")
     if not jp:
@@ -373,7 +399,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results) + aliased_table(results)
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
     body += serve_table(results) + ray_table(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")

@@ -136,6 +136,34 @@ def test_jpeg_track_runs_the_command_rule_on_a_tiny_bench(tmp_path: Path) -> Non
     assert any(ln.startswith("| default, --repair auto |") for ln in lines)
 
 
+def test_aliased_track_reduces_three_ways_and_scores_each_method(tmp_path: Path) -> None:
+    """The aliased track's three LRs: the protocol's, a box mean, and point samples (which keep
+    a pattern at the LR's Nyquist at full contrast); every method is scored on each, the sheet
+    drawn, and the report's table has a row per method."""
+    from PIL import Image
+
+    from benchmarks.aliasedtrack import KERNELS, methods, reduce, run_track
+    from benchmarks.protocol import BenchImage
+    from benchmarks.report import aliased_table
+
+    hr = smooth_rgb(64, 48, seed=3)
+    assert reduce(hr, "matlab").shape == reduce(hr, "box").shape == reduce(hr, "point").shape == (32, 24, 3)
+    stripes = np.zeros((16, 16, 3), np.uint8)
+    stripes[:, 1::4] = stripes[:, 2::4] = 255
+    assert reduce(stripes, "point")[..., 0].std() > 100 and reduce(stripes, "box")[..., 0].std() < 1
+    images = [BenchImage("huckfinn_scan", "scan/text", smooth_rgb(600, 300, seed=1)), BenchImage("t", "photo", hr)]
+    track = run_track(images, methods([]), str(tmp_path))
+    assert list(track) == list(KERNELS)
+    for k in KERNELS:
+        assert set(track[k]) == {"pil-bicubic", "pil-lanczos"} and len(track[k]["pil-bicubic"]) == 2
+    # the same method, other LRs: other scores
+    assert track["point"]["pil-bicubic"][1]["psnr"] != track["matlab"]["pil-bicubic"][1]["psnr"]
+    sheet = Image.open(tmp_path / "aliased_huckfinn_scan.png")
+    assert sheet.width == 4 * (2 * 200 + 4)  # original, the LR and two methods
+    lines = aliased_table({"aliased": track})
+    assert any(ln.startswith("| pil-lanczos |") for ln in lines)
+
+
 def test_passthrough_sheet_shows_the_engraving_crop(tmp_path: Path) -> None:
     from PIL import Image
 

@@ -1,0 +1,127 @@
+"""The aliased track: x2 from low-resolution pictures that were never antialiased.
+
+The protocol's LR is MATLAB's antialiased bicubic, and so was all the x2 model's training
+until issue 20. Real low-dpi scans and careless resizes are often aliased: a scanner's pixel
+integrates a small area of the page (close to a box reduction) or, at worst, samples points.
+Each bench image (cropped to even sides) is reduced x2 three ways: the protocol's bicubic, a
+2x2 box mean, and point sampling (the pixel nearest each LR pixel's centre, as Pillow's
+NEAREST takes it). Each LR is enlarged x2 by Pillow bicubic, Pillow Lanczos and each model
+asked for; PSNR-Y against the HR with the protocol's border crop, and SSIMULACRA2 where the
+``ssimulacra2`` package is installed. A crop sheet shows the hatching of huckfinn's engraving
+point-sampled and enlarged, where aliasing turns into zigzags if a method sharpens it.
+
+``python -m benchmarks aliased`` stores the results under ``aliased``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from .metrics import psnr_y
+from .protocol import BenchImage, make_lr
+
+#: the reductions of the track
+KERNELS = ("matlab", "box", "point")
+
+#: ``method(lr_rgb_uint8) -> x2 rgb uint8``
+Method = Callable[[np.ndarray], np.ndarray]
+
+
+def reduce(hr: np.ndarray, kernel: str) -> np.ndarray:
+    """``hr`` (even sides) reduced x2 by ``kernel`` (one of :data:`KERNELS`), uint8."""
+    if kernel == "matlab":
+        return make_lr(hr, 2)
+    if kernel == "box":
+        return np.asarray(Image.fromarray(hr).reduce(2))
+    if kernel == "point":
+        return np.ascontiguousarray(hr[1::2, 1::2])
+    raise ValueError(f"unknown kernel {kernel!r}")
+
+
+def _pil(method: int) -> Method:
+    def run(lr: np.ndarray) -> np.ndarray:
+        return np.asarray(Image.fromarray(lr).resize((2 * lr.shape[1], 2 * lr.shape[0]), method))
+    return run
+
+
+def _model(name: str, weights: str | None = None) -> Method:
+    from enhance.models.registry import open_model
+    from enhance.upscaling import upscale_pixels
+
+    if weights:
+        from enhance.models.onnx_runtime import OrtUpscaler
+
+        model: object = OrtUpscaler.from_file(weights, name)
+    else:
+        model = open_model(name, 2)
+
+    def run(lr: np.ndarray) -> np.ndarray:
+        out = upscale_pixels(lr, "RGB", model)  # type: ignore[arg-type]
+        assert out is not None
+        return out
+    return run
+
+
+def methods(models: list[str], weights: dict[str, str] | None = None) -> dict[str, Method]:
+    """Pillow bicubic and Lanczos, and each model of ``models`` (a shipped name, or
+    ``label=path.safetensors`` through ``weights``)."""
+    out: dict[str, Method] = {"pil-bicubic": _pil(Image.BICUBIC), "pil-lanczos": _pil(Image.LANCZOS)}
+    for m in models:
+        out[m] = _model(m)
+    for label, path in (weights or {}).items():
+        out[label] = _model("default", path)
+    return out
+
+
+def _ssimulacra2(out: np.ndarray, hr: np.ndarray) -> float | None:
+    """SSIMULACRA2 of ``out`` against ``hr``; None where the ``quality`` extra is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("ssimulacra2") is None:
+        return None
+    from enhance.quality import ssimulacra2
+
+    return ssimulacra2(hr, out)
+
+
+def run_track(images: list[BenchImage], meths: dict[str, Method], sheets: str | None = None,
+              log: Callable[[str], None] = lambda s: None) -> dict[str, object]:
+    """Every method on every reduction: per image PSNR-Y (and SSIMULACRA2), and the means."""
+    result: dict[str, object] = {}
+    for kernel in KERNELS:
+        per: dict[str, list[dict[str, object]]] = {}
+        for name, fn in meths.items():
+            rows = []
+            for im in images:
+                hr = im.hr[: im.hr.shape[0] // 2 * 2, : im.hr.shape[1] // 2 * 2]
+                out = fn(reduce(hr, kernel))
+                rows.append({"image": im.name, "class": im.klass, "psnr": psnr_y(out, hr, 2),
+                             "ssimulacra2": _ssimulacra2(out, hr)})
+            per[name] = rows
+            log(f"aliased {kernel} {name}: {np.mean([r['psnr'] for r in rows]):.2f} dB")
+        result[kernel] = per
+    if sheets:
+        _sheet(images, meths, Path(sheets) / "aliased_huckfinn_scan.png")
+    return result
+
+
+def _sheet(images: list[BenchImage], meths: dict[str, Method], path: Path,
+           image: str = "huckfinn_scan", at: tuple[int, int, int, int] = (380, 40, 160, 200)) -> None:
+    """huckfinn's hatched dress (top, left, height, width in HR pixels), point-sampled x2 and
+    enlarged by each method, beside the HR; 2x nearest-neighbour."""
+    from .sheet import panel_strip
+
+    im = next((im for im in images if im.name == image), None)
+    if im is None:
+        return
+    hr = im.hr[: im.hr.shape[0] // 2 * 2, : im.hr.shape[1] // 2 * 2]
+    lr = reduce(hr, "point")
+    y0, x0, h, w = at
+    panels = [("original", hr), ("point-sampled LR (nearest x2)", np.repeat(np.repeat(lr, 2, 0), 2, 1))]
+    panels += [(name, fn(lr)) for name, fn in meths.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    panel_strip([(name, arr[y0:y0 + h, x0:x0 + w]) for name, arr in panels], zoom=2).save(path)
