@@ -15,6 +15,8 @@ from the photo) against the plain path's output, which is what ``--auto`` must l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Callable
 
 import numpy as np
@@ -82,6 +84,7 @@ def page_sheet(scan: np.ndarray, clean: np.ndarray, outs: dict[str, np.ndarray],
     t, l, _ph, _pw = box
     y0, x0 = max(0, t - crop // 2), max(0, l - crop // 2)
     panels = [("scan", scan), ("print without its screen", clean)] + list(outs.items())
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     panel_strip([(name, a[y0:y0 + crop, x0:x0 + crop]) for name, a in panels], zoom=2).save(path)
 
 
