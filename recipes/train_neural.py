@@ -105,7 +105,7 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2-text-more": (replace(BASE, epochs=8, batch_shape=128, learning_rate=7e-5, seed=20, pixel_loss="mse",
                                      degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
                              "default-x2.safetensors", "default-x2"),
-    # issue 20: the shipped x2 on aliased LR (point-sampled: 23.94 dB against bicubic's 26.70) sharpens
+    # issue 20: the shipped x2 on aliased LR (point-sampled: 23.91 dB against Pillow bicubic's 26.68) sharpens
     # the aliasing into structure; the text recipe with 30 % of the LR box-reduced or point-sampled
     "default-x2-aliased": (replace(BASE, epochs=16, batch_shape=128, learning_rate=7e-5, seed=21, pixel_loss="mse",
                                    degradation="bicubic-aliased-text", generator=replace(BASE.generator, blocks=9)),
