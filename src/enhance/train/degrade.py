@@ -125,8 +125,9 @@ PRESETS: dict[str, Degradation] = {
 # are mostly text, which the registry corpus barely holds
 PRESETS.update({f"{k}-text": replace(PRESETS[k], text=0.125) for k in ("bicubic", "bicubic-jpeg", "repair")})
 # issue 20: real low-dpi scans and careless resizes are aliased, which the protocol's
-# antialiased LR never is (x2 on point-sampled LR made 23.91 dB where Pillow bicubic made 26.68, `benchmarks aliased`): a
-# share of the LR box-reduced or point-sampled, the rest as "bicubic-text"
+# antialiased LR never is (`benchmarks aliased`: x2 on point-sampled LR made 23.91 dB where
+# Pillow bicubic made 26.68): a share of the LR box-reduced or point-sampled, the rest as
+# "bicubic-text"
 PRESETS["bicubic-aliased-text"] = replace(PRESETS["bicubic-text"], kernels=("matlab", "box", "point"),
                                           kernel_weights=(0.7, 0.15, 0.15))
 
