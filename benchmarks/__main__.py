@@ -160,8 +160,8 @@ def cmd_aliased(args: argparse.Namespace) -> int:
     from .aliasedtrack import methods, run_track
 
     images = load_bench(names=args.images)
-    weights = dict(w.split("=", 1) for w in args.weights)
-    track = run_track(images, methods(args.models, weights), args.sheets, lambda s: print(s, file=sys.stderr))
+    track = run_track(images, methods(args.models, args.model_dir or None), args.sheets,
+                      lambda s: print(s, file=sys.stderr))
     _store(args, {"aliased": track, "aliased_machine": _machine(),
                   "aliased_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
     return 0
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "aliased":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--models", nargs="*", default=["default"], help="shipped models to enlarge with")
-            p.add_argument("--weights", nargs="*", default=[], help="LABEL=file.safetensors: a candidate x2 generator")
+            p.add_argument("--model-dir", default="", help="also find user models (ne2x-{type}-{name}.safetensors) here")
             p.add_argument("--sheets", default=str(root / "crops"), help="folder for the crop sheet")
             p.set_defaults(fn=cmd_aliased)
         elif name == "retina":

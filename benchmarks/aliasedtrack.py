@@ -3,10 +3,10 @@
 The protocol's LR is MATLAB's antialiased bicubic, and so was all the x2 model's training
 until issue 20. Real low-dpi scans and careless resizes are often aliased: a scanner's pixel
 integrates a small area of the page (close to a box reduction) or, at worst, samples points.
-Each bench image (cropped to even sides) is reduced x2 three ways: the protocol's bicubic, a
-2x2 box mean, and point sampling (the pixel nearest each LR pixel's centre, as Pillow's
-NEAREST takes it). Each LR is enlarged x2 by Pillow bicubic, Pillow Lanczos and each model
-asked for; PSNR-Y against the HR with the protocol's border crop, and SSIMULACRA2 where the
+Each bench image (cropped to even sides) is reduced x2 three ways, by the training's own
+kernels: the protocol's bicubic, a box filter, and point sampling (the pixel nearest each LR
+pixel's centre, as Pillow's NEAREST takes it). Each LR is enlarged x2 by Pillow bicubic, Pillow Lanczos and each model
+asked for (shipped, or a user model in ``--model-dir``); PSNR-Y against the HR with the protocol's border crop, and SSIMULACRA2 where the
 ``ssimulacra2`` package is installed. A crop sheet shows the hatching of huckfinn's engraving
 point-sampled and enlarged, where aliasing turns into zigzags if a method sharpens it.
 
@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image
 
 from .metrics import psnr_y
-from .protocol import BenchImage, make_lr
+from .protocol import BenchImage
 
 #: the reductions of the track
 KERNELS = ("matlab", "box", "point")
@@ -32,48 +31,27 @@ Method = Callable[[np.ndarray], np.ndarray]
 
 
 def reduce(hr: np.ndarray, kernel: str) -> np.ndarray:
-    """``hr`` (even sides) reduced x2 by ``kernel`` (one of :data:`KERNELS`), uint8."""
-    if kernel == "matlab":
-        return make_lr(hr, 2)
-    if kernel == "box":
-        return np.asarray(Image.fromarray(hr).reduce(2))
-    if kernel == "point":
-        return np.ascontiguousarray(hr[1::2, 1::2])
-    raise ValueError(f"unknown kernel {kernel!r}")
+    """``hr`` (even sides) reduced x2 by ``kernel`` (one of :data:`KERNELS`), uint8: exactly the
+    LR the training's degradation of that kernel makes (:mod:`enhance.train.degrade`)."""
+    from enhance.train.degrade import Degradation, degrade
+
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}")
+    return degrade(hr, 2, Degradation(kernels=(kernel,)), np.random.default_rng(0))
 
 
-def _pil(method: int) -> Method:
-    def run(lr: np.ndarray) -> np.ndarray:
-        return np.asarray(Image.fromarray(lr).resize((2 * lr.shape[1], 2 * lr.shape[0]), method))
-    return run
+def methods(models: list[str], model_dir: str | None = None) -> dict[str, Method]:
+    """Pillow bicubic and Lanczos, and each model of ``models`` at x2 as the harness runs it
+    (:func:`benchmarks.methods.ours`): a shipped name, or a user model
+    (``ne2x-{type}-{name}.safetensors``) found in ``model_dir``."""
+    from .methods import ROOT, ours, pillow
 
+    def at_x2(f: Callable[[np.ndarray, int], np.ndarray]) -> Method:
+        return lambda lr: f(lr, 2)
 
-def _model(name: str, weights: str | None = None) -> Method:
-    from enhance.models.registry import open_model
-    from enhance.upscaling import upscale_pixels
-
-    if weights:
-        from enhance.models.onnx_runtime import OrtUpscaler
-
-        model: object = OrtUpscaler.from_file(weights, name)
-    else:
-        model = open_model(name, 2)
-
-    def run(lr: np.ndarray) -> np.ndarray:
-        out = upscale_pixels(lr, "RGB", model)  # type: ignore[arg-type]
-        assert out is not None
-        return out
-    return run
-
-
-def methods(models: list[str], weights: dict[str, str] | None = None) -> dict[str, Method]:
-    """Pillow bicubic and Lanczos, and each model of ``models`` (a shipped name, or
-    ``label=path.safetensors`` through ``weights``)."""
-    out: dict[str, Method] = {"pil-bicubic": _pil(Image.BICUBIC), "pil-lanczos": _pil(Image.LANCZOS)}
+    out: dict[str, Method] = {"pil-bicubic": at_x2(pillow("bicubic")), "pil-lanczos": at_x2(pillow("lanczos"))}
     for m in models:
-        out[m] = _model(m)
-    for label, path in (weights or {}).items():
-        out[label] = _model("default", path)
+        out[m] = at_x2(ours(m, search_dir=Path(model_dir) if model_dir else ROOT))
     return out
 
 

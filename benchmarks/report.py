@@ -221,7 +221,7 @@ def aliased_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     lines = ["### Aliased track: x2 from LR that was never antialiased", "",
              f"Command: `{results.get('aliased_command', 'python -m benchmarks aliased')}` on "
              f"{results.get('aliased_machine', '?')} (`benchmarks/aliasedtrack.py`). Each bench image reduced x2 by "
-             "the protocol's MATLAB bicubic, a 2x2 box mean, or point sampling (the pixel nearest each LR pixel's "
+             "the training's kernels: the protocol's MATLAB bicubic, a box filter, or point sampling (the pixel nearest each LR pixel's "
              "centre), then enlarged x2; mean PSNR-Y / SSIMULACRA2 against the HR. Crop sheet: "
              "[crops/aliased_huckfinn_scan.png](crops/aliased_huckfinn_scan.png).", "",
              "| method | " + " | ".join(kernels) + " |", "|---" * (len(kernels) + 1) + "|"]

@@ -384,12 +384,16 @@ def lattice_purity(gray: np.ndarray, period: float, angle: float, step: int = 1)
         g = np.pad(g, ((0, hb * b - h), (0, wb * b - w)), mode="edge")
 
     def sum_x(x: np.ndarray) -> np.ndarray:  # block sums along x: (H, W) -> (H, W / b), strided adds
+        if b == 1:
+            return x
         out = x[:, 0::b].copy()
         for i in range(1, b):
             out += x[:, i::b]
         return out
 
     def sum_y(x: np.ndarray) -> np.ndarray:  # and along y: (H, ...) -> (H / b, ...)
+        if b == 1:
+            return x
         out = x[0::b].copy()
         for i in range(1, b):
             out += x[i::b]

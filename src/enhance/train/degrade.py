@@ -203,10 +203,10 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
     if scale > 1:
         x = _downscale(np.clip(x, 0, 255), scale, kernel) if kernel != "matlab" else imresize(x, output_shape=(x.shape[0] // scale, x.shape[1] // scale))
     if deg.halftone > 0 and not (engraved or typeset) and rng.random() < deg.halftone:
-        from .halftone import gray_target, print_and_scan, random_settings
+        from .halftone import SPOT_WEIGHTS, gray_target, print_and_scan, random_settings
 
         settings = random_settings(rng, fm_prob=deg.halftone_fm, wide=deg.halftone_wide,
-                                   **({"spot_weights": deg.spot_weights} if deg.spot_weights else {}))
+                                   spot_weights=deg.spot_weights or SPOT_WEIGHTS)
         if deg.screenless:
             if scale != 1:
                 raise ValueError("a screenless target is for x1 (descreening) only")
