@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from .metrics import psnr_y
+from .metrics import psnr_y, ssimulacra2_or_none
 from .protocol import BenchImage
 
 #: the reductions of the track
@@ -55,17 +55,6 @@ def methods(models: list[str], model_dir: str | None = None) -> dict[str, Method
     return out
 
 
-def _ssimulacra2(out: np.ndarray, hr: np.ndarray) -> float | None:
-    """SSIMULACRA2 of ``out`` against ``hr``; None where the ``quality`` extra is not installed."""
-    import importlib.util
-
-    if importlib.util.find_spec("ssimulacra2") is None:
-        return None
-    from enhance.quality import ssimulacra2
-
-    return ssimulacra2(hr, out)
-
-
 def run_track(images: list[BenchImage], meths: dict[str, Method], sheets: str | None = None,
               log: Callable[[str], None] = lambda s: None) -> dict[str, object]:
     """Every method on every reduction: per image PSNR-Y (and SSIMULACRA2), and the means."""
@@ -78,7 +67,7 @@ def run_track(images: list[BenchImage], meths: dict[str, Method], sheets: str | 
                 hr = im.hr[: im.hr.shape[0] // 2 * 2, : im.hr.shape[1] // 2 * 2]
                 out = fn(reduce(hr, kernel))
                 rows.append({"image": im.name, "class": im.klass, "psnr": psnr_y(out, hr, 2),
-                             "ssimulacra2": _ssimulacra2(out, hr)})
+                             "ssimulacra2": ssimulacra2_or_none(out, hr)})
             per[name] = rows
             log(f"aliased {kernel} {name}: {np.mean([r['psnr'] for r in rows]):.2f} dB")
         result[kernel] = per

@@ -1,21 +1,24 @@
-"""The JPEG track: small pictures that were saved as JPEG, enlarged x2.
+"""The JPEG track: small pictures that were saved as JPEG, enlarged x2 (or x3).
 
 What Enhance's users have most often is not a clean low-resolution picture but a small JPEG.
 Each bench image is reduced by the protocol's MATLAB bicubic, saved as JPEG at a fixed quality
-(Pillow, 4:2:0), decoded, and enlarged x2; the score is PSNR-Y against the HR original, with
-the protocol's border crop. Methods, in the same run:
+(Pillow, 4:2:0), decoded, and enlarged by the scale; the score is PSNR-Y against the HR
+original, with the protocol's border crop (2 px at x2, the scale beyond), and at x3 also
+SSIMULACRA2 where the ``ssimulacra2`` package is installed (a chain can raise PSNR while it
+flattens strokes). Methods, in the same run:
 
-* ``default``: the x2 model alone (``--repair never``);
-* ``default, --repair auto``: what ``enhance --zoom=2 file.jpg`` does, asked of the command's own
+* ``default``: the model alone (``--repair never``);
+* ``default, --repair auto``: what ``enhance --zoom=S file.jpg`` does, asked of the command's own
   :class:`enhance.treatment.Treatment`: the JPEG treatment when the file's quantization tables
   put it at a low enough quality;
 * ``repair + default``: the repair model first at every quality;
 * ``default jpeg variant``: the default model's JPEG variant at every quality (``--repair
-  always``), where one is shipped;
+  always``), where one is shipped at the scale;
 * waifu2x cunet, plain x2 and with the denoise level (0-3) best for each quality (chosen on the
-  whole bench, which favours it), where installed.
+  whole bench, which favours it), where installed (x2 only: waifu2x has no x3).
 
-``python -m benchmarks jpeg`` stores the results under ``jpeg`` and rewrites BENCHMARKS.md.
+``python -m benchmarks jpeg [--scale 3]`` stores the results under ``jpeg`` (``jpeg_x3``) and
+rewrites BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .metrics import psnr_y
+from .metrics import psnr_y, ssimulacra2_or_none
 from .protocol import BenchImage, make_lr
 
 #: JPEG qualities of the track
@@ -49,8 +52,8 @@ def jpeg_file(lr: np.ndarray, quality: int) -> tuple[np.ndarray, int]:
         return np.asarray(im.convert("RGB")), int(q if q is not None else 100)
 
 
-def ours(repair: str) -> JpegMethod:
-    """The ``default`` x2 model as the command runs it with ``--repair`` = "never" or "auto": the
+def ours(repair: str, scale: int = 2) -> JpegMethod:
+    """The ``default`` model at ``scale`` as the command runs it with ``--repair`` = "never" or "auto": the
     model each file goes through is the command's own :class:`~enhance.treatment.Treatment`'s
     choice, from the quality read off the file (screen detection, which only adds notes
     without ``--auto``, is left out)."""
@@ -58,7 +61,7 @@ def ours(repair: str) -> JpegMethod:
     from enhance.treatment import ModelRequest, Treatment
     from enhance.upscaling import upscale_pixels
 
-    treatment = Treatment(ModelRequest("default", 2), repair=repair, detect_screens=False)
+    treatment = Treatment(ModelRequest("default", scale), repair=repair, detect_screens=False)
 
     def run(pixels: np.ndarray, quality: int) -> np.ndarray:
         model, _notes = treatment.for_file(pixels, ImageMeta(layout="RGB", jpeg_quality=quality))
@@ -87,17 +90,23 @@ def _peer(variant: str) -> JpegMethod | None:
     return None if m is None else (lambda pixels, quality: m(pixels, 2))
 
 
-def _score(method: JpegMethod, cases: list[tuple[BenchImage, np.ndarray, np.ndarray, int]]) -> list[dict[str, object]]:
+def _score(method: JpegMethod, cases: list[tuple[BenchImage, np.ndarray, np.ndarray, int]], scale: int,
+           perceptual: bool) -> list[dict[str, object]]:
     rows = []
     for im, hr, pixels, q in cases:
         out = method(pixels, q)
-        rows.append({"image": im.name, "class": im.klass, "psnr": psnr_y(out, hr, 2)})
+        row: dict[str, object] = {"image": im.name, "class": im.klass, "psnr": psnr_y(out, hr, max(2, scale))}
+        if perceptual:
+            row["ssimulacra2"] = ssimulacra2_or_none(out, hr)
+        rows.append(row)
     return rows
 
 
 def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: None,
-              with_peers: bool = True) -> dict[str, object]:
-    """Every quality: the JPEG'd input upscaled by bicubic (for scale), ours three ways, and the peer."""
+              with_peers: bool = True, scale: int = 2) -> dict[str, object]:
+    """Every quality: the JPEG'd input upscaled by bicubic (for scale), ours three or four ways,
+    and the peer (x2 only). Rows carry ``psnr`` and, at x3 and beyond, ``ssimulacra2`` (None
+    without the package)."""
     from .methods import pillow
 
     from enhance.models.chain import Chain
@@ -105,30 +114,30 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
     from enhance.treatment import load_model
 
     methods: dict[str, JpegMethod | None] = {
-        "pil-bicubic": (lambda p, q, f=pillow("bicubic"): f(p, 2)),
-        "default": ours("never"),
-        "default, --repair auto": ours("auto"),
-        "repair + default": _fixed(Chain(load_model("repair", 1), load_model("default", 2))),
+        "pil-bicubic": (lambda p, q, f=pillow("bicubic"): f(p, scale)),
+        "default": ours("never", scale),
+        "default, --repair auto": ours("auto", scale),
+        "repair + default": _fixed(Chain(load_model("repair", 1), load_model("default", scale))),
     }
-    if has_variant("default", 2, "jpeg"):
-        methods["default jpeg variant"] = _fixed(load_model("default", 2, "jpeg"))
+    if has_variant("default", scale, "jpeg"):
+        methods["default jpeg variant"] = _fixed(load_model("default", scale, "jpeg"))
     peers: dict[str, JpegMethod | None] = {}
-    if with_peers:
+    if with_peers and scale == 2:
         peers = {"waifu2x cunet": _peer("scale2.0x_model.onnx")}
         peers.update({f"waifu2x cunet noise{n}": _peer(f"noise{n}_scale2.0x_model.onnx") for n in range(4)})
     out: dict[str, object] = {}
     for q in QUALITIES:
         cases = []
         for im in images:
-            h, w = (im.hr.shape[0] // 2) * 2, (im.hr.shape[1] // 2) * 2
+            h, w = (im.hr.shape[0] // scale) * scale, (im.hr.shape[1] // scale) * scale
             hr = im.hr[:h, :w]
-            pixels, est = jpeg_file(make_lr(hr, 2), q)
+            pixels, est = jpeg_file(make_lr(hr, scale), q)
             cases.append((im, hr, pixels, est))
         entry: dict[str, object] = {"estimated_quality": sorted({c[3] for c in cases}), "methods": {}}
         for name, fn in {**methods, **peers}.items():
             if fn is None:
                 continue
-            rows = _score(fn, cases)
+            rows = _score(fn, cases, scale, scale > 2)
             entry["methods"][name] = rows  # type: ignore[index]
             log(f"jpeg q{q} {name}: {np.mean([r['psnr'] for r in rows]):.2f} dB")
         out[f"q{q}"] = entry

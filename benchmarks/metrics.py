@@ -60,3 +60,15 @@ def ssim_y(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
     s12 = _filter_valid(a * b, w) - mu1 * mu2
     m = ((2 * mu1 * mu2 + c1) * (2 * s12 + c2)) / ((mu1 * mu1 + mu2 * mu2 + c1) * (s11 + s22 + c2))
     return float(m.mean())
+
+
+def ssimulacra2_or_none(out: np.ndarray, hr: np.ndarray) -> float | None:
+    """SSIMULACRA2 of ``out`` against ``hr`` (both ``(H, W, 3)`` uint8; about -inf..100, higher is
+    better); None where the ``quality`` extra (the ``ssimulacra2`` package) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("ssimulacra2") is None:
+        return None
+    from enhance.quality import ssimulacra2
+
+    return ssimulacra2(hr, out)

@@ -229,27 +229,36 @@ def aliased_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     return lines + [""]
 
 
-def jpeg_tables(results: dict) -> list[str]:  # type: ignore[type-arg]
-    jp = results.get("jpeg")
+def jpeg_tables(results: dict, key: str = "jpeg") -> list[str]:  # type: ignore[type-arg]
+    """The JPEG track at one scale (``jpeg`` is x2, ``jpeg_x3`` x3): mean PSNR-Y per quality, with
+    SSIMULACRA2 beside it where the rows carry it, and per class for what the command does."""
+    jp = results.get(key)
     if not jp:
         return []
     import numpy as np
 
     from .jpegtrack import best_denoise
 
+    scale = int(key.rsplit("_x", 1)[1]) if "_x" in key else 2
     keys = list(jp)
-    lines = ["### JPEG track: small JPEGs enlarged x2 (MATLAB-bicubic LR saved as JPEG at each quality; "
-             "PSNR-Y against the HR, 2 px border)", "",
-             f"Command: `{results.get('jpeg_command', 'python -m benchmarks jpeg')}`", "",
+    lines = [f"### JPEG track: small JPEGs enlarged x{scale} (MATLAB-bicubic LR saved as JPEG at each quality; "
+             f"PSNR-Y against the HR, {max(2, scale)} px border" + ("; / SSIMULACRA2" if scale > 2 else "") + ")", "",
+             f"Command: `{results.get(key + '_command', 'python -m benchmarks jpeg')}`"
+             + (f" on {results[key + '_machine']}" if results.get(key + "_machine") and scale > 2 else ""), "",
              "| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     best = best_denoise(jp)
 
     def mean(k: str, name: str, klass: str | None = None) -> float:
         return float(np.mean([r["psnr"] for r in jp[k]["methods"][name] if klass in (None, r["class"])]))
 
+    def cell(k: str, name: str) -> str:
+        rows = jp[k]["methods"][name]
+        s2 = [r["ssimulacra2"] for r in rows if r.get("ssimulacra2") is not None]
+        return _fmt(mean(k, name)) + (f" / {np.mean(s2):.1f}" if len(s2) == len(rows) else "")
+
     names = list(dict.fromkeys(n for k in keys for n in jp[k]["methods"] if not n.startswith("waifu2x cunet noise")))
     for name in names:
-        lines.append(f"| {name} | " + " | ".join(_fmt(mean(k, name)) if name in jp[k]["methods"] else "–" for k in keys) + " |")
+        lines.append(f"| {name} | " + " | ".join(cell(k, name) if name in jp[k]["methods"] else "–" for k in keys) + " |")
     if best:
         cells = [f"{mean(k, best[k]):.2f} ({best[k].rsplit(' ', 1)[1]})" if k in best else "–" for k in keys]
         lines.append("| waifu2x cunet, best denoise level | " + " | ".join(cells) + " |")
@@ -399,7 +408,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results) + aliased_table(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results) + jpeg_tables(results, "jpeg_x3") + aliased_table(results)
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
     body += serve_table(results) + ray_table(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")

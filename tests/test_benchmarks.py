@@ -136,6 +136,32 @@ def test_jpeg_track_runs_the_command_rule_on_a_tiny_bench(tmp_path: Path) -> Non
     assert any(ln.startswith("| default, --repair auto |") for ln in lines)
 
 
+def test_jpeg_track_at_x3_scores_psnr_and_ssimulacra2_and_draws_its_own_table() -> None:
+    """At x3 the track reduces by three, scores the enlargements at the HR's size with a 3 px
+    border and SSIMULACRA2 beside PSNR, runs the x3 command rule (the JPEG treatment at quality
+    30: the x3 JPEG variant where one is shipped, else the repair chain), and the report draws
+    a table of its own whose cells carry both scores."""
+    from benchmarks.jpegtrack import run_track
+    from benchmarks.protocol import BenchImage
+    from benchmarks.report import jpeg_tables
+    from enhance.models.registry import has_variant
+
+    images = [BenchImage("t", "photo", smooth_rgb(72, 66, seed=4))]
+    track = run_track(images, with_peers=True, scale=3)
+    methods = track["q30"]["methods"]
+    assert not any(n.startswith("waifu2x") for n in methods)  # waifu2x has no x3
+    row = methods["default"][0]
+    assert isinstance(row["ssimulacra2"], float) and row["ssimulacra2"] < 100
+    treated = "default jpeg variant" if has_variant("default", 3, "jpeg") else "repair + default"
+    assert methods["default, --repair auto"][0]["psnr"] == methods[treated][0]["psnr"]
+    assert methods["default, --repair auto"][0]["psnr"] != methods["default"][0]["psnr"]
+    assert track["q95"]["methods"]["default, --repair auto"][0]["psnr"] == track["q95"]["methods"]["default"][0]["psnr"]
+    lines = jpeg_tables({"jpeg_x3": track}, "jpeg_x3")
+    assert lines[0].startswith("### JPEG track: small JPEGs enlarged x3")
+    auto = next(ln for ln in lines if ln.startswith("| default, --repair auto |"))
+    assert auto.count(" / ") == len(track)  # PSNR / SSIMULACRA2 in every quality's cell
+
+
 def test_aliased_track_reduces_three_ways_and_scores_each_method(tmp_path: Path) -> None:
     """The aliased track's three LRs: the protocol's, a box mean, and point samples (which keep
     a pattern at the LR's Nyquist at full contrast); every method is scored on each, the sheet
