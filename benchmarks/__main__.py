@@ -150,7 +150,7 @@ def cmd_jpeg(args: argparse.Namespace) -> int:
     from .jpegtrack import run_track
 
     images = load_bench(names=args.images)
-    track = run_track(images, lambda s: print(s, file=sys.stderr), not args.no_peers, args.scale)
+    track = run_track(images, lambda s: print(s, file=sys.stderr), not args.no_peers, args.scale, args.sheets)
     key = "jpeg" if args.scale == 2 else f"jpeg_x{args.scale}"
     _store(args, {key: track, f"{key}_machine": _machine(),
                   f"{key}_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
@@ -286,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--no-peers", action="store_true")
             p.add_argument("--scale", type=int, choices=(2, 3, 4), default=2,
                            help="the enlargement (results under jpeg, jpeg_x3, jpeg_x4)")
+            p.add_argument("--sheets", default=str(root / "crops"),
+                           help="folder for the strokes crop sheet (x3 and x4: jpeg_xS_huckfinn_scan.png)")
             p.set_defaults(fn=cmd_jpeg)
         elif name == "aliased":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")

@@ -24,6 +24,7 @@ rewrites BENCHMARKS.md.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -103,10 +104,11 @@ def _score(method: JpegMethod, cases: list[tuple[BenchImage, np.ndarray, np.ndar
 
 
 def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: None,
-              with_peers: bool = True, scale: int = 2) -> dict[str, object]:
+              with_peers: bool = True, scale: int = 2, sheets: str | None = None) -> dict[str, object]:
     """Every quality: the JPEG'd input upscaled by bicubic (for scale), ours three or four ways,
     and the peer (x2 only). Rows carry ``psnr`` and, at x3 and beyond, ``ssimulacra2`` (None
-    without the package)."""
+    without the package). With ``sheets`` (a folder), at x3 and beyond, the strokes crop sheet
+    :func:`stroke_sheet` is drawn there too."""
     from .methods import pillow
 
     from enhance.models.chain import Chain
@@ -141,7 +143,35 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
             entry["methods"][name] = rows  # type: ignore[index]
             log(f"jpeg q{q} {name}: {np.mean([r['psnr'] for r in rows]):.2f} dB")
         out[f"q{q}"] = entry
+    if sheets and scale > 2:
+        stroke_sheet(images, {n: f for n, f in methods.items() if f is not None}, scale,
+                     Path(sheets) / f"jpeg_x{scale}_huckfinn_scan.png")
     return out
+
+
+#: the quality of the strokes sheet: a small JPEG of the kind the issue's pencil sketch was
+SHEET_QUALITY = 40
+
+
+def stroke_sheet(images: list[BenchImage], methods: dict[str, JpegMethod], scale: int, path: Path,
+                 image: str = "huckfinn_scan", at: tuple[int, int, int, int] = (380, 40, 160, 200)) -> None:
+    """huckfinn's hatched dress (top, left, height, width in HR pixels), reduced by ``scale``,
+    saved as JPEG at :data:`SHEET_QUALITY` and enlarged by each method, beside the HR and the
+    decoded JPEG (nearest-neighbour); every panel at 2x, nearest-neighbour. Strokes that a chain
+    flattens into grey blobs show here, where PSNR may still rise."""
+    from .sheet import panel_strip
+
+    im = next((im for im in images if im.name == image), None)
+    if im is None:
+        return
+    hr = im.hr[: im.hr.shape[0] // scale * scale, : im.hr.shape[1] // scale * scale]
+    pixels, est = jpeg_file(make_lr(hr, scale), SHEET_QUALITY)
+    y0, x0, h, w = at
+    panels = [("original", hr), (f"JPEG q{SHEET_QUALITY} (nearest x{scale})",
+                                 np.repeat(np.repeat(pixels, scale, 0), scale, 1))]
+    panels += [(name, fn(pixels, est)) for name, fn in methods.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    panel_strip([(name, arr[y0:y0 + h, x0:x0 + w]) for name, arr in panels], zoom=2).save(path)
 
 
 def best_denoise(track: dict[str, object]) -> dict[str, str]:

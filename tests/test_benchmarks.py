@@ -136,18 +136,21 @@ def test_jpeg_track_runs_the_command_rule_on_a_tiny_bench(tmp_path: Path) -> Non
     assert any(ln.startswith("| default, --repair auto |") for ln in lines)
 
 
-def test_jpeg_track_at_x3_scores_psnr_and_ssimulacra2_and_draws_its_own_table() -> None:
+def test_jpeg_track_at_x3_scores_psnr_and_ssimulacra2_and_draws_its_own_table(tmp_path: Path) -> None:
     """At x3 the track reduces by three, scores the enlargements at the HR's size with a 3 px
     border and SSIMULACRA2 beside PSNR, runs the x3 command rule (the JPEG treatment at quality
     30: the x3 JPEG variant where one is shipped, else the repair chain), and the report draws
-    a table of its own whose cells carry both scores."""
+    a table of its own whose cells carry both scores; the strokes sheet has a panel per method."""
+    from PIL import Image
+
     from benchmarks.jpegtrack import run_track
     from benchmarks.protocol import BenchImage
     from benchmarks.report import jpeg_tables
     from enhance.models.registry import has_variant
 
-    images = [BenchImage("t", "photo", smooth_rgb(72, 66, seed=4))]
-    track = run_track(images, with_peers=True, scale=3)
+    images = [BenchImage("t", "photo", smooth_rgb(72, 66, seed=4)),
+              BenchImage("huckfinn_scan", "scan/text", smooth_rgb(600, 300, seed=1))]
+    track = run_track(images, with_peers=True, scale=3, sheets=str(tmp_path))
     methods = track["q30"]["methods"]
     assert not any(n.startswith("waifu2x") for n in methods)  # waifu2x has no x3
     row = methods["default"][0]
@@ -160,6 +163,8 @@ def test_jpeg_track_at_x3_scores_psnr_and_ssimulacra2_and_draws_its_own_table() 
     assert lines[0].startswith("### JPEG track: small JPEGs enlarged x3")
     auto = next(ln for ln in lines if ln.startswith("| default, --repair auto |"))
     assert auto.count(" / ") == len(track)  # PSNR / SSIMULACRA2 in every quality's cell
+    sheet = Image.open(tmp_path / "jpeg_x3_huckfinn_scan.png")
+    assert sheet.width == (2 + len(methods)) * (2 * 200 + 4)  # the original, the JPEG and each method
 
 
 def test_aliased_track_reduces_three_ways_and_scores_each_method(tmp_path: Path) -> None:
