@@ -128,6 +128,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                                      seed=22, pixel_loss="mse", degradation="bicubic-jpeg-text",
                                      generator=replace(BASE.generator, scale=3, blocks=9)),
                              "default-x3-jpeg.safetensors", "default-x3"),
+    # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
+    "default-x4-jpeg-text": (replace(BASE, scale=4, type="jpeg", epochs=8, batch_shape=256, learning_rate=1.5e-4,
+                                     seed=23, pixel_loss="mse", degradation="bicubic-jpeg-text",
+                                     generator=replace(BASE.generator, scale=4, blocks=12)),
+                             "default-x4-jpeg.safetensors", "default-x4"),
     # the same recipe for x3 and x4 (16 and 12 epochs, what the ends of sessions allowed;
     # at x2 it gained most on scanned text, +1.45 dB mid-cycle)
     "default-x3-text": (replace(BASE, scale=3, epochs=16, batch_shape=192, learning_rate=1e-4, seed=12, pixel_loss="mse",
