@@ -138,8 +138,8 @@ def test_jpeg_track_runs_the_command_rule_on_a_tiny_bench(tmp_path: Path) -> Non
 
 def test_jpeg_track_at_x3_scores_psnr_and_ssimulacra2_and_draws_its_own_table(tmp_path: Path) -> None:
     """At x3 the track reduces by three, scores the enlargements at the HR's size with a 3 px
-    border and SSIMULACRA2 beside PSNR, runs the x3 command rule (the JPEG treatment at quality
-    30: the x3 JPEG variant where one is shipped, else the repair chain), and the report draws
+    border and SSIMULACRA2 beside PSNR, runs the x3 command rule (the repair chain at quality 30,
+    below the x3 JPEG variant's band; the variant at 70; the model alone at 95), and the report draws
     a table of its own whose cells carry both scores; the strokes sheet has a panel per method."""
     from PIL import Image
 
@@ -155,9 +155,12 @@ def test_jpeg_track_at_x3_scores_psnr_and_ssimulacra2_and_draws_its_own_table(tm
     assert not any(n.startswith("waifu2x") for n in methods)  # waifu2x has no x3
     row = methods["default"][0]
     assert isinstance(row["ssimulacra2"], float) and row["ssimulacra2"] < 100
-    treated = "default jpeg variant" if has_variant("default", 3, "jpeg") else "repair + default"
-    assert methods["default, --repair auto"][0]["psnr"] == methods[treated][0]["psnr"]
+    # the command's x3 rule: below the variant's band the chain, within it the variant
+    assert methods["default, --repair auto"][0]["psnr"] == methods["repair + default"][0]["psnr"]
     assert methods["default, --repair auto"][0]["psnr"] != methods["default"][0]["psnr"]
+    assert has_variant("default", 3, "jpeg")
+    in_band = track["q70"]["methods"]
+    assert in_band["default, --repair auto"][0]["psnr"] == in_band["default jpeg variant"][0]["psnr"]
     assert track["q95"]["methods"]["default, --repair auto"][0]["psnr"] == track["q95"]["methods"]["default"][0]["psnr"]
     lines = jpeg_tables({"jpeg_x3": track}, "jpeg_x3")
     assert lines[0].startswith("### JPEG track: small JPEGs enlarged x3")

@@ -24,8 +24,8 @@ from enhance.image import ImageMeta
 from enhance.models.chain import Chain
 from enhance.models.classical import ClassicalUpscaler
 from enhance.models.generator import Generator, GeneratorConfig, save_generator
-from enhance.treatment import (REPAIR_AT_OR_BELOW, VARIANT_AT_OR_BELOW, ModelRequest, Treatment, load_model,
-                               wants_repair)
+from enhance.treatment import (JPEG_CHAIN, JPEG_VARIANT, REPAIR_AT_OR_BELOW, VARIANT_AT_OR_BELOW, VARIANT_QUALITIES,
+                               ModelRequest, Treatment, load_model, wants_repair)
 from enhance.train.halftone import PrintSettings, print_and_scan
 
 from .conftest import smooth_rgb
@@ -72,19 +72,26 @@ class Row(NamedTuple):
     note: str                  # a note that says why ("" when none is due)
 
 
-V, R = VARIANT_AT_OR_BELOW, REPAIR_AT_OR_BELOW
+V, R, X3 = VARIANT_AT_OR_BELOW, REPAIR_AT_OR_BELOW, VARIANT_QUALITIES[3]
+#: ``same_as`` of a row whose model is the repair model before the zoom's plain one
+CHAIN = ("repair", "chain")
 ROUTES = [
-    # the zoom's default model, and the JPEG rule with a variant (x2) and without one (x3, x4)
+    # the zoom's default model, and the JPEG rule with a variant (x2, x3: within the zoom's band
+    # of qualities, the repair chain below it) and without one (x4)
     Row(2, None, None, "auto", False, None, False, "default", ("default", 2), ""),
     Row(2, None, None, "auto", False, 30, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
     Row(2, None, None, "auto", False, V, False, "default", ("default", 2, "jpeg"), f"quality {V}"),
     Row(2, None, None, "auto", False, V + 1, False, "default", ("default", 2), ""),
-    Row(3, None, None, "auto", False, R, False, "repair+default", ("default", 3, "jpeg"), "repair model removes it first"),
-    Row(3, None, None, "auto", False, R + 1, False, "default", ("default", 3), ""),
+    Row(3, None, None, "auto", False, X3[0] - 1, False, "repair+default", CHAIN, "repair model removes it first"),
+    Row(3, None, None, "auto", False, X3[0], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
+    Row(3, None, None, "auto", False, X3[1], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
+    Row(3, None, None, "auto", False, X3[1] + 1, False, "default", ("default", 3), ""),
     Row(4, None, None, "auto", False, 20, False, "repair+default", ("default", 4, "jpeg"), "repair model"),
+    Row(4, None, None, "auto", False, R + 1, False, "default", ("default", 4), ""),
     Row(2, None, None, "never", False, 10, False, "default", ("default", 2), ""),
     Row(2, None, None, "always", False, None, False, "default", ("default", 2, "jpeg"), "--repair always"),
-    Row(3, None, None, "always", False, 95, False, "repair+default", ("default", 3, "jpeg"), "--repair always"),
+    Row(3, None, None, "always", False, 95, False, "default", ("default", 3, "jpeg"), "--repair always"),
+    Row(4, None, None, "always", False, 95, False, "repair+default", ("default", 4, "jpeg"), "--repair always"),
     # auto serves the default model only; always serves any model
     Row(2, "raisr", None, "auto", False, 20, False, "raisr", ("raisr", 2), ""),
     Row(2, "raisr", None, "always", False, None, False, "repair+raisr", ("raisr", 2, "jpeg"), "--repair always"),
@@ -111,8 +118,9 @@ ROUTES = [
     Row(3, None, "photo", "auto", False, 30, False, "default", ("default", 3), "left as it is"),
     # --type=jpeg is the JPEG treatment already: never a second one
     Row(2, None, "jpeg", "auto", False, 30, False, "default", ("default", 2, "jpeg"), ""),
-    Row(3, None, "jpeg", "auto", False, 20, False, "repair+default", ("default", 3, "jpeg"), ""),
-    Row(3, None, "jpeg", "always", False, None, False, "repair+default", ("default", 3, "jpeg"), ""),
+    Row(3, None, "jpeg", "auto", False, 20, False, "default", ("default", 3, "jpeg"), ""),
+    Row(4, None, "jpeg", "auto", False, 20, False, "repair+default", ("default", 4, "jpeg"), ""),
+    Row(4, None, "jpeg", "always", False, None, False, "repair+default", ("default", 4, "jpeg"), ""),
 ]
 
 
@@ -120,7 +128,8 @@ def _check(treatment: Treatment, row: Row, pixels: np.ndarray, search_dir: Path 
     meta = ImageMeta(layout="RGB", jpeg_quality=row.quality, dpi=(400.0, 400.0) if row.screened else None)
     model, notes = treatment.for_file(pixels, meta)
     assert model.name == row.name and model.scale == row.zoom
-    expect = load_model(*row.same_as, search_dir=search_dir)
+    expect = (Chain(load_model("repair", 1), load_model(row.model or "default", row.zoom, search_dir=search_dir))
+              if row.same_as == CHAIN else load_model(*row.same_as, search_dir=search_dir))
     x = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
     np.testing.assert_allclose(model(x), expect(x), atol=1e-5)
     if row.note:
@@ -155,8 +164,15 @@ def test_routing_of_a_users_model(row: Row, toy_dir: Path, pictures: dict[bool, 
 def test_the_jpeg_rule() -> None:
     q = REPAIR_AT_OR_BELOW
     assert wants_repair("auto", "default", 2, q) and not wants_repair("auto", "default", 2, q + 1)
-    assert wants_repair("auto", "default", 2, VARIANT_AT_OR_BELOW, variant=True)
+    assert wants_repair("auto", "default", 2, VARIANT_AT_OR_BELOW, variant=True) == JPEG_VARIANT
     assert not wants_repair("auto", "default", 2, VARIANT_AT_OR_BELOW + 1, variant=True)
+    # a zoom's band: the variant within it, the chain below it (as far as the chain goes), nothing above
+    lo, hi = VARIANT_QUALITIES[3]
+    assert wants_repair("auto", "default", 3, lo, variant=True) == wants_repair("auto", "default", 3, hi, variant=True) == JPEG_VARIANT
+    assert wants_repair("auto", "default", 3, lo - 1, variant=True) == JPEG_CHAIN
+    assert wants_repair("auto", "default", 3, hi + 1, variant=True) is None
+    assert wants_repair("always", "default", 3, 95, variant=True) == JPEG_VARIANT
+    assert wants_repair("always", "default", 3, 95) == JPEG_CHAIN
     assert not wants_repair("auto", "default", 2, None)  # not a JPEG
     assert not wants_repair("auto", "raisr", 2, 20)  # auto serves the default model only
     assert not wants_repair("auto", "default", 2, 20, descreening=True)  # the descreener knows JPEG itself
@@ -200,7 +216,8 @@ def test_models_load_once_per_treatment(monkeypatch: pytest.MonkeyPatch, picture
     for _ in range(3):
         t.for_file(pictures[True], ImageMeta(layout="RGB", dpi=(400.0, 400.0)))
         t.for_file(pictures[False], ImageMeta(layout="RGB", jpeg_quality=20))
-    assert sorted(n for n, _, _ in opened) == ["bicubic", "bicubic", "bicubic", "descreen", "repair"]
+    # the JPEG chain reuses the main model: only the print chain opens a second bicubic
+    assert sorted(n for n, _, _ in opened) == ["bicubic", "bicubic", "descreen", "repair"]
 
 
 def test_a_loaded_model_gets_the_repair_chain(tmp_path: Path) -> None:
@@ -261,11 +278,14 @@ def test_type_jpeg_is_not_treated_twice(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(Chain, "__init__", counting)
     bad = _jpeg(tmp_path / "bad.jpg", 20)
-    assert main(["--zoom=3", "-q", "--type=jpeg", "-o", str(tmp_path / "o"), str(bad)]) == 0
-    assert len(calls) == 1  # one repair chain (the x3 model has no JPEG variant)
+    assert main(["--zoom=4", "-q", "--type=jpeg", "-o", str(tmp_path / "o"), str(bad)]) == 0
+    assert len(calls) == 1  # one repair chain (the x4 model has no JPEG variant)
     calls.clear()
-    enhance.upscale(Image.open(bad), 3, type="jpeg")
+    enhance.upscale(Image.open(bad), 4, type="jpeg")
     assert len(calls) == 1
+    calls.clear()
+    enhance.upscale(Image.open(bad), 3, type="jpeg")  # the x3 variant: no chain at all, even at quality 20
+    assert not calls
 
 
 MISUSE = {

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 from .version import __version__
 from .errors import EnhanceError
 from .models.ensemble import PASSES
-from .treatment import REPAIR_MODES, VARIANT_AT_OR_BELOW
+from .treatment import REPAIR_MODES, auto_jpeg_limit
 
 if TYPE_CHECKING:
     from .batch import BatchOptions
@@ -133,8 +133,10 @@ def _build_parser() -> argparse.ArgumentParser:
                     "model's JPEG variant, or the repair model first)")
     ap.add_argument("--auto", action="store_true", help="descreen (as --type=print) only the files in which a halftone screen is detected")
     ap.add_argument("--repair", default="auto", choices=REPAIR_MODES,
-                    help="treat JPEG damage as --type=jpeg does: auto = JPEG files compressed at quality "
-                         f"{VARIANT_AT_OR_BELOW} or below, with the default model (default); always = every file; never")
+                    help="treat JPEG damage as --type=jpeg does: auto = JPEG files compressed hard enough for it "
+                         "to help, with the default model (quality "
+                         + ", ".join(f"{auto_jpeg_limit(z)} or below at x{z}" for z in (2, 3, 4))
+                         + ") (default); always = every file; never")
     ap.add_argument("--output", "-o", type=Path, default=None, metavar="DIR",
                     help="write outputs into DIR instead of beside the inputs (with one input, a name such as "
                          "result.png names the output file and its format)")

@@ -13,9 +13,11 @@ by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere
   (a photo among type) only those are descreened, feathered into the rest, which the plain path
   makes (:class:`~enhance.upscaling.Regional`);
 * the JPEG treatment (``repair``): the model's JPEG variant where it has one at this zoom, else
-  the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files compressed at quality
-  :data:`VARIANT_AT_OR_BELOW` or below (with a variant) or :data:`REPAIR_AT_OR_BELOW` or below
-  (the chain) when enlarging with ``default``; ``"always"`` to every file; ``"never"`` to none.
+  the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files when enlarging with
+  ``default``: with a variant, to those whose quality lies in the zoom's band of
+  :data:`VARIANT_QUALITIES` (below the band the chain, up to :data:`REPAIR_AT_OR_BELOW`),
+  without one the chain to those at :data:`REPAIR_AT_OR_BELOW` or below; ``"always"`` gives
+  every file the variant (or the chain); ``"never"`` none.
   A descreened file never gets it (the descreener was trained on JPEG'd scans itself), nor does
   ``type="jpeg"``, whose model is the JPEG treatment already. An explicit content type
   (``type="photo"``) is the variant the user asked for: ``"auto"`` leaves its JPEGs alone
@@ -25,7 +27,10 @@ Thresholds, measured on the public bench (``python -m benchmarks jpeg``, x2, PSN
 HR): the repair chain against the model alone, +0.92 dB at quality 30, +0.64 at 50, +0.44 at 60,
 +0.14 at 70, -0.07 at 75, -0.34 at 80, -1.2 at 90 (the repair model, trained on quality 10-60,
 smooths detail the file still has); the x2 JPEG variant against the x2 model alone, +0.39 dB at
-80, +0.07 at 85, -0.39 at 90, -1.02 at 95.
+80, +0.07 at 85, -0.39 at 90, -1.02 at 95. At x3 (``python -m benchmarks jpeg --scale 3`` and
+qualities 40, 60, 80 measured alike; PSNR-Y / SSIMULACRA2) the x3 variant against the chain:
+-0.15 / -3.6 at 30, -0.06 / -1.5 at 40, +0.03 / +0.4 at 50, +0.13 / +2.0 at 60, +0.27 / +4.3 at
+70; against the model alone, +0.45 / +0.1 at 80, +0.27 / -2.1 at 85, -0.30 / -9.2 at 95.
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, re
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModelRequest", "Treatment", "load_model", "upscale", "wants_repair", "zoom_plan", "REPAIR_MODES",
-           "REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "DESCREEN", "REPAIR"]
+__all__ = ["ModelRequest", "Treatment", "auto_jpeg_limit", "load_model", "upscale", "wants_repair", "zoom_plan", "REPAIR_MODES",
+           "REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "VARIANT_QUALITIES", "JPEG_VARIANT", "JPEG_CHAIN", "DESCREEN",
+           "REPAIR"]
 
 #: The x1 model that removes halftone screens (``type="print"``).
 DESCREEN = "descreen"
@@ -62,7 +68,13 @@ REPAIR = "repair"
 #: ``auto`` gives the repair chain to JPEG sources whose estimated quality is at most this
 REPAIR_AT_OR_BELOW = 70
 #: ``auto`` gives the model's JPEG variant, where it has one, to JPEG sources up to this quality
+#: (at a zoom :data:`VARIANT_QUALITIES` does not list)
 VARIANT_AT_OR_BELOW = 85
+#: per zoom, the qualities (lowest, highest) of the JPEG files ``auto`` gives the variant to;
+#: below the lowest the repair chain does better (module docstring: measured on the JPEG track)
+VARIANT_QUALITIES: dict[int, tuple[int, int]] = {2: (1, VARIANT_AT_OR_BELOW), 3: (50, 80)}
+#: :func:`wants_repair`'s answers: the model's JPEG variant, or the repair model first
+JPEG_VARIANT, JPEG_CHAIN = "variant", "chain"
 #: the types that are treatments rather than variants: the descreen chain, the JPEG treatment
 TREATMENT_TYPES = ("print", "jpeg")
 #: ``auto``: JPEG sources compressed hard enough, with the ``default`` model; ``always``: every
@@ -213,8 +225,8 @@ def load_model(
 
 
 def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False,
-                 variant: bool = False, type_given: bool = False) -> bool:
-    """The JPEG rule: whether a file gets the JPEG treatment (module docstring).
+                 variant: bool = False, type_given: bool = False) -> str | None:
+    """The JPEG rule: whether a file gets the JPEG treatment, and which (module docstring).
 
     Args:
         mode: one of :data:`REPAIR_MODES`.
@@ -222,10 +234,14 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
         zoom: the enlargement.
         jpeg_quality: :func:`~enhance.jpegdamage.estimate_quality` of the source, None when it is not a JPEG.
         descreening: the file goes through the descreener.
-        variant: ``model`` has a JPEG variant at ``zoom`` (then files up to :data:`VARIANT_AT_OR_BELOW`
-            get it; the repair chain stops at :data:`REPAIR_AT_OR_BELOW`).
+        variant: ``model`` has a JPEG variant at ``zoom`` (then files in the zoom's band of
+            :data:`VARIANT_QUALITIES` get it; the repair chain stops at :data:`REPAIR_AT_OR_BELOW`).
         type_given: a content type was asked for explicitly (``--type=photo``): the variant
             asked for wins over ``auto`` (``always`` still treats the file).
+
+    Returns:
+        :data:`JPEG_VARIANT` (the model's JPEG variant), :data:`JPEG_CHAIN` (the repair model
+        first), or None: no JPEG treatment.
 
     Raises:
         ValueError: ``mode`` is not one of :data:`REPAIR_MODES`.
@@ -233,13 +249,27 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
     if mode not in REPAIR_MODES:
         raise ValueError(f"repair mode {mode!r}: choose one of {', '.join(REPAIR_MODES)}")
     if mode == "never" or descreening or model == REPAIR:
-        return False
+        return None
     if mode == "always":
-        return True
-    if type_given:
-        return False
-    limit = VARIANT_AT_OR_BELOW if variant else REPAIR_AT_OR_BELOW
-    return model == "default" and zoom > 1 and jpeg_quality is not None and jpeg_quality <= limit
+        return JPEG_VARIANT if variant else JPEG_CHAIN
+    if type_given or model != "default" or zoom <= 1 or jpeg_quality is None:
+        return None
+    if variant:
+        lowest, highest = VARIANT_QUALITIES.get(zoom, (1, VARIANT_AT_OR_BELOW))
+        if lowest <= jpeg_quality <= highest:
+            return JPEG_VARIANT
+        if jpeg_quality > highest:
+            return None
+    return JPEG_CHAIN if jpeg_quality <= REPAIR_AT_OR_BELOW else None
+
+
+def auto_jpeg_limit(zoom: int, model: str = "default", search_dir: str | Path = ".") -> int:
+    """The highest JPEG quality that ``--repair auto`` treats when ``model`` enlarges by ``zoom``
+    (1-4): the top of the variant's band where the model has a JPEG variant at that zoom, else
+    :data:`REPAIR_AT_OR_BELOW` (the repair chain's)."""
+    if has_variant(model, zoom, "jpeg", search_dir):
+        return VARIANT_QUALITIES.get(zoom, (1, VARIANT_AT_OR_BELOW))[1]
+    return REPAIR_AT_OR_BELOW
 
 
 class Treatment:
@@ -323,16 +353,16 @@ class Treatment:
             self._loaded["print"] = self._compose(build_model(replace(req, name=name, type="print")))
         return self._loaded["print"]
 
-    def _jpeg_model(self) -> Upscaler:
-        if "jpeg" not in self._loaded:  # loaded on the first JPEG that needs it only
+    def _jpeg_model(self, kind: str) -> Upscaler:
+        """The JPEG treatment of :func:`wants_repair`'s ``kind``: the variant, or the repair model
+        before the main model (the one already loaded)."""
+        if kind not in self._loaded:  # loaded on the first JPEG that needs it only
             req = self._first
-            if self._given:
-                repair = build_model(ModelRequest(REPAIR, 1, None, req.device, req.precision, req.backend, req.ensemble,
-                                                  req.model_dir))
-                self._loaded["jpeg"] = Chain(repair, self.model)
+            if kind == JPEG_VARIANT and not self._given:
+                self._loaded[kind] = self._compose(build_model(replace(req, name=req.model, type="jpeg")))
             else:
-                self._loaded["jpeg"] = self._compose(build_model(replace(req, name=req.model, type="jpeg")))
-        return self._loaded["jpeg"]
+                self._loaded[kind] = Chain(build_model(replace(req, name=REPAIR, zoom=1, type=None)), self.model)
+        return self._loaded[kind]
 
     def for_file(self, pixels: np.ndarray, meta: ImageMeta) -> tuple[Upscaler, list[str]]:
         """The model this file goes through, and notes for the user on why.
@@ -386,10 +416,11 @@ class Treatment:
                 wants_repair("auto", self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant):
             notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: left as it is for the {req.type} variant "
                          "asked for (--repair always would remove the damage first)")
-        if req.type != "jpeg" and wants_repair(self.repair, self._rule_name, req.zoom, meta.jpeg_quality, descreening,
-                                               self._variant, typed):
-            model = self._jpeg_model()
-            how = (f"the {req.model} model's JPEG variant removes it as it enlarges" if self._variant
+        kind = wants_repair(self.repair, self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant,
+                            typed)
+        if req.type != "jpeg" and kind:
+            model = self._jpeg_model(kind)
+            how = (f"the {req.model} model's JPEG variant removes it as it enlarges" if kind == JPEG_VARIANT
                    else "the repair model removes it first")
             if self.repair == "always":
                 notes.append(f"JPEG damage: {how} (--repair always)")
