@@ -408,7 +408,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results) + jpeg_tables(results, "jpeg_x3") + aliased_table(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results) + jpeg_tables(results, "jpeg_x3") + jpeg_tables(results, "jpeg_x4") + aliased_table(results)
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
     body += serve_table(results) + ray_table(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")

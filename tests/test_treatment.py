@@ -72,12 +72,12 @@ class Row(NamedTuple):
     note: str                  # a note that says why ("" when none is due)
 
 
-V, R, X3 = VARIANT_AT_OR_BELOW, REPAIR_AT_OR_BELOW, VARIANT_QUALITIES[3]
+V, R, X3, X4 = VARIANT_AT_OR_BELOW, REPAIR_AT_OR_BELOW, VARIANT_QUALITIES[3], VARIANT_QUALITIES[4]
 #: ``same_as`` of a row whose model is the repair model before the zoom's plain one
 CHAIN = ("repair", "chain")
 ROUTES = [
-    # the zoom's default model, and the JPEG rule with a variant (x2, x3: within the zoom's band
-    # of qualities, the repair chain below it) and without one (x4)
+    # the zoom's default model, and the JPEG rule with a variant: at x2 up to its highest
+    # quality, at x3 and x4 within the zoom's band of qualities, the repair chain below it
     Row(2, None, None, "auto", False, None, False, "default", ("default", 2), ""),
     Row(2, None, None, "auto", False, 30, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
     Row(2, None, None, "auto", False, V, False, "default", ("default", 2, "jpeg"), f"quality {V}"),
@@ -86,12 +86,14 @@ ROUTES = [
     Row(3, None, None, "auto", False, X3[0], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
     Row(3, None, None, "auto", False, X3[1], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
     Row(3, None, None, "auto", False, X3[1] + 1, False, "default", ("default", 3), ""),
-    Row(4, None, None, "auto", False, 20, False, "repair+default", ("default", 4, "jpeg"), "repair model"),
-    Row(4, None, None, "auto", False, R + 1, False, "default", ("default", 4), ""),
+    Row(4, None, None, "auto", False, 20, False, "repair+default", CHAIN, "repair model"),
+    Row(4, None, None, "auto", False, X4[0], False, "default", ("default", 4, "jpeg"), "JPEG variant"),
+    Row(4, None, None, "auto", False, X4[1] + 1, False, "default", ("default", 4), ""),
     Row(2, None, None, "never", False, 10, False, "default", ("default", 2), ""),
     Row(2, None, None, "always", False, None, False, "default", ("default", 2, "jpeg"), "--repair always"),
     Row(3, None, None, "always", False, 95, False, "default", ("default", 3, "jpeg"), "--repair always"),
-    Row(4, None, None, "always", False, 95, False, "repair+default", ("default", 4, "jpeg"), "--repair always"),
+    Row(4, None, None, "always", False, 95, False, "default", ("default", 4, "jpeg"), "--repair always"),
+    Row(4, "raisr", None, "always", False, 95, False, "repair+raisr", ("raisr", 4, "jpeg"), "--repair always"),
     # auto serves the default model only; always serves any model
     Row(2, "raisr", None, "auto", False, 20, False, "raisr", ("raisr", 2), ""),
     Row(2, "raisr", None, "always", False, None, False, "repair+raisr", ("raisr", 2, "jpeg"), "--repair always"),
@@ -119,8 +121,8 @@ ROUTES = [
     # --type=jpeg is the JPEG treatment already: never a second one
     Row(2, None, "jpeg", "auto", False, 30, False, "default", ("default", 2, "jpeg"), ""),
     Row(3, None, "jpeg", "auto", False, 20, False, "default", ("default", 3, "jpeg"), ""),
-    Row(4, None, "jpeg", "auto", False, 20, False, "repair+default", ("default", 4, "jpeg"), ""),
-    Row(4, None, "jpeg", "always", False, None, False, "repair+default", ("default", 4, "jpeg"), ""),
+    Row(4, None, "jpeg", "always", False, None, False, "default", ("default", 4, "jpeg"), ""),
+    Row(4, "raisr", "jpeg", "auto", False, 20, False, "repair+raisr", ("raisr", 4, "jpeg"), ""),
 ]
 
 
@@ -278,10 +280,10 @@ def test_type_jpeg_is_not_treated_twice(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(Chain, "__init__", counting)
     bad = _jpeg(tmp_path / "bad.jpg", 20)
-    assert main(["--zoom=4", "-q", "--type=jpeg", "-o", str(tmp_path / "o"), str(bad)]) == 0
-    assert len(calls) == 1  # one repair chain (the x4 model has no JPEG variant)
+    assert main(["--zoom=3", "--model=raisr", "-q", "--type=jpeg", "-o", str(tmp_path / "o"), str(bad)]) == 0
+    assert len(calls) == 1  # one repair chain (raisr has no JPEG variant)
     calls.clear()
-    enhance.upscale(Image.open(bad), 4, type="jpeg")
+    enhance.upscale(Image.open(bad), 3, "raisr", type="jpeg")
     assert len(calls) == 1
     calls.clear()
     enhance.upscale(Image.open(bad), 3, type="jpeg")  # the x3 variant: no chain at all, even at quality 20
@@ -354,9 +356,12 @@ def test_zoom_8_is_x4_then_x2_and_1_5_is_x2_brought_down(tmp_path: Path, capsys:
 
 
 def test_zoom_8_treats_a_jpeg_in_its_first_step(pictures: dict[bool, np.ndarray]) -> None:
-    """The JPEG rule is the first model's (x4: the repair chain up to quality 70), then x2."""
+    """The JPEG rule is the first model's (x4: the repair chain below its variant's band, the
+    variant within it), then x2."""
     t = Treatment(ModelRequest(None, 8), detect_screens=False)
     m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=40))
     assert m.name == "repair+default+default" and m.scale == 8 and "repair model removes it first" in notes[0]
     m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=80))
-    assert m is t.model and m.name == "default+default" and not notes
+    assert m is not t.model and m.name == "default+default" and m.scale == 8 and "JPEG variant" in notes[0]
+    m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=90))
+    assert m is t.model and not notes

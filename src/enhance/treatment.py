@@ -30,7 +30,10 @@ smooths detail the file still has); the x2 JPEG variant against the x2 model alo
 80, +0.07 at 85, -0.39 at 90, -1.02 at 95. At x3 (``python -m benchmarks jpeg --scale 3`` and
 qualities 40, 60, 80 measured alike; PSNR-Y / SSIMULACRA2) the x3 variant against the chain:
 -0.15 / -3.6 at 30, -0.06 / -1.5 at 40, +0.03 / +0.4 at 50, +0.13 / +2.0 at 60, +0.27 / +4.3 at
-70; against the model alone, +0.45 / +0.1 at 80, +0.27 / -2.1 at 85, -0.30 / -9.2 at 95.
+70; against the model alone, +0.45 / +0.1 at 80, +0.27 / -2.1 at 85, -0.30 / -9.2 at 95. At x4
+the x4 variant against the chain: -0.13 / -3.8 at 30, -0.07 / -2.4 at 40, +0.01 / -0.8 at 50,
++0.07 / +1.1 at 60, +0.18 / +3.4 at 70; against the model alone, +0.32 / +3.5 at 80, +0.17 / +0.4
+at 85, -0.31 / -10.7 at 95.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ REPAIR_AT_OR_BELOW = 70
 VARIANT_AT_OR_BELOW = 85
 #: per zoom, the qualities (lowest, highest) of the JPEG files ``auto`` gives the variant to;
 #: below the lowest the repair chain does better (module docstring: measured on the JPEG track)
-VARIANT_QUALITIES: dict[int, tuple[int, int]] = {2: (1, VARIANT_AT_OR_BELOW), 3: (50, 80)}
+VARIANT_QUALITIES: dict[int, tuple[int, int]] = {2: (1, VARIANT_AT_OR_BELOW), 3: (50, 80), 4: (60, 85)}
 #: :func:`wants_repair`'s answers: the model's JPEG variant, or the repair model first
 JPEG_VARIANT, JPEG_CHAIN = "variant", "chain"
 #: the types that are treatments rather than variants: the descreen chain, the JPEG treatment
