@@ -128,6 +128,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                                      seed=22, pixel_loss="mse", degradation="bicubic-jpeg-text",
                                      generator=replace(BASE.generator, scale=3, blocks=9)),
                              "default-x3-jpeg.safetensors", "default-x3"),
+    # a second, lower cycle for the x3 variant (10 epochs left the chain ahead below quality 50)
+    "default-x3-jpeg-text-more": (replace(BASE, scale=3, type="jpeg", epochs=8, batch_shape=192, learning_rate=1e-4,
+                                          seed=24, pixel_loss="mse", degradation="bicubic-jpeg-text",
+                                          generator=replace(BASE.generator, scale=3, blocks=9)),
+                                  "default-x3-jpeg.safetensors", "default-x3-jpeg-text"),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
     "default-x4-jpeg-text": (replace(BASE, scale=4, type="jpeg", epochs=8, batch_shape=256, learning_rate=1.5e-4,
                                      seed=23, pixel_loss="mse", degradation="bicubic-jpeg-text",
