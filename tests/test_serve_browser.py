@@ -59,7 +59,7 @@ def test_the_page_in_a_headless_browser(tmp_path: Path) -> None:
                 page = ctx.new_page()
                 page.on("request", lambda r: requests.append(r.url))
                 page.goto(base + "/")
-                page.wait_for_function("document.querySelectorAll('#model option').length > 1")
+                page.wait_for_function("() => document.querySelectorAll('#model option').length > 1")
                 page.select_option("#model", "bicubic")
                 page.select_option("#make", "2")
                 page.set_input_files("#files", [str(tmp_path / "figure1.png"), str(tmp_path / "figure2.png")])
@@ -72,7 +72,7 @@ def test_the_page_in_a_headless_browser(tmp_path: Path) -> None:
                 slider.wait_for()
                 frame = page.locator("iframe.report").element_handle().content_frame()  # type: ignore[union-attr]
                 assert frame is not None
-                frame.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+                frame.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
                 slider.scroll_into_view_if_needed()
                 after = report.locator(".slider .after").first
                 clip0 = after.evaluate("e => getComputedStyle(e).clipPath")
