@@ -29,8 +29,8 @@ HR): the repair chain against the model alone, +0.92 dB at quality 30, +0.64 at 
 smooths detail the file still has); the x2 JPEG variant against the x2 model alone, +0.39 dB at
 80, +0.07 at 85, -0.39 at 90, -1.02 at 95. At x3 (``python -m benchmarks jpeg --scale 3`` and
 qualities 40, 60, 80 measured alike; PSNR-Y / SSIMULACRA2) the x3 variant against the chain:
--0.15 / -3.6 at 30, -0.06 / -1.5 at 40, +0.03 / +0.4 at 50, +0.13 / +2.0 at 60, +0.27 / +4.3 at
-70; against the model alone, +0.45 / +0.1 at 80, +0.27 / -2.1 at 85, -0.30 / -9.2 at 95. At x4
+-0.12 / -2.9 at 30, -0.02 / -0.7 at 40, +0.07 / +1.1 at 50, +0.16 / +2.6 at 60, +0.31 / +4.7 at
+70; against the model alone, +0.49 / +0.5 at 80, +0.31 / -1.8 at 85, -0.27 / -9.1 at 95. At x4
 the x4 variant against the chain: -0.13 / -3.8 at 30, -0.07 / -2.4 at 40, +0.01 / -0.8 at 50,
 +0.07 / +1.1 at 60, +0.18 / +3.4 at 70; against the model alone, +0.32 / +3.5 at 80, +0.17 / +0.4
 at 85, -0.31 / -10.7 at 95.
