@@ -1,9 +1,9 @@
-"""The JPEG track: small pictures that were saved as JPEG, enlarged x2 (or x3).
+"""The JPEG track: small pictures that were saved as JPEG, enlarged x2 (or x3, x4).
 
 What Enhance's users have most often is not a clean low-resolution picture but a small JPEG.
 Each bench image is reduced by the protocol's MATLAB bicubic, saved as JPEG at a fixed quality
 (Pillow, 4:2:0), decoded, and enlarged by the scale; the score is PSNR-Y against the HR
-original, with the protocol's border crop (2 px at x2, the scale beyond), and at x3 also
+original, with the protocol's border crop (2 px at x2, the scale beyond), and at x3 and x4 also
 SSIMULACRA2 where the ``ssimulacra2`` package is installed (a chain can raise PSNR while it
 flattens strokes). Methods, in the same run:
 
@@ -15,9 +15,9 @@ flattens strokes). Methods, in the same run:
 * ``default jpeg variant``: the default model's JPEG variant at every quality (``--repair
   always``), where one is shipped at the scale;
 * waifu2x cunet, plain x2 and with the denoise level (0-3) best for each quality (chosen on the
-  whole bench, which favours it), where installed (x2 only: waifu2x has no x3).
+  whole bench, which favours it), where installed (x2 only: waifu2x has no x3 and is not run at x4).
 
-``python -m benchmarks jpeg [--scale 3]`` stores the results under ``jpeg`` (``jpeg_x3``) and
+``python -m benchmarks jpeg [--scale 3|4]`` stores the results under ``jpeg`` (``jpeg_x3``, ``jpeg_x4``) and
 rewrites BENCHMARKS.md.
 """
 
