@@ -59,6 +59,16 @@ def _repair_cycle(epochs: int, lr: float, seed: int) -> tuple[TrainConfig, str, 
             "repair-x1.safetensors", "repair-x1")
 
 
+def _jpeg_variant(scale: int, blocks: int, epochs: int, lr: float, seed: int,
+                  init: str) -> tuple[TrainConfig, str, str | None]:
+    """A cosine cycle of ``default``'s JPEG variant at ``scale`` on the x2 variant's recipe (LR
+    saved as JPEG at quality 20-95, pages of type, MSE, 64 px LR patches), from stage ``init``."""
+    return (replace(BASE, scale=scale, type="jpeg", epochs=epochs, batch_shape=64 * scale, learning_rate=lr,
+                    seed=seed, pixel_loss="mse", degradation="bicubic-jpeg-text",
+                    generator=replace(BASE.generator, scale=scale, blocks=blocks)),
+            f"default-x{scale}-jpeg.safetensors", init)
+
+
 STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2": (BASE, "default-x2.safetensors", None),
     "default-x4": (replace(BASE, scale=4, epochs=4, batch_shape=192, learning_rate=3e-4,
@@ -117,27 +127,15 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                                 generator=replace(BASE.generator, blocks=9)), "default-x2-jpeg.safetensors", "default-x2"),
     # the JPEG variant again, grown from the text-trained x2 (the first was fine-tuned from the x2
     # before its text cycle), with pages of type among the crops and an MSE loss
-    "default-x2-jpeg-text": (replace(BASE, type="jpeg", epochs=16, batch_shape=128, learning_rate=1.5e-4, seed=16,
-                                     pixel_loss="mse", degradation="bicubic-jpeg-text",
-                                     generator=replace(BASE.generator, blocks=9)), "default-x2-jpeg.safetensors",
-                             "default-x2"),
+    "default-x2-jpeg-text": _jpeg_variant(2, 9, 16, 1.5e-4, 16, "default-x2"),
     # issue 20: a JPEG variant for x3 (at x3 the repair-then-enlarge chain flattens a JPEG'd pencil
     # sketch's strokes into grey blobs), fine-tuned from the shipped 9-block x3 on the x2 variant's
     # recipe (LR saved as JPEG at quality 20-95 on 90 % of crops, an eighth pages of type, MSE)
-    "default-x3-jpeg-text": (replace(BASE, scale=3, type="jpeg", epochs=10, batch_shape=192, learning_rate=1.5e-4,
-                                     seed=22, pixel_loss="mse", degradation="bicubic-jpeg-text",
-                                     generator=replace(BASE.generator, scale=3, blocks=9)),
-                             "default-x3-jpeg.safetensors", "default-x3"),
+    "default-x3-jpeg-text": _jpeg_variant(3, 9, 10, 1.5e-4, 22, "default-x3"),
     # a second, lower cycle for the x3 variant (10 epochs left the chain ahead below quality 50)
-    "default-x3-jpeg-text-more": (replace(BASE, scale=3, type="jpeg", epochs=8, batch_shape=192, learning_rate=1e-4,
-                                          seed=24, pixel_loss="mse", degradation="bicubic-jpeg-text",
-                                          generator=replace(BASE.generator, scale=3, blocks=9)),
-                                  "default-x3-jpeg.safetensors", "default-x3-jpeg-text"),
+    "default-x3-jpeg-text-more": _jpeg_variant(3, 9, 8, 1e-4, 24, "default-x3-jpeg-text"),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
-    "default-x4-jpeg-text": (replace(BASE, scale=4, type="jpeg", epochs=8, batch_shape=256, learning_rate=1.5e-4,
-                                     seed=23, pixel_loss="mse", degradation="bicubic-jpeg-text",
-                                     generator=replace(BASE.generator, scale=4, blocks=12)),
-                             "default-x4-jpeg.safetensors", "default-x4"),
+    "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
     # the same recipe for x3 and x4 (16 and 12 epochs, what the ends of sessions allowed;
     # at x2 it gained most on scanned text, +1.45 dB mid-cycle)
     "default-x3-text": (replace(BASE, scale=3, epochs=16, batch_shape=192, learning_rate=1e-4, seed=12, pixel_loss="mse",

@@ -227,6 +227,11 @@ def load_model(
     return build_model(ModelRequest(name, zoom, type, device, precision, backend, ensemble, Path(search_dir)))
 
 
+def _variant_band(zoom: int) -> tuple[int, int]:
+    """The (lowest, highest) JPEG quality a JPEG variant serves at ``zoom`` under ``auto``."""
+    return VARIANT_QUALITIES.get(zoom, (1, VARIANT_AT_OR_BELOW))
+
+
 def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False,
                  variant: bool = False, type_given: bool = False) -> str | None:
     """The JPEG rule: whether a file gets the JPEG treatment, and which (module docstring).
@@ -258,7 +263,7 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
     if type_given or model != "default" or zoom <= 1 or jpeg_quality is None:
         return None
     if variant:
-        lowest, highest = VARIANT_QUALITIES.get(zoom, (1, VARIANT_AT_OR_BELOW))
+        lowest, highest = _variant_band(zoom)
         if lowest <= jpeg_quality <= highest:
             return JPEG_VARIANT
         if jpeg_quality > highest:
@@ -271,7 +276,7 @@ def auto_jpeg_limit(zoom: int, model: str = "default", search_dir: str | Path = 
     (1-4): the top of the variant's band where the model has a JPEG variant at that zoom, else
     :data:`REPAIR_AT_OR_BELOW` (the repair chain's)."""
     if has_variant(model, zoom, "jpeg", search_dir):
-        return VARIANT_QUALITIES.get(zoom, (1, VARIANT_AT_OR_BELOW))[1]
+        return _variant_band(zoom)[1]
     return REPAIR_AT_OR_BELOW
 
 
