@@ -92,6 +92,10 @@ PRESETS: dict[str, Degradation] = {
     # small JPEGs enlarged (the default model's JPEG variant): the protocol's LR saved as JPEG at
     # quality 20-95 (4:2:0, the grid at any phase) on nine crops in ten, the tenth clean
     "bicubic-jpeg": Degradation(jpeg=(20, 95), jpeg_prob=0.9),
+    # the same weighted toward heavy compression (quality 15-80 on every crop but a twentieth):
+    # at x3 the repair-then-enlarge chain, which flattens strokes, still led the variant below
+    # quality 50, and the variant is used only up to 80
+    "bicubic-jpeg-low": Degradation(jpeg=(15, 80), jpeg_prob=0.95),
     # faithful upscaling of real files: mostly the protocol, sometimes other kernels
     "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
     # x1 repair: JPEG quality 10-60 plus noise
@@ -123,7 +127,7 @@ PRESETS: dict[str, Degradation] = {
 
 # "<preset>-text": the preset with an eighth of the crops synthetic pages of type: scanned books
 # are mostly text, which the registry corpus barely holds
-PRESETS.update({f"{k}-text": replace(PRESETS[k], text=0.125) for k in ("bicubic", "bicubic-jpeg", "repair")})
+PRESETS.update({f"{k}-text": replace(PRESETS[k], text=0.125) for k in ("bicubic", "bicubic-jpeg", "bicubic-jpeg-low", "repair")})
 # issue 20: real low-dpi scans and careless resizes are aliased, which the protocol's
 # antialiased LR never is (`benchmarks aliased`: x2 on point-sampled LR made 23.91 dB where
 # Pillow bicubic made 26.68): a share of the LR box-reduced or point-sampled, the rest as
