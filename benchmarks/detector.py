@@ -16,7 +16,8 @@
   painting of ``data/corpus``, as built by ``recipes/build_corpus.py``) and on 50 textures that
   look most like a screen: 25 crops of the corpus's grid, paper, wood and pattern images and 25
   generated ones (graph paper with a fine dot ruling, plain and twill weaves, line grids,
-  paper fibre), all at 2.5-12 px periods, where screens are;
+  paper fibre), all at 2.5-12 px periods, where screens are; the line-screen detector
+  (:func:`~enhance.descreen.detect_line_screen`) on the same images and textures;
 * whole pages: 20 pages of type with a printed photo off their centre (10 bench images, each on
   press A and on the held-out press B): is the photo found, does any type 48 px or more from it
   get marked, and the screen map's area error (pixels marked but not photo, plus photo pixels
@@ -36,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from enhance.descreen import detect_screen, screen_map
+from enhance.descreen import detect_line_screen, detect_screen, screen_map
 
 from .printtrack import PRINT_SETTINGS, simulate
 from .protocol import BenchImage, load_bench
@@ -160,14 +161,22 @@ def false_screens(corpus: Path) -> dict[str, object]:
     manifest = _corpus(corpus)
     for kind in ("clipart", "art"):
         entries = [e for e in manifest if e["kind"] == kind]
-        hits = [str(e["source"]) for e in entries if detect_screen(_read(corpus, e)).found]
-        rows[kind] = {"false_screens": hits, "of": len(entries)}
+        hits, lines = [], []
+        for e in entries:
+            x = _read(corpus, e)
+            if detect_screen(x).found:
+                hits.append(str(e["source"]))
+            if detect_line_screen(x) is not None:
+                lines.append(str(e["source"]))
+        rows[kind] = {"false_screens": hits, "false_line_screens": lines, "of": len(entries)}
     more = [(f"{n} (seed {seed})", x) for seed in range(1, 7) for n, x in synthetic_textures(25, seed)]
     for name, tex in (("corpus_textures", corpus_textures(corpus)), ("synthetic_textures", synthetic_textures()),
                       ("synthetic_textures_more", more)):
         hits = [n for n, x in tex if detect_screen(x).found]
         hits_300 = [n for n, x in tex if detect_screen(x, 300.0).found]
-        rows[name] = {"false_screens": hits, "false_screens_at_300dpi": hits_300, "of": len(tex)}
+        lines = [n for n, x in tex if detect_line_screen(x) is not None]
+        rows[name] = {"false_screens": hits, "false_screens_at_300dpi": hits_300, "false_line_screens": lines,
+                      "of": len(tex)}
     return rows
 
 

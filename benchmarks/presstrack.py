@@ -9,8 +9,9 @@ print laid down as continuous coverage (``print_and_scan(..., screenless=True)``
 keeping the print's tone and colour. Two figures per method: PSNR-Y (4 px border out) and the
 tone error, the RMS difference in 8-bit levels of the RGB low-pass (Gaussian sigma 4) of output
 and target. Methods: the best Gaussian blur for the setting (chosen on this target), the FFT
-notch, the descreen model as trained (its raw output) and as the command runs it (tone kept,
-:class:`enhance.models.tone.ToneKept`).
+notch, the descreen model as trained (its raw output) and with its tone kept
+(:class:`enhance.models.tone.ToneKept`), and what ``enhance --type=print`` does (the latter, or
+a blur across a line screen's lines where :func:`~enhance.descreen.detect_line_screen` finds one).
 """
 
 from __future__ import annotations
@@ -79,7 +80,18 @@ def _descreeners() -> dict[str, Descreener]:
             return out
         return f
 
-    return {"descreen as trained": run(raw), "descreen, tone kept (the command)": run(kept)}
+    from enhance.image import ImageMeta
+    from enhance.treatment import ModelRequest, Treatment
+
+    treatment = Treatment(ModelRequest("default", 1, "print"))
+
+    def command(scan: np.ndarray) -> np.ndarray:
+        # what `enhance --type=print --zoom=1` does with the scan (no DPI given): the descreener
+        # with its tone kept, or a blur across a line screen's lines where one is found
+        model, _ = treatment.for_file(scan, ImageMeta("RGB"))
+        return run(model)(scan)
+
+    return {"descreen as trained": run(raw), "descreen, tone kept": run(kept), "the command (--type=print)": command}
 
 
 def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: None) -> dict[str, object]:

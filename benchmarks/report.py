@@ -192,6 +192,10 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
              *([f"| the same generator, six other seeds (no threshold was chosen on them) | "
                 f"{hits(f['synthetic_textures_more'])}; at 300 dpi "
                 f"{hits(f['synthetic_textures_more'], 'false_screens_at_300dpi')} |"] if "synthetic_textures_more" in f else []),
+             *([f"| false line screens (`detect_line_screen`, what `--type=print` and `--auto` blur across): clip-art, "
+                f"paintings, the 200 textures | {hits(f['clipart'], 'false_line_screens')}; {hits(f['art'], 'false_line_screens')}; "
+                + "; ".join(hits(f[k], 'false_line_screens') for k in ('corpus_textures', 'synthetic_textures', 'synthetic_textures_more'))
+                + " |"] if "false_line_screens" in f["clipart"] else []),
              f"| whole pages: type with a printed photo off centre (10 bench images, presses A and B) | photo found on "
              f"{pg['found']} of {pg['of']}; type 48 px or more from the photo marked on {pg['with_type_marked']}; "
              f"area error {100 * pg['mean_area_error']:.1f} % of the photo (mean; median "

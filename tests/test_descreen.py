@@ -450,3 +450,111 @@ def test_retina_sets_of_a_page_carry_its_screened_regions(tmp_path: Path) -> Non
     rect = re.search(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"/>', (tmp_path / "r.html").read_text())
     assert rect is not None
     assert np.allclose([int(v) / 0.46875 for v in rect.groups()], [left, top, w, h], atol=2.5)
+
+
+def _line_print(period_lpi: float = 133.0, dpi: float = 600.0, angle: float = 75.0, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """``_picture`` tiled to 512 px and printed with a gray line screen: the 8-bit scan and the
+    print without its screen."""
+    from dataclasses import replace
+
+    pic = np.concatenate([np.concatenate([_picture()] * 2, 0)] * 2, 1)
+    s = replace(PrintSettings(period_lpi, dpi, angle), spot="line")
+    scan, clean = print_and_scan(pic, s, np.random.default_rng(seed), screenless=True)
+    return (scan * 255).round().astype(np.uint8), (clean * 255).round().astype(np.uint8)
+
+
+@pytest.mark.parametrize("lpi, dpi, angle", [(133.0, 600.0, 75.0), (100.0, 300.0, 20.0), (85.0, 600.0, 140.0)])
+def test_detects_a_line_screen_with_its_period_and_direction(lpi: float, dpi: float, angle: float) -> None:
+    from enhance.descreen import detect_line_screen
+
+    scan, _ = _line_print(lpi, dpi, angle)
+    r = detect_line_screen(scan, dpi)
+    assert r is not None and r.tiles == r.of == 4
+    assert abs(r.period - dpi / lpi) / (dpi / lpi) < 0.01
+    assert min(abs(r.angle - angle % 180), 180 - abs(r.angle - angle % 180)) < 1.0
+    assert r.lpi is not None and abs(r.lpi - lpi) < 2
+    # a line screen is no dot lattice: the dot detector leaves it alone
+    assert not detect_screen(scan, dpi).found
+
+
+def test_dots_crossed_lines_pictures_and_impossible_rulings_are_not_line_screens() -> None:
+    from dataclasses import replace
+
+    from enhance.descreen import detect_line_screen
+
+    pic = np.concatenate([np.concatenate([_picture()] * 2, 0)] * 2, 1)
+    dots = print_and_scan(pic, PrintSettings(133, 600, 45), np.random.default_rng(0))
+    assert detect_line_screen((dots * 255).round().astype(np.uint8)) is None
+    assert detect_line_screen((pic * 255).round().astype(np.uint8)) is None
+    # cross-hatching: two rulings of one period at 60 degrees
+    a, _ = _line_print(133, 600, 30.0)
+    b, _ = _line_print(133, 600, 90.0)
+    assert detect_line_screen(np.minimum(a, b)) is None
+    # the same ruling at 300 dpi would be 1.8 px, at 2400 dpi 532 lpi: no press prints either
+    scan, _ = _line_print(133, 600, 75.0)
+    assert detect_line_screen(scan, 2400.0) is None
+    # a ruling in one corner of a page of paper is not a screen across the file
+    page = np.full((768, 768, 3), 235, np.uint8)
+    page[:256, :256] = scan[:256, :256]
+    page[300:700, 300:700] = (pic[:400, :400] * 255).round().astype(np.uint8)
+    assert detect_line_screen(page) is None
+    # a screen finer than 2.5 px (pixel art's stripes) is not looked for
+    fine = replace(PrintSettings(260, 600, 30), spot="line")
+    assert detect_line_screen((print_and_scan(pic, fine, np.random.default_rng(1)) * 255).round().astype(np.uint8)) is None
+
+
+def test_the_line_screen_blur_removes_the_ruling_and_keeps_the_tone() -> None:
+    from scipy.ndimage import gaussian_filter
+
+    from enhance.descreen import detect_line_screen
+    from enhance.models.lineblur import LineScreenBlur
+    from enhance.upscaling import upscale_pixels
+
+    scan, clean = _line_print()
+    r = detect_line_screen(scan)
+    assert r is not None
+    blur = LineScreenBlur(r.period, r.angle)
+    out = upscale_pixels(scan, "RGB", blur, tile=128)  # tiled: its context makes the tiles agree
+    assert out is not None
+    whole = np.clip(np.round(blur(scan.astype(np.float32) / 255) * 255), 0, 255)
+    assert np.abs(out.astype(np.float32) - whole)[8:-8, 8:-8].max() <= 1
+
+
+    def carrier(x: np.ndarray) -> float:  # the ruling's fundamental, its magnitude in the spectrum
+        g = x.astype(np.float64).mean(axis=2)
+        spec = np.abs(np.fft.fft2(g - g.mean()))
+        fy, fx = np.sin(np.deg2rad(r.angle)) / r.period, np.cos(np.deg2rad(r.angle)) / r.period
+        iy, ix = int(round(fy * g.shape[0])) % g.shape[0], int(round(fx * g.shape[1])) % g.shape[1]
+        return float(spec[iy - 2:iy + 3, ix - 2:ix + 3].max())
+
+    assert carrier(out) < 0.02 * carrier(scan)
+
+    def psnr(x: np.ndarray) -> float:
+        return float(10 * np.log10(255 ** 2 / np.mean((x.astype(np.float64) - clean) ** 2)))
+
+    # closer to the print without its screen than the scan, and than the same blur across the
+    # ruling's direction turned by 90 degrees
+    turned = upscale_pixels(scan, "RGB", LineScreenBlur(r.period, r.angle + 90), tile=128)
+    assert psnr(out) > psnr(scan) + 10 and psnr(out) > psnr(turned) + 3
+    lo = lambda x: gaussian_filter(x.astype(np.float64), (6, 6, 0))  # noqa: E731
+    assert np.abs(lo(out) - lo(scan))[16:-16, 16:-16].mean() < 1.0  # the tone kept, in 8-bit levels
+    with pytest.raises(ValueError, match="period"):
+        LineScreenBlur(0.5, 0.0)
+
+
+def test_print_type_removes_a_line_screen_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from enhance.cli import main
+
+    scan, clean = _line_print(100.0, 300.0, 20.0)
+    src = tmp_path / "lines.png"
+    Image.fromarray(scan).save(src, dpi=(300, 300))
+    before = src.read_bytes()
+    assert main(["--type=print", "--zoom=1", "-v", "--output", str(tmp_path / "out"), str(src)]) == 0
+    assert "line screen detected: period 3.00 px, lines at 110 degrees, about 100 lpi" in capsys.readouterr().err
+    out = np.asarray(Image.open(tmp_path / "out" / "lines_ne1x.png").convert("RGB")).astype(np.float64)
+    assert src.read_bytes() == before
+
+    def psnr(x: np.ndarray) -> float:
+        return float(10 * np.log10(255 ** 2 / np.mean((x - clean.astype(np.float64)) ** 2)))
+
+    assert psnr(out) > psnr(scan.astype(np.float64)) + 10 and psnr(out) > 30

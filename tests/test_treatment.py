@@ -365,3 +365,29 @@ def test_zoom_8_treats_a_jpeg_in_its_first_step(pictures: dict[bool, np.ndarray]
     assert m is not t.model and m.name == "default+default" and m.scale == 8 and "JPEG variant" in notes[0]
     m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=90))
     assert m is t.model and not notes
+
+
+def test_a_line_screen_is_blurred_across_its_lines_with_print_or_auto_and_only_told_of_otherwise() -> None:
+    from enhance.descreen import detect_line_screen
+    from enhance.models.lineblur import LineScreenBlur
+
+    from .test_descreen import _line_print
+
+    scan, _ = _line_print()
+    line = detect_line_screen(scan)
+    assert line is not None
+    meta = ImageMeta(layout="RGB", jpeg_quality=30)
+    x = np.random.default_rng(1).random((40, 40, 3)).astype(np.float32)
+    blur = LineScreenBlur(line.period, line.angle)
+    for zoom, name, type_, auto, then in [(1, None, "print", False, None), (1, None, None, True, None),
+                                          (2, None, "print", False, ("default", 2)), (2, "bicubic", None, True, ("bicubic", 2))]:
+        model, notes = Treatment(ModelRequest(name, zoom, type_), auto=auto).for_file(scan, meta)
+        expect = blur if then is None else Chain(blur, load_model(*then))
+        assert model.scale == zoom and model.context >= blur.context
+        np.testing.assert_allclose(model(x), expect(x), atol=1e-5)
+        assert any("line screen detected: period 4.51 px" in n and "blur across its lines" in n for n in notes), notes
+        assert not any("JPEG" in n for n in notes), notes  # the blur takes the JPEG damage too
+    # without --type=print or --auto the file is only told about
+    model, notes = Treatment(ModelRequest("bicubic", 2)).for_file(scan, ImageMeta(layout="RGB"))
+    np.testing.assert_allclose(model(x), load_model("bicubic", 2)(x), atol=1e-6)
+    assert any("line screen detected" in n and "use --type=print" in n for n in notes), notes

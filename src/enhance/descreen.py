@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.fft
 
-__all__ = ["ScreenReport", "ScreenMap", "detect_screen", "screen_map", "MAX_TRAINED_PERIOD"]
+__all__ = ["ScreenReport", "ScreenMap", "LineScreen", "detect_screen", "detect_line_screen", "screen_map",
+           "MAX_TRAINED_PERIOD"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,37 @@ def _geometry(n: int, min_period: float, max_period: float) -> tuple[np.ndarray,
     return window, band
 
 
+def _spectrum(square: np.ndarray, min_period: float, max_period: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The spectrum of an ``(n, n)`` or ``(n, n, C)`` square (n a multiple of 16), as the
+    detectors read it: each frequency's prominence (natural-log magnitude above the local
+    median), the log magnitude, and the candidate peaks (prominence at local maxima within the
+    search band of ``min_period`` to ``max_period`` px, the upper half plane; -inf elsewhere).
+    All three ``(n, n)``, the zero frequency at ``(n // 2, n // 2)``."""
+    n = square.shape[0]
+    crop = _gray(square)  # only the square in float: a huge scan is never copied whole
+    crop = crop - crop.mean()
+    window, band = _geometry(n, min_period, max_period)
+    spec = np.abs(np.fft.fftshift(scipy.fft.fft2(crop * window)))  # complex64 for float32
+    logm = np.log(spec + 1e-6)
+    background = _block_median(logm)
+    # straight horizontal and vertical lines (rules, frames, line art) draw ridges along the
+    # axes of the spectrum; there a peak must also stand above its neighbours on the ridge
+    c = n // 2
+    for k in range(c - 2, c + 3):
+        background[k] = np.maximum(background[k], _median_1d(logm[k]))
+        background[:, k] = np.maximum(background[:, k], _median_1d(logm[:, k]))
+    prominence = logm - background
+    cand = np.where(band & (prominence == _max_filter(prominence, 5)), prominence, -np.inf)
+    return prominence, logm, cand
+
+
+def _strongest(cand: np.ndarray, most: int = 12) -> np.ndarray:
+    """Flat indices of the ``most`` strongest candidate peaks of at least :data:`THRESHOLD`,
+    strongest first (only these can pass: a few are sorted, not n * n)."""
+    peaks = np.flatnonzero(cand.ravel() >= THRESHOLD)
+    return peaks[np.argsort(cand.ravel()[peaks])[::-1][:most]]
+
+
 def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 512,
                   min_period: float = 2.2, max_period: float = 16.0) -> ScreenReport:
     """Detect a halftone screen in an image.
@@ -129,22 +161,9 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
     if n < 64:
         return ScreenReport(False)
     y0, x0 = (h - n) // 2, (w - n) // 2
-    crop = _gray(pixels[y0:y0 + n, x0:x0 + n])  # only the crop in float: a huge scan is never copied whole
-    crop = crop - crop.mean()
-    window, band = _geometry(n, min_period, max_period)
-    spec = np.abs(np.fft.fftshift(scipy.fft.fft2(crop * window)))  # complex64 for float32
-    logm = np.log(spec + 1e-6)
-    background = _block_median(logm)
-    # straight horizontal and vertical lines (rules, frames, line art) draw ridges along the
-    # axes of the spectrum; there a peak must also stand above its neighbours on the ridge
+    prominence, logm, cand = _spectrum(pixels[y0:y0 + n, x0:x0 + n], min_period, max_period)
     c = n // 2
-    for k in range(c - 2, c + 3):
-        background[k] = np.maximum(background[k], _median_1d(logm[k]))
-        background[:, k] = np.maximum(background[:, k], _median_1d(logm[:, k]))
-    prominence = logm - background
-    cand = np.where(band & (prominence == _max_filter(prominence, 5)), prominence, -np.inf)
-    peaks = np.flatnonzero(cand.ravel() >= THRESHOLD)  # only these can pass: sort a few, not n * n
-    order = peaks[np.argsort(cand.ravel()[peaks])[::-1][:12]]
+    order = _strongest(cand)
     best: tuple[float, float, float] | None = None
     found: list[tuple[float, float, float]] = []
     for idx in order:
@@ -448,3 +467,160 @@ def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) ->
         best = detect_screen(pixels, dpi)  # the centre's verdict, for the notes
         best = ScreenReport(False, strength=best.strength) if best.found else best
     return ScreenMap(tile, grid, best, reports)
+
+
+@dataclass(frozen=True)
+class LineScreen:
+    """A line screen across a file: one ruling of straight, parallel lines whose width carries
+    the tone (a gray print's line screen), found by :func:`detect_line_screen`.
+
+    Attributes:
+        period: the ruling's period in pixels, 2.5 to 16.
+        angle: the direction of the lines' normal (across the lines), degrees in [0, 180) from
+            the x axis toward +y (image rows downward), as :mod:`enhance.train.halftone` draws it.
+        lpi: lines per inch, when the DPI was given.
+        tiles: how many of the file's tiles carry it.
+        of: how many of its tiles hold any detail (the flat paper left out).
+    """
+
+    period: float
+    angle: float
+    lpi: float | None
+    tiles: int
+    of: int
+
+    def describe(self) -> str:
+        """One line for the user."""
+        lpi = f", about {self.lpi:.0f} lpi" if self.lpi else ""
+        return (f"line screen detected: period {self.period:.2f} px, lines at {(self.angle + 90) % 180:.0f} degrees{lpi} "
+                f"(in {self.tiles} of {self.of} tiles)")
+
+
+#: the share of a file's tiles with detail that must carry one ruling (its period within 3 %
+#: and its angle within 2 degrees) for it to be a line screen: a line screen covers every
+#: inked part of the print, where an engraving's ruled sky or hatching covers some
+LINE_SHARE = 0.75
+#: another peak at least this share of the ruling's prominence that is none of its harmonics
+#: means a second periodic structure: another ink's screen, cross-hatching
+LINE_RIVAL = 0.75
+#: a tile is detail (not flat paper) above this standard deviation, in [0, 1] levels
+_FLAT = 3.0 / 255.0
+
+
+def _fold(fy: float, fx: float) -> tuple[float, float]:
+    """A frequency (cycles per pixel) folded back into [-0.5, 0.5) on each axis (aliased) and
+    into the upper half plane (fy <= 0), where the detectors' search band lies."""
+    fy, fx = (fy + 0.5) % 1.0 - 0.5, (fx + 0.5) % 1.0 - 0.5
+    return (fy, fx) if fy < 0 or (fy == 0 and fx >= 0) else (-fy, -fx)
+
+
+def _line_tile(square: np.ndarray, min_period: float, max_period: float) -> tuple[float, float] | None | bool:
+    """One tile's vote: ``(fy, fx)`` in cycles per pixel when its spectrum holds a single
+    ruling (one strong peak, no orthogonal partner, every other strong peak one of its
+    harmonics, aliased ones included); ``False`` when it holds something else that is periodic
+    (a dot lattice, a rosette, cross-hatching); ``None`` when it holds no strong peak."""
+    n = square.shape[0]
+    prominence, logm, cand = _spectrum(square, min_period, max_period)
+    order = _strongest(cand)
+    if not order.size:
+        return None
+    c = n // 2
+    p1 = float(cand.ravel()[order[0]])
+    strong = [divmod(int(i), n) for i in order if float(cand.ravel()[i]) >= LINE_RIVAL * p1]
+    # the ruling is the peak whose harmonics explain every strong peak: a thin line's harmonics
+    # are strong (at 2-5 px periods they fold back across the Nyquist frequency, and one may
+    # outshine the fundamental), and the picture's detail modulates them into sidebands a few
+    # bins off; the longest such period is the fundamental
+    side = max(3.0, n / 32)
+    ruling = None
+    for py, px in sorted(strong, key=lambda p: np.hypot(p[0] - c, p[1] - c)):
+        fy, fx = py - c, px - c
+        harmonics = [_fold(k * fy / n, k * fx / n) for k in range(1, 11)]
+        if all(any(np.hypot(oy - c - hy * n, ox - c - hx * n) <= side for hy, hx in harmonics) for oy, ox in strong):
+            ruling = (py, px)
+            break
+    if ruling is None:  # a second periodic structure: another ink's screen, cross-hatching
+        return False
+    py, px = ruling
+    fy, fx = py - c, px - c
+    qy, qx = int(round(-fx)) + c, int(round(fy)) + c  # the orthogonal partner, rotated 90 degrees
+    if qy > c:
+        qy, qx = 2 * c - qy, 2 * c - qx
+    if 2 <= qy < n - 2 and 2 <= qx < n - 2 and float(prominence[qy - 2:qy + 3, qx - 2:qx + 3].max()) >= THRESHOLD:
+        return False
+    # the peak's position to a fraction of a bin (a parabola through the log magnitudes)
+    def vertex(a: float, b: float, d: float) -> float:
+        den = a - 2 * b + d
+        return float(np.clip(0.5 * (a - d) / den, -0.5, 0.5)) if den < 0 else 0.0
+    if 1 <= py < n - 1 and 1 <= px < n - 1:
+        fy += vertex(logm[py - 1, px], logm[py, px], logm[py + 1, px])
+        fx += vertex(logm[py, px - 1], logm[py, px], logm[py, px + 1])
+    return fy / n, fx / n
+
+
+def detect_line_screen(pixels: np.ndarray, dpi: float | None = None, tile: int = 256, most: int = 24,
+                       min_period: float = 2.5, max_period: float = 16.0) -> LineScreen | None:
+    """Find a line screen across a file: the same single ruling in at least
+    :data:`LINE_SHARE` of its tiles that hold detail, and in two at least (at most ``most``
+    tiles, spread over the file; a file under two tiles a side is read in the four quarters of
+    its centred square of up to 512 px). Dot screens,
+    rosettes, cross-hatching and an engraving's hatching, whose angle and period change across
+    the picture, are not; given the DPI, neither is a ruling no press prints (:data:`PRINT_LPI`).
+    Periods start at 2.5 px, the finest screen the descreener was trained on: pixel art and
+    dithered stripes repeat at 2-2.4 px.
+
+    Args:
+        pixels: ``(H, W)`` or ``(H, W, C)`` array, any numeric dtype.
+        dpi: the scan's resolution.
+        tile: the tiles' side in pixels.
+        most: the most tiles read.
+
+    Returns:
+        A :class:`LineScreen`, or None.
+    """
+    h, w = pixels.shape[:2]
+    scale = 255.0 if pixels.dtype == np.uint8 else 65535.0 if pixels.dtype == np.uint16 else 1.0
+    if min(h, w) < tile or (h < 2 * tile and w < 2 * tile):
+        # a small file: the four quarters of its centred square, so that one ruling must run
+        # across it as on a page (a single square's spectrum takes an icon's edges for one)
+        side = min(512, h, w)
+        n = (side // 2) - (side // 2) % 16
+        if n < 64:
+            return None
+        y0, x0 = (h - 2 * n) // 2, (w - 2 * n) // 2
+        corners = [(y0 + i * n, x0 + j * n) for i in (0, 1) for j in (0, 1)]
+    else:
+        n = tile
+        ny, nx = max(1, h // n), max(1, w // n)
+        k = max(1, int(np.ceil(np.sqrt(ny * nx / most))))  # every k-th tile along each axis
+        corners = [(min(i * n, h - n), min(j * n, w - n)) for i in range(0, ny, k) for j in range(0, nx, k)]
+    votes: list[tuple[float, float]] = []
+    detail = 0
+    for y0, x0 in corners:
+        square = pixels[y0:y0 + n, x0:x0 + n]
+        if float(_gray(square[::4, ::4]).std()) / scale < _FLAT:
+            continue
+        detail += 1
+        # the spectrum read from 2 px: a finer ruling's harmonics fold back into the band as
+        # peaks of their own, so it must be seen to be refused
+        v = _line_tile(square, min(2.0, min_period), max_period)
+        if isinstance(v, tuple) and 1.0 / float(np.hypot(*v)) >= min_period:
+            votes.append(v)
+    if not votes or detail == 0:
+        return None
+    fy, fx = (float(np.median([v[0] for v in votes])), float(np.median([v[1] for v in votes])))
+    f = float(np.hypot(fy, fx))
+    angle = float(np.degrees(np.arctan2(fy, fx))) % 180.0
+
+    def agrees(v: tuple[float, float]) -> bool:
+        g = float(np.hypot(*v))
+        d = abs((float(np.degrees(np.arctan2(v[0], v[1]))) % 180.0) - angle)
+        return abs(g - f) <= 0.03 * f and min(d, 180.0 - d) <= 2.0
+    agreeing = sum(agrees(v) for v in votes)
+    if agreeing < max(2, int(np.ceil(LINE_SHARE * detail))):
+        return None
+    period = 1.0 / f
+    lpi = dpi / period if dpi else None
+    if lpi is not None and not PRINT_LPI[0] <= lpi <= PRINT_LPI[1]:
+        return None
+    return LineScreen(period, angle, lpi, agreeing, detail)

@@ -44,7 +44,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PIL import Image
@@ -56,6 +56,9 @@ from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
 from .models.registry import has_variant, list_models, open_model
 from .models.tone import ToneKept
+
+if TYPE_CHECKING:
+    from .descreen import LineScreen
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, resize_to, upscale_pixels
 
 log = logging.getLogger(__name__)
@@ -361,6 +364,20 @@ class Treatment:
             self._loaded["print"] = self._compose(build_model(replace(req, name=name, type="print")))
         return self._loaded["print"]
 
+    def _line_model(self, line: "LineScreen") -> Upscaler:
+        """A line screen removed by a blur across its lines (:class:`~enhance.models.lineblur.LineScreenBlur`),
+        then the zoom's plain model (at x1 with ``default`` or ``repair``, the blur only)."""
+        from .models.lineblur import LineScreenBlur
+
+        blur = LineScreenBlur(line.period, line.angle)
+        req = self._first
+        if req.zoom == 1 and req.model in ("default", REPAIR):
+            return blur
+        if "plain" not in self._loaded:  # the model without the descreener, loaded once
+            self._loaded["plain"] = self.model if req.type is None or self._given else \
+                self._compose(build_model(replace(req, type=None)))
+        return Chain(blur, self._loaded["plain"])
+
     def _jpeg_model(self, kind: str) -> Upscaler:
         """The JPEG treatment of :func:`wants_repair`'s ``kind``: the variant, or the repair model
         before the main model (the one already loaded)."""
@@ -388,7 +405,7 @@ class Treatment:
         notes: list[str] = []
         descreening = req.type == "print"
         if self.detect_screens or self.auto:
-            from .descreen import MAX_TRAINED_PERIOD, detect_screen, screen_map
+            from .descreen import MAX_TRAINED_PERIOD, detect_line_screen, detect_screen, screen_map
 
             dpi = meta.dpi[0] if meta.dpi else None
             smap = screen_map(pixels, dpi) if self.auto and req.type != "print" else None
@@ -415,6 +432,16 @@ class Treatment:
                     notes.append(f"the screen period ({report.period:.1f} px) is coarser than the descreen model "
                                  f"was trained for (up to {MAX_TRAINED_PERIOD:.0f} px): dots may remain; "
                                  "a lower-dpi scan descreens better")
+            elif (line := detect_line_screen(pixels, dpi)) is not None and (req.type == "print" or self.auto):
+                # a line screen (one ruling, no lattice): a blur across its lines removes it,
+                # where the descreener keeps much of it as it keeps an engraving's hatching
+                model = self._line_model(line)
+                descreening = True
+                how = "--type=print" if req.type == "print" else "--auto"
+                notes.append(f"{line.describe()}; removing it by a blur across its lines ({how})")
+            elif line is not None:
+                notes.append(f"{line.describe()}; the lines will be enlarged as they are: use --type=print "
+                             "(or --auto) to remove them")
             elif req.type == "print":
                 notes.append("no halftone screen detected; descreening anyway (--type=print), which softens "
                              "engravings and line art: --auto leaves files without a screen alone")
