@@ -135,8 +135,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x3-jpeg-text": _jpeg_variant(3, 9, 10, 1.5e-4, 22, "default-x3"),
     # a second, lower cycle for the x3 variant (10 epochs left the chain ahead below quality 50)
     "default-x3-jpeg-text-more": _jpeg_variant(3, 9, 8, 1e-4, 24, "default-x3-jpeg-text"),
-    # a third cycle weighted toward heavy compression (quality 15-80): the second moved every
-    # quality by 0.03-0.04 dB but left the chain ahead below 50 (q40: 26.54 vs 26.56)
+    # tried in session 14, not shipped: a third cycle weighted toward heavy compression (quality
+    # 15-80; the second left the chain ahead below 50). 10 epochs, 65 min on 1 thread: q30 26.08 ->
+    # 26.19 dB, q40 26.54 -> 26.62 (the chain 26.20, 26.56), but SSIMULACRA2 still behind the chain
+    # there (-10.5 vs -8.6 at q30, -2.8 vs -2.5 at q40) and lower inside the band (q70 12.2 -> 10.8,
+    # q80 17.6 -> 15.2; PSNR-Y 27.45 -> 27.43, 27.81 -> 27.72): the band would not move
     "default-x3-jpeg-low": _jpeg_variant(3, 9, 10, 1e-4, 25, "default-x3-jpeg-text-more", "bicubic-jpeg-low-text"),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
     "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
