@@ -579,7 +579,7 @@ def detect_line_screen(pixels: np.ndarray, dpi: float | None = None, tile: int =
         A :class:`LineScreen`, or None.
     """
     h, w = pixels.shape[:2]
-    scale = 255.0 if pixels.dtype == np.uint8 else 65535.0 if pixels.dtype == np.uint16 else 1.0
+    scale = float(np.iinfo(pixels.dtype).max) if np.issubdtype(pixels.dtype, np.integer) else 1.0
     if min(h, w) < tile or (h < 2 * tile and w < 2 * tile):
         # a small file: the four quarters of its centred square, so that one ruling must run
         # across it as on a page (a single square's spectrum takes an icon's edges for one)

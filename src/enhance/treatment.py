@@ -56,10 +56,10 @@ from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
 from .models.registry import has_variant, list_models, open_model
 from .models.tone import ToneKept
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, resize_to, upscale_pixels
 
 if TYPE_CHECKING:
     from .descreen import LineScreen
-from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, resize_to, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,12 @@ class ModelRequest:
         return REPAIR if self.zoom == 1 and self.type != "print" else "default"
 
 
+def _descreens_only(name: str, zoom: int) -> bool:
+    """Whether a print treatment is the descreening alone: at x1 with ``default`` (or ``repair``,
+    the x1 model a plain run would get), nothing is enlarged after it."""
+    return zoom == 1 and name in ("default", REPAIR)
+
+
 def build_model(request: ModelRequest) -> Upscaler:
     """The model (or two-model chain) that ``request`` names, ensembled as it asks.
 
@@ -188,7 +194,7 @@ def build_model(request: ModelRequest) -> Upscaler:
     if typ == "print" and name != DESCREEN and not has_variant(name, zoom, "print", request.model_dir):
         # the print seen without its screen: the scan's own tone over a few screen periods
         descreen = ToneKept(one(DESCREEN, 1, "print"))
-        m: Upscaler = descreen if zoom == 1 and name == "default" else Chain(descreen, one(name, zoom, None))
+        m: Upscaler = descreen if _descreens_only(name, zoom) else Chain(descreen, one(name, zoom, None))
     elif typ == "jpeg" and name != REPAIR and not has_variant(name, zoom, "jpeg", request.model_dir):
         m = Chain(one(REPAIR, 1, None), one(name, zoom, None))
     else:
@@ -360,7 +366,7 @@ class Treatment:
     def _print_model(self) -> Upscaler:
         if "print" not in self._loaded:  # loaded on the first screened file only
             req = self._first
-            name = "default" if req.zoom == 1 and req.model == REPAIR else req.model
+            name = "default" if _descreens_only(req.model, req.zoom) else req.model
             self._loaded["print"] = self._compose(build_model(replace(req, name=name, type="print")))
         return self._loaded["print"]
 
@@ -371,7 +377,7 @@ class Treatment:
 
         blur = LineScreenBlur(line.period, line.angle)
         req = self._first
-        if req.zoom == 1 and req.model in ("default", REPAIR):
+        if _descreens_only(req.model, req.zoom):
             return blur
         if "plain" not in self._loaded:  # the model without the descreener, loaded once
             self._loaded["plain"] = self.model if req.type is None or self._given else \
@@ -432,7 +438,8 @@ class Treatment:
                     notes.append(f"the screen period ({report.period:.1f} px) is coarser than the descreen model "
                                  f"was trained for (up to {MAX_TRAINED_PERIOD:.0f} px): dots may remain; "
                                  "a lower-dpi scan descreens better")
-            elif (line := detect_line_screen(pixels, dpi)) is not None and (req.type == "print" or self.auto):
+            elif (line := detect_line_screen(pixels, dpi, most=24 if req.type == "print" or self.auto else 4)) \
+                    is not None and (req.type == "print" or self.auto):
                 # a line screen (one ruling, no lattice): a blur across its lines removes it,
                 # where the descreener keeps much of it as it keeps an engraving's hatching
                 model = self._line_model(line)
