@@ -156,6 +156,12 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x3-deep": (replace(BASE, scale=3, epochs=8, batch_shape=192, learning_rate=1e-4, seed=21, pixel_loss="mse",
                                 degradation="bicubic-text", generator=replace(BASE.generator, scale=3, blocks=9)),
                         "default-x3.safetensors", "default-x3"),
+    # a second cycle for the deepened x3 (session 15): the first (8 epochs) was still gaining at its
+    # end (28.974, 29.008, 29.025 after epochs 5, 6, 7), and x3 has had far fewer epochs than x2 and x4
+    "default-x3-deep-more": (replace(BASE, scale=3, epochs=12, batch_shape=192, learning_rate=8e-5, seed=26,
+                                     pixel_loss="mse", degradation="bicubic-text",
+                                     generator=replace(BASE.generator, scale=3, blocks=9)),
+                             "default-x3.safetensors", "default-x3"),
     "default-x4-text": (replace(BASE, scale=4, epochs=12, batch_shape=256, learning_rate=1e-4, seed=13, pixel_loss="mse",
                                 degradation="bicubic-text", generator=replace(BASE.generator, scale=4, blocks=12)),
                         "default-x4.safetensors", "default-x4"),

@@ -89,9 +89,17 @@ def _max_filter(x: np.ndarray, size: int = 5) -> np.ndarray:
 
 
 def _gray(pixels: np.ndarray) -> np.ndarray:
-    x = pixels.astype(np.float32)
-    if x.ndim == 3:
-        x = x[..., :3].mean(axis=2) if x.shape[2] >= 3 else x[..., 0]
+    """``(H, W)`` float32: the mean of the first three channels (or the only one), in the
+    input's own scale. Summed a plane at a time (the same sums as a mean over the last axis,
+    without a float copy of the whole picture)."""
+    if pixels.ndim == 2:
+        return pixels.astype(np.float32)
+    if pixels.shape[2] < 3:
+        return pixels[..., 0].astype(np.float32)
+    x = pixels[..., 0].astype(np.float32)
+    x += pixels[..., 1]
+    x += pixels[..., 2]
+    x /= np.float32(3.0)
     return x
 
 
@@ -382,57 +390,86 @@ def lattice_purity(gray: np.ndarray, period: float, angle: float, step: int = 1)
     rosette's other angles): about 0 (type, line art, noise: broadband) to 1 (nothing but the
     lattice). Per angle, the two orthogonal components are demodulated and low-passed over 1.5
     periods (a lock-in); the weaker of the two, at the best angle, over the local high-pass
-    energy. The low-passed maps are smooth, so they are made on a grid ``step`` times coarser
-    (block means of the demodulated picture): ``step`` up to ``period / 1.5`` changes little.
+    energy (the picture minus its blur over one period).
+
+    The lock-in is read from one FFT of the (reflect-padded) picture: each carrier's band,
+    weighted by the low-pass, is transformed back on its own small grid (exact decimation, as the
+    low-passed amplitude holds nothing finer), three sigmas of the low-pass wide, then
+    interpolated (cubic) to the output grid.
 
     Args:
         gray: ``(H, W)`` float in [0, 1].
-        step: the output grid's pixel, in input pixels.
+        period: the screen's period in px (above 2).
+        angle: the screen's angle in degrees.
+        step: the output grid's pixel, in input pixels; each output cell is read at the centre
+            of its ``step`` x ``step`` block (the energy as the block's mean).
 
     Returns:
-        ``(ceil(H / step), ceil(W / step))`` float32.
+        ``(ceil(H / step), ceil(W / step))`` float32, about 0 to 1.
     """
-    from scipy.ndimage import gaussian_filter
+    from scipy.ndimage import gaussian_filter, zoom
 
     g = gray.astype(np.float32)
-    g = g - gaussian_filter(g, period)
     h, w = g.shape
     b = max(1, int(step))
     hb, wb = -(-h // b), -(-w // b)
-    if hb * b != h or wb * b != w:
-        g = np.pad(g, ((0, hb * b - h), (0, wb * b - w)), mode="edge")
+    s = 1.5 * period  # the lock-in's low-pass sigma, px
+    r = max(1, int(np.pi * s / 3.0 / b))  # carrier grid r times coarser: its band holds 3 sigmas of the low-pass
+    bc = r * b
+    m = -(-int(np.ceil(4.0 * s)) // bc)  # the reflected margin, in carrier cells
+    mcy = scipy.fft.next_fast_len(-(-hb // r) + 2 * m)
+    mcx = scipy.fft.next_fast_len(-(-wb // r) + 2 * m)
+    ny, nx, pad = mcy * bc, mcx * bc, m * bc
+    # the high-pass on the reflected picture; the lock-in on it zero-padded, each amplitude then
+    # divided by the low-pass's share that fell inside the picture (a normalised convolution:
+    # a lattice reflected at an edge would cancel itself)
+    spec = scipy.fft.rfft2(np.pad(g, ((pad, ny - h - pad), (pad, nx - w - pad)), mode="symmetric"), workers=-1)
+    fy, fx = scipy.fft.fftfreq(ny).astype(np.float32), scipy.fft.rfftfreq(nx).astype(np.float32)
+    k2 = -2.0 * np.pi ** 2 * period ** 2
+    spec *= 1.0 - np.exp(k2 * fy * fy)[:, None] * np.exp(k2 * fx * fx)[None, :]
+    hp = scipy.fft.irfft2(spec, (ny, nx), workers=-1)[pad:pad + h, pad:pad + w]
+    spec = scipy.fft.fft2(np.pad(hp, ((pad, ny - h - pad), (pad, nx - w - pad))), workers=-1)
 
-    def sum_x(x: np.ndarray) -> np.ndarray:  # block sums along x: (H, W) -> (H, W / b), strided adds
-        if b == 1:
-            return x
-        out = x[:, 0::b].copy()
-        for i in range(1, b):
-            out += x[:, i::b]
-        return out
+    def inside(n: int, size: int) -> np.ndarray:
+        """The low-pass's share inside the picture at each carrier cell's centre, on one axis."""
+        from scipy.ndimage import gaussian_filter1d
 
-    def sum_y(x: np.ndarray) -> np.ndarray:  # and along y: (H, ...) -> (H / b, ...)
-        if b == 1:
-            return x
-        out = x[0::b].copy()
-        for i in range(1, b):
-            out += x[i::b]
-        return out
+        ind = np.zeros(n, np.float64)
+        ind[pad:pad + size] = 1.0
+        share = gaussian_filter1d(ind, s, mode="constant", truncate=4.0)
+        return np.interp(np.arange(n // bc) * bc + (bc - 1) / 2.0, np.arange(n), share).astype(np.float32)
 
-    s = 1.5 * period / b
-    ys, xs = np.arange(hb * b, dtype=np.float64), np.arange(wb * b, dtype=np.float64)
-    best = np.zeros((hb, wb), np.float32)
-    k = 2 * np.pi / period
+    share = np.maximum(inside(ny, h)[:, None] * inside(nx, w)[None, :], 1e-3)
+    centre = (bc - 1) / 2.0
+    jy = np.rint(scipy.fft.fftfreq(mcy) * mcy).astype(np.int64)
+    jx = np.rint(scipy.fft.fftfreq(mcx) * mcx).astype(np.int64)
+
+    def band(freq: float, n: int, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The bins around the carrier ``freq`` (cycles/px) on an axis of ``n``, and their
+        weights: the low-pass, and the phase that reads each cell at its block's centre."""
+        i0 = int(round(freq * n))
+        off = (i0 + j) / n - freq
+        weight = np.exp(-2.0 * np.pi ** 2 * s * s * off * off) * np.exp(2j * np.pi * j * centre / n)
+        return (i0 + j) % n, weight.astype(np.complex64)
+
+    best = np.zeros((mcy, mcx), np.float32)
     for d in _ROSETTE:
         a = np.deg2rad(angle + d)
         amps = []
-        for fx, fy in ((np.cos(a), np.sin(a)), (-np.sin(a), np.cos(a))):
-            # the carrier exp(-i k (fx x + fy y)) is separable, and so are the block means: the
-            # x factor on every pixel, the y factor after the x sums
-            zx = sum_x(g * np.exp(-1j * k * fx * xs).astype(np.complex64)[None, :])
-            z = sum_y(zx * np.exp(-1j * k * fy * ys).astype(np.complex64)[:, None]) / (b * b)
-            amps.append(np.hypot(gaussian_filter(z.real, s, truncate=3.0), gaussian_filter(z.imag, s, truncate=3.0)))
-        best = np.maximum(best, np.minimum(amps[0], amps[1]))
-    rms = np.sqrt(gaussian_filter(sum_y(sum_x(g * g)) / (b * b), s, truncate=3.0))
+        for ux, uy in ((np.cos(a), np.sin(a)), (-np.sin(a), np.cos(a))):
+            iy, wy = band(uy / period, ny, jy)
+            ix, wx = band(ux / period, nx, jx)
+            win = spec[np.ix_(iy, ix)]
+            win *= wy[:, None]
+            win *= wx[None, :]
+            amps.append(np.abs(scipy.fft.ifft2(win, workers=-1, overwrite_x=True)))
+        np.maximum(best, np.minimum(amps[0], amps[1]), out=best)
+    best /= share * (bc * bc)  # and the small inverse transforms' scale
+    if r > 1:
+        best = zoom(best, r, order=3, mode="nearest", grid_mode=True)
+    best = best[m * r:m * r + hb, m * r:m * r + wb]
+    energy = np.pad(hp * hp, ((0, hb * b - h), (0, wb * b - w)), mode="edge").reshape(hb, b, wb, b).mean(axis=(1, 3))
+    rms = np.sqrt(np.maximum(gaussian_filter(energy, s / b, truncate=3.0), 0.0))
     return (best / (rms + 1e-4)).astype(np.float32)
 
 
