@@ -407,7 +407,7 @@ def lattice_purity(gray: np.ndarray, period: float, angle: float, step: int = 1)
     Returns:
         ``(ceil(H / step), ceil(W / step))`` float32, about 0 to 1.
     """
-    from scipy.ndimage import gaussian_filter, zoom
+    from scipy.ndimage import gaussian_filter, gaussian_filter1d, zoom
 
     g = gray.astype(np.float32)
     h, w = g.shape
@@ -432,8 +432,6 @@ def lattice_purity(gray: np.ndarray, period: float, angle: float, step: int = 1)
 
     def inside(n: int, size: int) -> np.ndarray:
         """The low-pass's share inside the picture at each carrier cell's centre, on one axis."""
-        from scipy.ndimage import gaussian_filter1d
-
         ind = np.zeros(n, np.float64)
         ind[pad:pad + size] = 1.0
         share = gaussian_filter1d(ind, s, mode="constant", truncate=4.0)
