@@ -562,3 +562,35 @@ def test_print_type_removes_a_line_screen_from_a_file(tmp_path: Path, capsys: py
         return float(10 * np.log10(255 ** 2 / np.mean((x - clean.astype(np.float64)) ** 2)))
 
     assert psnr(out) > psnr(scan.astype(np.float64)) + 10 and psnr(out) > 30
+
+
+def test_region_mask_takes_in_solid_ink_at_the_photo_edge_and_leaves_the_paper() -> None:
+    """A printed photo's solid shadow reaches its edge: no dots there and no hole to fill, yet it
+    is the photo's (its box holds it), so the mask covers it; the blank paper and the type
+    around the photo, which run on outside the box, stay out."""
+    from enhance.descreen import _flat_within_box, screen_map
+    from enhance.train.textpage import text_page
+
+    rng = np.random.default_rng(11)
+    page = text_page(768, 768, rng, ())
+    pic = np.concatenate([np.concatenate([_picture()] * 2, 1)] * 2, 0)[:300, :400].copy()
+    pic[:90, :160] = 0.0  # a solid black shadow in the photo's top left corner
+    photo = print_and_scan(pic, PrintSettings(133, 400, 30, colour=True), np.random.default_rng(5))
+    page[240:540, 40:440] = (photo * 255).round().astype(np.uint8)
+    smap = screen_map(page, 400)
+    m = smap.region_mask(page)
+    assert m[270:320, 70:190].min() > 0.99  # the solid, 30 px inside the photo's edge
+    assert m[270:510, 70:410].min() > 0.99  # and the rest of the photo
+    outside = np.ones((768, 768), bool)
+    outside[240 - 48:540 + 48, :440 + 48] = False
+    assert m[outside].max() == 0.0  # the paper and type around it untouched
+    # the rule alone: a flat patch mostly inside the box joins, the paper running past it does not
+    groups = np.zeros((40, 40), int)
+    groups[10:30, 12:30] = 1
+    groups[10:18, 12:22] = 0  # the region's solid corner, not screened
+    flat = np.ones((40, 40), bool)  # the paper
+    flat[9:31, 11:31] = False  # the dots, and the edge round them (detail, not flat)
+    flat[10:18, 12:22] = True  # the solid
+    got = _flat_within_box(groups, flat)
+    assert got[12:16, 14:20].all()  # the solid
+    assert not got[:8].any() and not got[:, :10].any() and not got[:, 32:].any()  # the paper

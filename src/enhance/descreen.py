@@ -327,8 +327,10 @@ class ScreenMap:
         the screened tiles and one tile around them, a pixel is screened where the lattice makes
         up most of its detail (:func:`lattice_purity`, against the screened tiles' own level),
         so type beside a photo in the same tile is left out; holes closed (and any enclosed one filled) and specks dropped over
-        two periods, then grown by one period and feathered over ``feather`` px (the edge reaches
-        at most 30 px past the photo)."""
+        two periods; the flat patches (solid ink, blank paper) that the region's bounding box holds
+        joined to it (:func:`_flat_within_box`: a photo's solid shadows that reach its edge);
+        then grown by one period and feathered over ``feather`` px (the edge reaches at most 30 px
+        past the photo)."""
         from scipy.ndimage import binary_closing, binary_dilation, binary_fill_holes, binary_opening, gaussian_filter
 
         h, w = pixels.shape[:2]
@@ -349,6 +351,9 @@ class ScreenMap:
         r = max(1, int(round(2 * period / b)))
         disk = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= r
         on = binary_fill_holes(binary_opening(binary_closing(on, disk), disk))  # a photo's flat highlights too
+        solid = _flat_within_box(self._groups(on, b, y0, x0), _flat(gray, pixels.dtype, b, period, on.shape))
+        if solid.any():  # a photo's solids at its edge, and the seam between them and its dots
+            on = binary_closing(on | solid, disk)
         on = binary_dilation(on, iterations=max(1, int(round(period / b))))
         on = on.repeat(b, axis=0).repeat(b, axis=1)[:y1 - y0, :x1 - x0]
         m = np.zeros((h, w), np.float32)
@@ -361,6 +366,24 @@ class ScreenMap:
             m[win] = np.clip(gaussian_filter(m[win], feather, mode="nearest", truncate=3.0), 0.0, 1.0)
             m[m < 1e-3] = 0.0
         return m
+
+    def _groups(self, on: np.ndarray, b: int, y0: int, x0: int) -> np.ndarray:
+        """``on`` (a pixel mask on a grid ``b`` px a cell, its first cell at ``(y0, x0)``) labelled
+        by photo: each connected part takes the label of the screened tiles (joined when they
+        touch, corners too) that most of it lies in, so the parts of one photo share one label;
+        0 off the mask."""
+        from scipy.ndimage import label
+
+        tiles, count = label(self.grid, np.ones((3, 3), bool))
+        ty = np.minimum((np.arange(on.shape[0]) * b + y0) // self.tile, tiles.shape[0] - 1)
+        tx = np.minimum((np.arange(on.shape[1]) * b + x0) // self.tile, tiles.shape[1] - 1)
+        under = tiles[ty][:, tx]
+        parts, n = label(on, np.ones((3, 3), bool))
+        votes = np.bincount(parts[on] * (count + 1) + under[on], minlength=(n + 1) * (count + 1)).reshape(n + 1, count + 1)
+        votes[:, 0] = 0
+        owner = np.where(votes.max(axis=1) > 0, votes.argmax(axis=1), count + np.arange(n + 1))
+        owner[0] = 0
+        return owner[parts]
 
     def mask(self, height: int, width: int, feather: int = 24) -> np.ndarray:
         """``(height, width)`` float32 in [0, 1]: 1 in screened tiles, 0 elsewhere, the edges
@@ -375,6 +398,53 @@ class ScreenMap:
             small = gaussian_filter(m[::step, ::step], feather / step / 2.0, mode="nearest")
             m = np.clip(small.repeat(step, axis=0).repeat(step, axis=1)[:height, :width], 0.0, 1.0)
         return np.ascontiguousarray(m, dtype=np.float32)
+
+
+#: a patch is flat (solid ink, blank paper: no dots to find) where its standard deviation over
+#: two screen periods is under this share of the full scale (scanner noise is 0.4-1.5 %)
+FLAT_STD = 0.03
+#: a flat patch joins a screened region when this share of it lies within the region's box
+BOX_SHARE = 0.7
+
+
+def _flat(gray: np.ndarray, dtype: np.dtype, b: int, period: float, shape: tuple[int, int]) -> np.ndarray:
+    """``shape`` bool, a grid ``b`` px a cell over ``gray`` (``(H, W)``, in the scale of ``dtype``):
+    True where the picture is flat (:data:`FLAT_STD` over two screen periods of ``period`` px)."""
+    from scipy.ndimage import uniform_filter
+
+    top = float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
+    h, w = shape
+    g = np.pad(gray, ((0, h * b - gray.shape[0]), (0, w * b - gray.shape[1])), mode="edge")
+    m1 = g.reshape(h, b, w, b).mean(axis=(1, 3))
+    g *= g
+    m2 = g.reshape(h, b, w, b).mean(axis=(1, 3))
+    k = max(3, int(round(2 * period / b)) | 1)
+    var = uniform_filter(m2, k, mode="nearest") - uniform_filter(m1, k, mode="nearest") ** 2
+    return var < (FLAT_STD * top) ** 2
+
+
+def _flat_within_box(groups: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """The ``flat`` patches (bool, solid ink or blank paper: no detail) that a screened region's
+    bounding box holds (at least :data:`BOX_SHARE` of each), on the grid of ``groups`` (each
+    region's cells labelled, 0 elsewhere): a printed photo is a rectangle, and its solid shadows
+    and blank highlights carry no lattice; where they reach the photo's edge no hole is there to
+    fill. The paper round a photo and between lines of type runs on outside the box, so it
+    stays out. Returns a bool mask of the grid."""
+    from scipy.ndimage import find_objects, label
+
+    on = groups > 0
+    box = np.zeros_like(on)
+    for sl in find_objects(groups):
+        if sl is not None:
+            box[sl] = True
+    patches, count = label(flat & ~on)
+    if not count:
+        return np.zeros_like(on)
+    size = np.bincount(patches.ravel(), minlength=count + 1)
+    held = np.bincount(patches.ravel(), weights=box.ravel(), minlength=count + 1)
+    keep = held >= BOX_SHARE * np.maximum(size, 1)
+    keep[0] = False
+    return keep[patches] & box
 
 
 #: a pixel is screened where the lattice's share of the local detail passes this share of the
