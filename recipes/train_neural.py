@@ -169,7 +169,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                                 degradation="bicubic-text", generator=replace(BASE.generator, scale=4, blocks=12)),
                         "default-x4.safetensors", "default-x4"),
     # a second text cycle for x4 (session 16): the first gained 0.14 dB in 12 epochs (27.30 -> 27.44)
-    # with its loss still falling; the same data at a lower peak rate, another seed
+    # with its loss still falling; the same data at a lower peak rate, another seed. Run in session
+    # 16 with --epochs-scale 0.5 (6 epochs, 55.9 min on one thread beside other work): bench mean
+    # 27.441 -> 27.435 (line art +0.05, scanned text +0.02, photo -0.02), so not shipped
     "default-x4-text-more": (replace(BASE, scale=4, epochs=12, batch_shape=256, learning_rate=6e-5, seed=27,
                                      pixel_loss="mse", degradation="bicubic-text",
                                      generator=replace(BASE.generator, scale=4, blocks=12)),

@@ -594,3 +594,22 @@ def test_region_mask_takes_in_solid_ink_at_the_photo_edge_and_leaves_the_paper()
     got = _flat_within_box(groups, flat)
     assert got[12:16, 14:20].all()  # the solid
     assert not got[:8].any() and not got[:, :10].any() and not got[:, 32:].any()  # the paper
+
+
+def test_region_mask_leaves_the_type_between_two_photos_in_touching_tiles() -> None:
+    """Two photos side by side, their tiles touching, a column of type between them: each photo
+    is its own rectangle, so the paper between the lines of type is never taken for a photo's
+    blank highlight, and the type stays as it was."""
+    from enhance.descreen import screen_map
+    from enhance.train.textpage import text_page
+
+    page = text_page(768, 1024, np.random.default_rng(12), ())
+    pic = np.concatenate([np.concatenate([_picture()] * 2, 1)] * 2, 0)[:300, :380]
+    photo = (print_and_scan(pic, PrintSettings(133, 400, 30, colour=True), np.random.default_rng(5)) * 255).round()
+    page[240:540, 20:400] = photo.astype(np.uint8)
+    page[240:540, 560:940] = photo.astype(np.uint8)
+    smap = screen_map(page, 400)
+    assert smap.grid[1].all()  # one row of screened tiles, the type's among them
+    m = smap.region_mask(page)
+    assert m[270:510, 50:370].min() > 0.99 and m[270:510, 590:910].min() > 0.99
+    assert m[:, 440:520].max() == 0.0  # the type between them

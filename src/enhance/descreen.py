@@ -327,11 +327,12 @@ class ScreenMap:
         the screened tiles and one tile around them, a pixel is screened where the lattice makes
         up most of its detail (:func:`lattice_purity`, against the screened tiles' own level),
         so type beside a photo in the same tile is left out; holes closed (and any enclosed one filled) and specks dropped over
-        two periods; the flat patches (solid ink, blank paper) that the region's bounding box holds
-        joined to it (:func:`_flat_within_box`: a photo's solid shadows that reach its edge);
+        two periods; the flat patches (solid ink, blank paper) that a connected part's bounding box
+        holds joined to it (:func:`_flat_within_box`: a photo's solid shadows that reach its edge);
         then grown by one period and feathered over ``feather`` px (the edge reaches at most 30 px
         past the photo)."""
-        from scipy.ndimage import binary_closing, binary_dilation, binary_fill_holes, binary_opening, gaussian_filter
+        from scipy.ndimage import (binary_closing, binary_dilation, binary_fill_holes, binary_opening, gaussian_filter,
+                                   label)
 
         h, w = pixels.shape[:2]
         coarse = self.mask(h, w, feather=0) > 0.5
@@ -351,7 +352,8 @@ class ScreenMap:
         r = max(1, int(round(2 * period / b)))
         disk = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= r
         on = binary_fill_holes(binary_opening(binary_closing(on, disk), disk))  # a photo's flat highlights too
-        solid = _flat_within_box(self._groups(on, b, y0, x0), _flat(gray, pixels.dtype, b, period, on.shape))
+        parts, _ = label(on, np.ones((3, 3), bool))  # each part its own box: two photos never share one
+        solid = _flat_within_box(parts, _flat(gray, pixels.dtype, b, period, on.shape))
         if solid.any():  # a photo's solids at its edge, and the seam between them and its dots
             on = binary_closing(on | solid, disk)
         on = binary_dilation(on, iterations=max(1, int(round(period / b))))
@@ -366,24 +368,6 @@ class ScreenMap:
             m[win] = np.clip(gaussian_filter(m[win], feather, mode="nearest", truncate=3.0), 0.0, 1.0)
             m[m < 1e-3] = 0.0
         return m
-
-    def _groups(self, on: np.ndarray, b: int, y0: int, x0: int) -> np.ndarray:
-        """``on`` (a pixel mask on a grid ``b`` px a cell, its first cell at ``(y0, x0)``) labelled
-        by photo: each connected part takes the label of the screened tiles (joined when they
-        touch, corners too) that most of it lies in, so the parts of one photo share one label;
-        0 off the mask."""
-        from scipy.ndimage import label
-
-        tiles, count = label(self.grid, np.ones((3, 3), bool))
-        ty = np.minimum((np.arange(on.shape[0]) * b + y0) // self.tile, tiles.shape[0] - 1)
-        tx = np.minimum((np.arange(on.shape[1]) * b + x0) // self.tile, tiles.shape[1] - 1)
-        under = tiles[ty][:, tx]
-        parts, n = label(on, np.ones((3, 3), bool))
-        votes = np.bincount(parts[on] * (count + 1) + under[on], minlength=(n + 1) * (count + 1)).reshape(n + 1, count + 1)
-        votes[:, 0] = 0
-        owner = np.where(votes.max(axis=1) > 0, votes.argmax(axis=1), count + np.arange(n + 1))
-        owner[0] = 0
-        return owner[parts]
 
     def mask(self, height: int, width: int, feather: int = 24) -> np.ndarray:
         """``(height, width)`` float32 in [0, 1]: 1 in screened tiles, 0 elsewhere, the edges
@@ -424,9 +408,9 @@ def _flat(gray: np.ndarray, dtype: np.dtype, b: int, period: float, shape: tuple
 
 
 def _flat_within_box(groups: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """The ``flat`` patches (bool, solid ink or blank paper: no detail) that a screened region's
+    """The ``flat`` patches (bool, solid ink or blank paper: no detail) that a screened part's
     bounding box holds (at least :data:`BOX_SHARE` of each), on the grid of ``groups`` (each
-    region's cells labelled, 0 elsewhere): a printed photo is a rectangle, and its solid shadows
+    connected part's cells labelled, 0 elsewhere): a printed photo is a rectangle, and its solid shadows
     and blank highlights carry no lattice; where they reach the photo's edge no hole is there to
     fill. The paper round a photo and between lines of type runs on outside the box, so it
     stays out. Returns a bool mask of the grid."""
