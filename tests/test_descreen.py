@@ -585,13 +585,13 @@ def test_region_mask_takes_in_solid_ink_at_the_photo_edge_and_leaves_the_paper()
     outside[240 - 48:540 + 48, :440 + 48] = False
     assert m[outside].max() == 0.0  # the paper and type around it untouched
     # the rule alone: a flat patch mostly inside the box joins, the paper running past it does not
-    groups = np.zeros((40, 40), int)
-    groups[10:30, 12:30] = 1
-    groups[10:18, 12:22] = 0  # the region's solid corner, not screened
+    parts = np.zeros((40, 40), int)
+    parts[10:30, 12:30] = 1
+    parts[10:18, 12:22] = 0  # the part's solid corner, not screened
     flat = np.ones((40, 40), bool)  # the paper
     flat[9:31, 11:31] = False  # the dots, and the edge round them (detail, not flat)
     flat[10:18, 12:22] = True  # the solid
-    got = _flat_within_box(groups, flat)
+    got = _flat_within_box(parts, flat)
     assert got[12:16, 14:20].all()  # the solid
     assert not got[:8].any() and not got[:, :10].any() and not got[:, 32:].any()  # the paper
 

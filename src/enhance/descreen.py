@@ -88,6 +88,11 @@ def _max_filter(x: np.ndarray, size: int = 5) -> np.ndarray:
     return maximum_filter(x, size, mode="constant", cval=-np.inf)
 
 
+def _full_scale(dtype: np.dtype) -> float:
+    """The level of full intensity in an array of ``dtype``: its maximum for integers, 1 for floats."""
+    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
+
+
 def _gray(pixels: np.ndarray) -> np.ndarray:
     """``(H, W)`` float32: the mean of the first three channels (or the only one), in the
     input's own scale. Summed a plane at a time (the same sums as a mean over the last axis,
@@ -387,7 +392,7 @@ class ScreenMap:
 #: a patch is flat (solid ink, blank paper: no dots to find) where its standard deviation over
 #: two screen periods is under this share of the full scale (scanner noise is 0.4-1.5 %)
 FLAT_STD = 0.03
-#: a flat patch joins a screened region when this share of it lies within the region's box
+#: a flat patch joins a connected screened part when this share of it lies within the part's box
 BOX_SHARE = 0.7
 
 
@@ -396,7 +401,7 @@ def _flat(gray: np.ndarray, dtype: np.dtype, b: int, period: float, shape: tuple
     True where the picture is flat (:data:`FLAT_STD` over two screen periods of ``period`` px)."""
     from scipy.ndimage import uniform_filter
 
-    top = float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
+    top = _full_scale(dtype)
     h, w = shape
     g = np.pad(gray, ((0, h * b - gray.shape[0]), (0, w * b - gray.shape[1])), mode="edge")
     m1 = g.reshape(h, b, w, b).mean(axis=(1, 3))
@@ -407,18 +412,18 @@ def _flat(gray: np.ndarray, dtype: np.dtype, b: int, period: float, shape: tuple
     return var < (FLAT_STD * top) ** 2
 
 
-def _flat_within_box(groups: np.ndarray, flat: np.ndarray) -> np.ndarray:
+def _flat_within_box(parts: np.ndarray, flat: np.ndarray) -> np.ndarray:
     """The ``flat`` patches (bool, solid ink or blank paper: no detail) that a screened part's
-    bounding box holds (at least :data:`BOX_SHARE` of each), on the grid of ``groups`` (each
+    bounding box holds (at least :data:`BOX_SHARE` of each), on the grid of ``parts`` (each
     connected part's cells labelled, 0 elsewhere): a printed photo is a rectangle, and its solid shadows
     and blank highlights carry no lattice; where they reach the photo's edge no hole is there to
     fill. The paper round a photo and between lines of type runs on outside the box, so it
     stays out. Returns a bool mask of the grid."""
     from scipy.ndimage import find_objects, label
 
-    on = groups > 0
+    on = parts > 0
     box = np.zeros_like(on)
-    for sl in find_objects(groups):
+    for sl in find_objects(parts):
         if sl is not None:
             box[sl] = True
     patches, count = label(flat & ~on)
@@ -668,7 +673,7 @@ def detect_line_screen(pixels: np.ndarray, dpi: float | None = None, tile: int =
         A :class:`LineScreen`, or None.
     """
     h, w = pixels.shape[:2]
-    scale = float(np.iinfo(pixels.dtype).max) if np.issubdtype(pixels.dtype, np.integer) else 1.0
+    scale = _full_scale(pixels.dtype)
     if min(h, w) < tile or (h < 2 * tile and w < 2 * tile):
         # a small file: the four quarters of its centred square, so that one ruling must run
         # across it as on a page (a single square's spectrum takes an icon's edges for one)
