@@ -259,6 +259,57 @@ def test_descreened_scan_keeps_the_scan_tone_on_a_press_it_never_saw() -> None:
     assert psnr_y(out, clean, 16) > psnr_y(scan, clean, 16) + 3.0
 
 
+def test_descreened_tone_follows_the_screen_period_the_detector_measured() -> None:
+    """The command keeps the scan's tone over 0.6 of the measured screen period, not over the
+    fixed 6 px of an unknown screen: on the trained press and two held-out ones the output is
+    closer to the print seen without its screen, and the loaded treatment is left as it was."""
+    from enhance.image import ImageMeta
+    from enhance.models.tone import SIGMA, ToneKept
+    from enhance.treatment import ModelRequest, Treatment
+    from enhance.upscaling import upscale_pixels
+
+    from benchmarks.metrics import psnr_y
+    from benchmarks.pressb import SETTINGS, print_and_scan_b, to8
+
+    pic = _picture()
+    pic8 = (pic * 255).round().astype(np.uint8)
+    scan_a, clean_a = print_and_scan(pic, PrintSettings(133, 400, 45, colour=True), np.random.default_rng(4),
+                                     screenless=True)
+    cases = [(to8(scan_a), to8(clean_a), 3.01)]
+    for key, period in (("B-chain-150lpi-600dpi", 4.0), ("B-square-100lpi-300dpi", 3.0)):
+        cases.append((*print_and_scan_b(pic8, SETTINGS[key][1], np.random.default_rng(3)), period))
+    treatment = Treatment(ModelRequest("default", 1, "print"))
+    for scan, clean, period in cases:
+        model, _ = treatment.for_file(scan, ImageMeta("RGB"))
+        assert isinstance(model, ToneKept) and abs(model.sigma - 0.6 * period) < 0.1
+        out = upscale_pixels(scan, "RGB", model)
+        fixed = upscale_pixels(scan, "RGB", treatment.model)
+        assert out is not None and fixed is not None
+        assert psnr_y(out, clean, 16) > psnr_y(fixed, clean, 16) + 1.0
+    assert isinstance(treatment.model, ToneKept) and treatment.model.sigma == SIGMA  # one treatment, many files
+
+
+def test_tone_at_a_period_reaches_through_chains_and_ensembles() -> None:
+    """at_period re-wraps the ToneKept stage wherever the treatment put it, sharing its network,
+    at most SIGMA; with no period measured the model is returned as it is."""
+    from enhance.models.chain import Chain
+    from enhance.models.classical import ClassicalUpscaler
+    from enhance.models.ensemble import Ensemble
+    from enhance.models.tone import SIGMA, ToneKept, at_period
+
+    net = ClassicalUpscaler("bicubic", 1)
+    kept = ToneKept(net)
+    up = ClassicalUpscaler("bicubic", 2)
+    chain = at_period(Ensemble(Chain(kept, up), 2), 5.0)
+    assert isinstance(chain, Ensemble) and chain.passes == 2
+    first = chain.model.first
+    assert isinstance(first, ToneKept) and first.sigma == 3.0 and first.model is net and chain.model.then is up
+    assert kept.sigma == SIGMA  # the original is not changed
+    coarse = at_period(kept, 40.0)
+    assert isinstance(coarse, ToneKept) and coarse.sigma == SIGMA
+    assert at_period(kept, None) is kept and at_period(up, 3.0) is up
+
+
 def test_screenless_print_is_the_scan_without_its_screen() -> None:
     """The simulator's tone target: the same inks and dot gain as continuous coverage, so its
     low-pass is the scan's (and not the pre-press original's, which dot gain darkens)."""

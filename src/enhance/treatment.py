@@ -55,7 +55,7 @@ from .models.base import Upscaler
 from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
 from .models.registry import has_variant, list_models, open_model
-from .models.tone import ToneKept
+from .models.tone import ToneKept, at_period
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, resize_to, upscale_pixels
 
 if TYPE_CHECKING:
@@ -417,18 +417,21 @@ class Treatment:
             smap = screen_map(pixels, dpi) if self.auto and req.type != "print" else None
             report = smap.report if smap is not None else detect_screen(pixels, dpi)
             if report.found:
+                # the descreened output keeps the scan's tone over a fraction of this screen's period
                 if req.type == "print":
+                    model = at_period(model, report.period)
                     notes.append(report.describe() + "; descreening (--type=print)")
                 elif smap is not None and smap.fraction < 1.0:  # a page: the screened regions only
                     mask = smap.region_mask(pixels)
                     regions = smap.regions_of(mask)
-                    model = Regional(self._print_model(), model, mask, [box for box, _ in regions])
+                    model = Regional(at_period(self._print_model(), report.period), model, mask,
+                                     [box for box, _ in regions])
                     descreening = True
                     notes.append(report.describe() + f" in {int(smap.grid.sum())} of {smap.grid.size} regions of "
                                  f"{smap.tile} px; descreening those (--auto), the rest as the plain path makes it")
                     notes.append(smap.describe_regions(regions))
                 elif self.auto:
-                    model = self._print_model()
+                    model = at_period(self._print_model(), report.period)
                     descreening = True
                     notes.append(report.describe() + "; descreening (--auto)")
                 else:

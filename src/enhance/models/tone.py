@@ -6,8 +6,10 @@ descreened scan is the print seen without its screen: the same inks, paper and d
 down as continuous coverage. That is the scan's own local mean over a few screen periods, so
 :class:`ToneKept` keeps the model's fine detail (the screen removed, edges rebuilt) and puts
 back the scan's low-pass: ``out = m(x) - G(m(x)) + G(x)``, with ``G`` a Gaussian of
-:data:`SIGMA` pixels. At the coarsest screen the descreener handles (10 px), the Gaussian passes
-under 0.1 % of the screen's fundamental, so the dots do not come back.
+:data:`PERIODS` screen periods (:func:`at_period`, when the detector has measured the screen),
+else of :data:`SIGMA` pixels. Either passes under 0.1 % of the screen's fundamental (at
+:data:`SIGMA`, that of the coarsest screen the descreener handles, 10 px), so the dots do not
+come back; the finer the screen, the more of the scan's own tone and colour the output keeps.
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ from scipy.ndimage import gaussian_filter
 
 from .base import Upscaler
 
-__all__ = ["ToneKept", "SIGMA"]
+from .chain import Chain
+from .ensemble import Ensemble
 
-#: the low-pass that defines "tone": 0.6 of the coarsest trained screen period (10 px), which
-#: leaves exp(-2 pi^2 0.36) = 8e-4 of that screen's fundamental and less of any finer one
+__all__ = ["ToneKept", "SIGMA", "PERIODS", "at_period"]
+
+#: the low-pass that defines "tone", in screen periods: a Gaussian of 0.6 periods leaves
+#: exp(-2 pi^2 0.36) = 8e-4 of the screen's fundamental and less of its harmonics
+PERIODS = 0.6
+#: the low-pass when the screen's period is not known: 0.6 of the coarsest trained period (10 px),
+#: which leaves 8e-4 of that screen's fundamental and less of any finer one
 SIGMA = 6.0
 
 
@@ -51,7 +59,28 @@ class ToneKept:
         self.context = -(-(model.context + math.ceil(3 * self.sigma)) // m) * m
         self.multiple_of = model.multiple_of
 
+    def at_sigma(self, sigma: float) -> "ToneKept":
+        """The same model keeping its input's tone over ``sigma`` pixels (the network shared)."""
+        return ToneKept(self.model, sigma)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``(h, w, C)`` float32 in [0, 1] to ``(h, w, C)`` float32 (not clipped)."""
         y = np.asarray(self.model(x), dtype=np.float32)
         return (y - low_pass(y, self.sigma) + low_pass(x.astype(np.float32), self.sigma)).astype(np.float32)
+
+
+def at_period(model: Upscaler, period: float | None) -> Upscaler:
+    """``model`` with each :class:`ToneKept` in it (alone, first in a
+    :class:`~enhance.models.chain.Chain`, inside an :class:`~enhance.models.ensemble.Ensemble`)
+    keeping tone over :data:`PERIODS` of a screen of ``period`` px, at most :data:`SIGMA`; a new
+    object sharing the networks, so one loaded treatment serves files of any screen. ``None``
+    (no period measured) returns ``model`` as it is."""
+    if period is None:
+        return model
+    if isinstance(model, ToneKept):
+        return model.at_sigma(min(SIGMA, PERIODS * float(period)))
+    if isinstance(model, Chain):
+        return Chain(at_period(model.first, period), model.then)
+    if isinstance(model, Ensemble):
+        return Ensemble(at_period(model.model, period), model.passes)
+    return model
