@@ -189,6 +189,16 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                                      pixel_loss="mse", degradation="bicubic-text",
                                      generator=replace(BASE.generator, scale=4, blocks=12)),
                              "default-x4.safetensors", "default-x4"),
+    # the line-art recipe of default-x2-lineart (two fifths of the crops clip-art) for x3 and x4,
+    # from their shipped weights: x4 trails cunet on line art, illustration and photos
+    "default-x3-lineart": (replace(BASE, scale=3, epochs=7, batch_shape=192, learning_rate=6e-5, seed=31,
+                                   pixel_loss="mse", degradation="bicubic-text",
+                                   generator=replace(BASE.generator, scale=3, blocks=9)),
+                           "default-x3.safetensors", "default-x3"),
+    "default-x4-lineart": (replace(BASE, scale=4, epochs=6, batch_shape=256, learning_rate=6e-5, seed=32,
+                                   pixel_loss="mse", degradation="bicubic-text",
+                                   generator=replace(BASE.generator, scale=4, blocks=12)),
+                           "default-x4.safetensors", "default-x4"),
     # more x4 training from the shipped x4 weights (its first fine-tune ran only 800 iterations)
     "default-x4-more": (replace(BASE, scale=4, epochs=16, batch_shape=192, learning_rate=2e-4,
                                 generator=replace(BASE.generator, scale=4)), "default-x4.safetensors", "default-x4"),
@@ -249,6 +259,8 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
 #: stages that draw the corpus's kinds in other shares than SHARES
 STAGE_SHARES: dict[str, dict[str, float]] = {
     "default-x2-lineart": {"photo": 0.35, "art": 0.25, "clipart": 0.4},
+    "default-x3-lineart": {"photo": 0.35, "art": 0.25, "clipart": 0.4},
+    "default-x4-lineart": {"photo": 0.35, "art": 0.25, "clipart": 0.4},
 }
 
 
