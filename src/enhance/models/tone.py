@@ -20,7 +20,6 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from .base import Upscaler
-
 from .chain import Chain
 from .ensemble import Ensemble
 
