@@ -70,6 +70,17 @@ def _jpeg_variant(scale: int, blocks: int, epochs: int, lr: float, seed: int,
             f"default-x{scale}-jpeg.safetensors", init)
 
 
+def _text_cycle(scale: int, blocks: int, epochs: int, batch_shape: int, lr: float, seed: int,
+                degradation: str = "bicubic-text") -> tuple[TrainConfig, str, str | None]:
+    """A cosine cycle of ``default`` at ``scale`` on the text recipe (MSE, an eighth of the crops
+    pages of type; ``degradation`` names another preset), ``blocks`` residual blocks, HR patches of
+    ``batch_shape`` px, from its shipped weights."""
+    return (replace(BASE, scale=scale, epochs=epochs, batch_shape=batch_shape, learning_rate=lr, seed=seed,
+                    pixel_loss="mse", degradation=degradation,
+                    generator=replace(BASE.generator, scale=scale, blocks=blocks)),
+            f"default-x{scale}.safetensors", f"default-x{scale}")
+
+
 STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2": (BASE, "default-x2.safetensors", None),
     "default-x4": (replace(BASE, scale=4, epochs=4, batch_shape=192, learning_rate=3e-4,
@@ -106,28 +117,20 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # patches) gained nothing: an eighth of the crops synthetic pages of type (the corpus holds
     # almost no text, which scanned books are full of), LR patches of 64 px instead of 48 (fewer
     # pixels near a zero-padded edge), and an MSE pixel loss (the quantity PSNR measures)
-    "default-x2-text": (replace(BASE, epochs=30, batch_shape=128, learning_rate=1e-4, seed=10, pixel_loss="mse",
-                                degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
-                        "default-x2.safetensors", "default-x2"),
+    "default-x2-text": _text_cycle(2, 9, 30, 128, 1e-4, 10),
     # tried in session 9, not shipped: a second, lower cycle of the text recipe for x2 (one thread
     # beside other work, 12-19 min an epoch; stopped after 7 of 8 epochs, the learning rate at 3e-6)
     # stayed within 0.006 dB of the shipped x2 on the bench mean (32.493, 32.494, 32.496 after epochs
     # 4, 6, 7), scanned text up to +0.11, line art down 0.08-0.32 (BENCHMARKS.md)
-    "default-x2-text-more": (replace(BASE, epochs=8, batch_shape=128, learning_rate=7e-5, seed=20, pixel_loss="mse",
-                                     degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
-                             "default-x2.safetensors", "default-x2"),
+    "default-x2-text-more": _text_cycle(2, 9, 8, 128, 7e-5, 20),
     # issue 20: the shipped x2 on aliased LR (point-sampled: 23.91 dB against Pillow bicubic's 26.68) sharpens
     # the aliasing into structure; the text recipe with 30 % of the LR box-reduced or point-sampled
-    "default-x2-aliased": (replace(BASE, epochs=16, batch_shape=128, learning_rate=7e-5, seed=21, pixel_loss="mse",
-                                   degradation="bicubic-aliased-text", generator=replace(BASE.generator, blocks=9)),
-                           "default-x2.safetensors", "default-x2"),
+    "default-x2-aliased": _text_cycle(2, 9, 16, 128, 7e-5, 21, "bicubic-aliased-text"),
     # issue 20: x2 trails cunet most on line art (31.79 against 33.33 dB) and the corpus's line art
     # (openclipart renders) had a quarter of the crops; the text recipe with two fifths of them
     # clip-art (STAGE_SHARES), from the shipped x2. Run in session 17 (38.7 min on one thread) and
     # shipped: bench mean 32.490 -> 32.522, line art +0.19, scanned text +0.07, texture -0.08
-    "default-x2-lineart": (replace(BASE, epochs=7, batch_shape=128, learning_rate=1e-4, seed=30, pixel_loss="mse",
-                                   degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
-                           "default-x2.safetensors", "default-x2"),
+    "default-x2-lineart": _text_cycle(2, 9, 7, 128, 1e-4, 30),
     # the x2 model's JPEG variant (type "jpeg": what `enhance --zoom=2 small.jpg` runs on a
     # compressed file), fine-tuned from the shipped x2: LR saved as JPEG at quality 20-95, a tenth
     # clean; the repair-then-enlarge chain trailed waifu2x's joint denoise-and-enlarge models
@@ -152,64 +155,41 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
     # the same recipe for x3 and x4 (16 and 12 epochs, what the ends of sessions allowed;
     # at x2 it gained most on scanned text, +1.45 dB mid-cycle)
-    "default-x3-text": (replace(BASE, scale=3, epochs=16, batch_shape=192, learning_rate=1e-4, seed=12, pixel_loss="mse",
-                                degradation="bicubic-text", generator=replace(BASE.generator, scale=3)),
-                        "default-x3.safetensors", "default-x3"),
+    "default-x3-text": _text_cycle(3, 6, 16, 192, 1e-4, 12),
     # a deeper x3 (9 residual blocks instead of 6), grown from the shipped x3 (new blocks start as
     # identities): x3 had 20 epochs of its own where x2 and x4 had over a hundred, and at x3 the
     # network runs on a ninth of the output pixels, so the depth costs little time. Session 10, one
     # thread beside other work, 13-18 min an epoch: bench mean 28.974, 29.008, 29.025 after
     # epochs 5, 6, 7 (shipped x3 28.969), every class up
-    "default-x3-deep": (replace(BASE, scale=3, epochs=8, batch_shape=192, learning_rate=1e-4, seed=21, pixel_loss="mse",
-                                degradation="bicubic-text", generator=replace(BASE.generator, scale=3, blocks=9)),
-                        "default-x3.safetensors", "default-x3"),
+    "default-x3-deep": _text_cycle(3, 9, 8, 192, 1e-4, 21),
     # a second cycle for the deepened x3 (session 15): the first (8 epochs) was still gaining at its
     # end (28.974, 29.008, 29.025 after epochs 5, 6, 7), and x3 has had far fewer epochs than x2 and x4.
     # Run in session 15 (12 epochs, 85 min on one thread) but not scored; run again in session 16
     # (82 min on one thread beside other work, final loss 0.00191) and shipped: bench mean
     # 29.023 -> 29.075, every class up (line art +0.16, scanned text +0.14)
-    "default-x3-deep-more": (replace(BASE, scale=3, epochs=12, batch_shape=192, learning_rate=8e-5, seed=26,
-                                     pixel_loss="mse", degradation="bicubic-text",
-                                     generator=replace(BASE.generator, scale=3, blocks=9)),
-                             "default-x3.safetensors", "default-x3"),
+    "default-x3-deep-more": _text_cycle(3, 9, 12, 192, 8e-5, 26),
     # a third, short cycle (session 16): the second gained 0.05 dB, every class up. Run (28.7 min on
     # one thread): bench mean 29.075 -> 29.082, line art and scanned text +0.07, but texture -0.05
     # and photo -0.01, so not shipped
-    "default-x3-deep-third": (replace(BASE, scale=3, epochs=5, batch_shape=192, learning_rate=5e-5, seed=28,
-                                      pixel_loss="mse", degradation="bicubic-text",
-                                      generator=replace(BASE.generator, scale=3, blocks=9)),
-                              "default-x3.safetensors", "default-x3"),
-    "default-x4-text": (replace(BASE, scale=4, epochs=12, batch_shape=256, learning_rate=1e-4, seed=13, pixel_loss="mse",
-                                degradation="bicubic-text", generator=replace(BASE.generator, scale=4, blocks=12)),
-                        "default-x4.safetensors", "default-x4"),
+    "default-x3-deep-third": _text_cycle(3, 9, 5, 192, 5e-5, 28),
+    "default-x4-text": _text_cycle(4, 12, 12, 256, 1e-4, 13),
     # a second text cycle for x4 (session 16): the first gained 0.14 dB in 12 epochs (27.30 -> 27.44)
     # with its loss still falling; the same data at a lower peak rate, another seed. Run in session
     # 16 with --epochs-scale 0.5 (6 epochs, 55.9 min on one thread beside other work): bench mean
     # 27.441 -> 27.435 (line art +0.05, scanned text +0.02, photo -0.02), so not shipped
-    "default-x4-text-more": (replace(BASE, scale=4, epochs=12, batch_shape=256, learning_rate=6e-5, seed=27,
-                                     pixel_loss="mse", degradation="bicubic-text",
-                                     generator=replace(BASE.generator, scale=4, blocks=12)),
-                             "default-x4.safetensors", "default-x4"),
+    "default-x4-text-more": _text_cycle(4, 12, 12, 256, 6e-5, 27),
     # a second line-art cycle for x2 (session 17), from the shipped default-x2-lineart: half the
     # crops clip-art, a lower peak rate. Run (17.9 min on two threads) and not shipped: bench mean
     # 32.522 -> 32.507, line art 31.98 -> 31.69, texture 40.52 -> 40.41, scanned text +0.04
-    "default-x2-lineart-more": (replace(BASE, epochs=5, batch_shape=128, learning_rate=5e-5, seed=33, pixel_loss="mse",
-                                        degradation="bicubic-text", generator=replace(BASE.generator, blocks=9)),
-                                "default-x2.safetensors", "default-x2"),
+    "default-x2-lineart-more": _text_cycle(2, 9, 5, 128, 5e-5, 33),
     # the line-art recipe of default-x2-lineart (two fifths of the crops clip-art) for x3 and x4,
     # from their shipped weights: x4 trails cunet on line art, illustration and photos. Run in
     # session 17, one thread each side by side, and not shipped: x3 (40.9 min) bench mean
     # 29.075 -> 29.088, line art and scanned text +0.07, texture -0.07; x4 (46.7 min) 27.441 ->
     # 27.451, line art 23.37 -> 23.48 (cunet 23.47), scanned text +0.05, but texture -0.035,
     # illustration -0.013 and photo -0.007
-    "default-x3-lineart": (replace(BASE, scale=3, epochs=7, batch_shape=192, learning_rate=6e-5, seed=31,
-                                   pixel_loss="mse", degradation="bicubic-text",
-                                   generator=replace(BASE.generator, scale=3, blocks=9)),
-                           "default-x3.safetensors", "default-x3"),
-    "default-x4-lineart": (replace(BASE, scale=4, epochs=6, batch_shape=256, learning_rate=6e-5, seed=32,
-                                   pixel_loss="mse", degradation="bicubic-text",
-                                   generator=replace(BASE.generator, scale=4, blocks=12)),
-                           "default-x4.safetensors", "default-x4"),
+    "default-x3-lineart": _text_cycle(3, 9, 7, 192, 6e-5, 31),
+    "default-x4-lineart": _text_cycle(4, 12, 6, 256, 6e-5, 32),
     # more x4 training from the shipped x4 weights (its first fine-tune ran only 800 iterations)
     "default-x4-more": (replace(BASE, scale=4, epochs=16, batch_shape=192, learning_rate=2e-4,
                                 generator=replace(BASE.generator, scale=4)), "default-x4.safetensors", "default-x4"),
@@ -267,12 +247,14 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "print-x1-wide-line": _print_cycle(7, 1e-4, "print-wide-line", 12, tone_sigma=6.0),
 }
 
+#: the line-art stages' shares: two fifths of the crops clip-art
+LINEART_SHARES = {"photo": 0.35, "art": 0.25, "clipart": 0.4}
 #: stages that draw the corpus's kinds in other shares than SHARES
 STAGE_SHARES: dict[str, dict[str, float]] = {
-    "default-x2-lineart": {"photo": 0.35, "art": 0.25, "clipart": 0.4},
+    "default-x2-lineart": LINEART_SHARES,
     "default-x2-lineart-more": {"photo": 0.3, "art": 0.2, "clipart": 0.5},
-    "default-x3-lineart": {"photo": 0.35, "art": 0.25, "clipart": 0.4},
-    "default-x4-lineart": {"photo": 0.35, "art": 0.25, "clipart": 0.4},
+    "default-x3-lineart": LINEART_SHARES,
+    "default-x4-lineart": LINEART_SHARES,
 }
 
 

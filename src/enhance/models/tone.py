@@ -58,10 +58,6 @@ class ToneKept:
         self.context = -(-(model.context + math.ceil(3 * self.sigma)) // m) * m
         self.multiple_of = model.multiple_of
 
-    def at_sigma(self, sigma: float) -> "ToneKept":
-        """The same model keeping its input's tone over ``sigma`` pixels (the network shared)."""
-        return ToneKept(self.model, sigma)
-
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``(h, w, C)`` float32 in [0, 1] to ``(h, w, C)`` float32 (not clipped)."""
         y = np.asarray(self.model(x), dtype=np.float32)
@@ -77,7 +73,7 @@ def at_period(model: Upscaler, period: float | None) -> Upscaler:
     if period is None:
         return model
     if isinstance(model, ToneKept):
-        return model.at_sigma(min(SIGMA, PERIODS * float(period)))
+        return ToneKept(model.model, min(SIGMA, PERIODS * float(period)))
     if isinstance(model, Chain):
         return Chain(at_period(model.first, period), model.then)
     if isinstance(model, Ensemble):
