@@ -1,7 +1,7 @@
 """Build the training corpus (data/corpus) from Debian packages.
 
     sudo apt-get install plasma-workspace-wallpapers gnome-backgrounds mate-backgrounds \
-        ukui-wallpapers lomiri-wallpapers-20.04 wesnoth-1.16-data openclipart-png
+        ukui-wallpapers lomiri-wallpapers-20.04 lomiri-wallpapers-16.04 wesnoth-1.16-data openclipart-png
     python -m recipes.build_corpus data/corpus
 
 The bench sources listed in recipes.corpus.EXCLUDED are never included.

@@ -30,6 +30,7 @@ APT_PACKAGES = (
     "mate-backgrounds",
     "ukui-wallpapers",
     "lomiri-wallpapers-20.04",
+    "lomiri-wallpapers-16.04",  # added in session 18: 16 camera photos; stages before it trained without
     "wesnoth-1.16-data",
     "openclipart-png",
 )

@@ -276,3 +276,45 @@ def test_tone_kept_loss_matches_the_wrapper_the_command_runs() -> None:
     tx, ty = (torch.from_numpy(a).permute(2, 0, 1)[None] for a in (x, y))
     got = _tone_kept(ty, tx, 3.0)[0].permute(1, 2, 0).numpy()
     assert np.abs(got - want).max() < 1e-5
+
+
+def test_tone_kept_loss_takes_each_images_sigma_from_its_screen_period() -> None:
+    """With ``tone_at_period`` each crop's loss keeps tone as the command will for its screen:
+    a list of sigmas gives each image of the batch its own low-pass, and the sigma is the
+    command's rule (:func:`~enhance.models.tone.sigma_for`)."""
+    import torch
+
+    from enhance.models.tone import SIGMA, low_pass, sigma_for
+    from enhance.train.loop import _tone_kept
+
+    rng = np.random.default_rng(1)
+    x, y = rng.random((2, 2, 40, 40, 3)).astype(np.float32)
+    tx, ty = (torch.from_numpy(a).permute(0, 3, 1, 2) for a in (x, y))
+    sigmas = [sigma_for(3.0), sigma_for(None)]
+    assert sigmas == [pytest.approx(1.8), SIGMA] and sigma_for(20.0) == SIGMA
+    got = _tone_kept(ty, tx, sigmas).permute(0, 2, 3, 1).numpy()
+    for i, sg in enumerate(sigmas):
+        want = y[i] - low_pass(y[i], sg) + low_pass(x[i], sg)
+        assert np.abs(got[i] - want).max() < 1e-5
+    assert np.abs(got[0] - got[1]).max() > 1e-3  # the two images did not share one sigma
+    with pytest.raises(ValueError):
+        _tone_kept(ty, tx, [2.0])
+
+
+def test_sampler_reports_the_period_of_each_lattice_screen_it_printed() -> None:
+    """The print simulator tells the loss which screen each crop got: a lattice's period in
+    pixels, ``None`` for unscreened crops; the draws themselves are unchanged by asking."""
+    from enhance.train.data import PairSampler
+    from enhance.train.degrade import PRESETS
+
+    img = np.random.default_rng(2).integers(0, 256, size=(160, 160, 3), dtype=np.uint8)
+    a = PairSampler([img], 1, 64, PRESETS["print-wide"], seed=5)
+    b = PairSampler([img], 1, 64, PRESETS["print-wide"], seed=5)
+    periods: list[float | None] = []
+    lr_a, hr_a = a.batch(24, periods)
+    lr_b, hr_b = b.batch(24)
+    assert np.array_equal(lr_a, lr_b) and np.array_equal(hr_a, hr_b)
+    assert len(periods) == 24
+    known = [p for p in periods if p is not None]
+    assert known and len(known) < 24  # some crops are screened, some not (FM, line, unprinted)
+    assert all(2.5 - 1e-9 <= p <= 10.0 + 1e-9 for p in known)

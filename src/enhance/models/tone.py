@@ -23,7 +23,7 @@ from .base import Upscaler
 from .chain import Chain
 from .ensemble import Ensemble
 
-__all__ = ["ToneKept", "SIGMA", "PERIODS", "at_period"]
+__all__ = ["ToneKept", "SIGMA", "PERIODS", "at_period", "sigma_for"]
 
 #: the low-pass that defines "tone", in screen periods: a Gaussian of 0.6 periods leaves
 #: exp(-2 pi^2 0.36) = 8e-4 of the screen's fundamental and less of its harmonics
@@ -31,6 +31,13 @@ PERIODS = 0.6
 #: the low-pass when the screen's period is not known: 0.6 of the coarsest trained period (10 px),
 #: which leaves 8e-4 of that screen's fundamental and less of any finer one
 SIGMA = 6.0
+
+
+def sigma_for(period: float | None) -> float:
+    """The tone low-pass's sigma in pixels for a screen of ``period`` px: :data:`PERIODS` of it,
+    at most :data:`SIGMA`; :data:`SIGMA` when no period is known (``None``). The command
+    (:func:`at_period`) and the descreener's training both take it from here."""
+    return SIGMA if period is None else min(SIGMA, PERIODS * float(period))
 
 
 def low_pass(x: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
@@ -73,7 +80,7 @@ def at_period(model: Upscaler, period: float | None) -> Upscaler:
     if period is None:
         return model
     if isinstance(model, ToneKept):
-        return ToneKept(model.model, min(SIGMA, PERIODS * float(period)))
+        return ToneKept(model.model, sigma_for(period))
     if isinstance(model, Chain):
         return Chain(at_period(model.first, period), model.then)
     if isinstance(model, Ensemble):

@@ -50,8 +50,11 @@ class PairSampler:
         self.p = area / area.sum()
         self.rng = np.random.default_rng(seed)
 
-    def batch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return ``lr (n, p/s, p/s, 3)`` and ``hr (n, p, p, 3)``, both uint8."""
+    def batch(self, n: int, periods: list[float | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``lr (n, p/s, p/s, 3)`` and ``hr (n, p, p, 3)``, both uint8.
+
+        ``periods``, when given, gets each pair's screen period in LR pixels, or ``None``
+        (:func:`~enhance.train.degrade.degrade_pair`'s ``info``), in batch order."""
         s, p, m = self.scale, self.patch, self.margin
         ctx = p + 2 * m * s
         lrs, hrs = [], []
@@ -71,7 +74,10 @@ class PairSampler:
             if k >= 4:
                 crop = crop[:, ::-1]
             crop = np.ascontiguousarray(crop)
-            lr, target = degrade_pair(crop, s, self.degradation, self.rng, margin=m)
+            info: dict[str, float | None] = {}
+            lr, target = degrade_pair(crop, s, self.degradation, self.rng, margin=m, info=info)
+            if periods is not None:
+                periods.append(info["period"])
             lrs.append(lr)
             hrs.append(target[m * s:m * s + p, m * s:m * s + p])
         return np.stack(lrs), np.stack(hrs)

@@ -181,9 +181,13 @@ def degrade(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generat
 
 
 def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Generator,
-                 margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                 margin: int = 0, info: dict[str, float | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`degrade`, but also return the target: ``hr`` itself, or its luma in three
     equal channels when the crop was printed with a single (gray) screen.
+
+    ``info``, when given, gets ``"period"``: the period in LR pixels of the lattice screen the
+    crop was printed with (an AM screen of dots), or ``None`` (not printed, FM, a line screen),
+    as the command's screen detector would report it.
 
     Returns:
         ``(lr, target)``, both uint8; ``target`` has ``hr``'s shape.
@@ -199,6 +203,8 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
 
         hr = text_page(hr.shape[0], hr.shape[1], rng)
     target = hr
+    if info is not None:
+        info["period"] = None
     x = hr.astype(np.float64)
     if deg.blur > 0 and rng.random() < deg.blur_prob:
         sigma = rng.uniform(0.2, deg.blur)
@@ -211,6 +217,8 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
 
         settings = random_settings(rng, fm_prob=deg.halftone_fm, wide=deg.halftone_wide,
                                    spot_weights=deg.spot_weights or SPOT_WEIGHTS)
+        if info is not None and settings.screen == "am" and settings.spot != "line":
+            info["period"] = settings.period
         if deg.screenless:
             if scale != 1:
                 raise ValueError("a screenless target is for x1 (descreening) only")

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.generator import Generator, GeneratorConfig, save_generator
+from ..models.tone import sigma_for
 from .data import PairSampler
 from .degrade import PRESETS
 
@@ -39,6 +40,9 @@ class TrainConfig:
     ``tone_sigma`` (x1 only) trains the model as :class:`~enhance.models.tone.ToneKept` runs
     it: the pixel loss is taken on ``out - G(out) + G(x)`` with ``G`` a Gaussian of that sigma,
     plus a tenth of it on the raw output, which keeps the raw model's tone near the target.
+    With ``tone_at_period``, each pair's sigma is the one the command runs for its screen
+    (:func:`~enhance.models.tone.sigma_for` of the simulator's period; ``tone_sigma`` is then
+    the sigma for pairs without a lattice screen, as :data:`~enhance.models.tone.SIGMA` is).
     """
 
     scale: int = 2
@@ -71,6 +75,7 @@ class TrainConfig:
     threads: int = 0
     seed: int = 0
     tone_sigma: float = 0.0
+    tone_at_period: bool = False
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
 
 
@@ -112,10 +117,16 @@ def _tv(x: torch.Tensor) -> torch.Tensor:
     return ((dx * dx + dy * dy + 1e-12) ** 1.25).mean()
 
 
-def _tone_kept(out: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
+def _tone_kept(out: torch.Tensor, x: torch.Tensor, sigma: float | list[float]) -> torch.Tensor:
     """``out - G(out) + G(x)`` on ``(N, C, H, W)``, ``G`` a Gaussian of ``sigma`` pixels with
-    reflected edges, truncated at 3 sigma as :func:`enhance.models.tone.low_pass` is."""
-    r = int(math.ceil(3.0 * sigma))
+    reflected edges, truncated at 3 sigma (radius rounded) as :func:`enhance.models.tone.low_pass` is; a list
+    gives each of the N images its own sigma."""
+    if not isinstance(sigma, (int, float)):
+        if len(sigma) != out.shape[0]:
+            raise ValueError(f"{len(sigma)} sigmas for a batch of {out.shape[0]}")
+        parts = [_tone_kept(out[i:i + 1], x[i:i + 1], float(sg)) for i, sg in enumerate(sigma)]
+        return torch.cat(parts, dim=0)
+    r = int(3.0 * sigma + 0.5)  # scipy's radius for truncate=3
     t = torch.arange(-r, r + 1, dtype=out.dtype, device=out.device)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     k = k / k.sum()
@@ -279,7 +290,8 @@ def train(
             if opt_d:
                 for g in opt_d.param_groups:
                     g["lr"] = lr_now
-            lr_np, hr_np = sampler.batch(cfg.batch_size)
+            periods: list[float | None] = []
+            lr_np, hr_np = sampler.batch(cfg.batch_size, periods)
             x = torch.from_numpy(lr_np).to(device).permute(0, 3, 1, 2).float().div_(255.0)
             y = torch.from_numpy(hr_np).to(device).permute(0, 3, 1, 2).float().div_(255.0)
             out = gen(x)
@@ -287,7 +299,10 @@ def train(
             if cfg.pixel_weight > 0:
                 pix = F.l1_loss if cfg.pixel_loss == "l1" else F.mse_loss
                 if cfg.tone_sigma > 0:
-                    pl = pix(_tone_kept(out, x, cfg.tone_sigma), y) + 0.1 * pix(out, y)
+                    sigma: float | list[float] = cfg.tone_sigma
+                    if cfg.tone_at_period:
+                        sigma = [cfg.tone_sigma if p is None else min(cfg.tone_sigma, sigma_for(p)) for p in periods]
+                    pl = pix(_tone_kept(out, x, sigma), y) + 0.1 * pix(out, y)
                 else:
                     pl = pix(out, y)
                 losses["pixel"] = cfg.pixel_weight * pl
@@ -335,7 +350,7 @@ def train(
 def _loss_names(cfg: TrainConfig) -> list[str]:
     names = []
     if cfg.pixel_weight > 0:
-        names.append(f"pixel-{cfg.pixel_loss}" + (f"-tone-kept-{cfg.tone_sigma:g}" if cfg.tone_sigma > 0 else ""))
+        names.append(f"pixel-{cfg.pixel_loss}" + (f"-tone-kept-{cfg.tone_sigma:g}" + ("-at-period" if cfg.tone_at_period else "") if cfg.tone_sigma > 0 else ""))
     if cfg.perceptual_weight > 0:
         names.append(f"perceptual-{cfg.perceptual_layer}")
     if cfg.smoothness_weight > 0:
