@@ -168,6 +168,30 @@ def cmd_aliased(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unseen(args: argparse.Namespace) -> int:
+    from .methods import ours, resolve
+    from .unseen import fetch, load_unseen, run_track
+
+    images = load_unseen(fetch(Path(args.cache)))
+    meths = {}
+    for name in [m for m in args.models.split(",") if m]:
+        if args.model_dir and not name.startswith("pil-") and resolve(name)[0] is None:
+            meths[name] = ours(name, search_dir=Path(args.model_dir))
+            continue
+        method, _ = resolve(name)
+        if method is None:
+            print(f"skip {name}: not installed here", file=sys.stderr)
+            continue
+        meths[name] = method
+    track = run_track(images, meths, tuple(args.scales), lambda s: print(s, file=sys.stderr))
+    results = _load(Path(args.out)).get("unseen", {})
+    for name, per_scale in track.items():
+        results.setdefault(name, {}).update(per_scale)  # type: ignore[union-attr]
+    _store(args, {"unseen": results, "unseen_machine": _machine(),
+                  "unseen_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_faults(args: argparse.Namespace) -> int:
     from .faults import big_canvas, kill_and_resume
 
@@ -246,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
-    for name in ("run", "pipeline", "print", "press", "screens", "jpeg", "aliased", "retina", "faults", "zoomplan", "serve", "ray", "report"):
+    for name in ("run", "pipeline", "print", "press", "screens", "jpeg", "aliased", "retina", "faults", "zoomplan", "serve", "ray", "report",
+                 "unseen"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -295,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--model-dir", default="", help="also find user models (ne2x-{type}-{name}.safetensors) here")
             p.add_argument("--sheets", default=str(root / "crops"), help="folder for the crop sheet")
             p.set_defaults(fn=cmd_aliased)
+        elif name == "unseen":
+            p.add_argument("--models", default="pil-bicubic,default,waifu2x-cunet")
+            p.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])
+            p.add_argument("--model-dir", default="", help="also find user models (ne{S}x-{type}-{name}.safetensors) here")
+            p.add_argument("--cache", default=str(root / "data" / "unseen"), help="the wheels and their images")
+            p.set_defaults(fn=cmd_unseen)
         elif name == "retina":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
             p.add_argument("--scales", type=int, nargs="+", default=[2, 3])

@@ -232,3 +232,39 @@ def test_retina_track_scores_both_before_and_after_each_encoder() -> None:
     for key in ("none", "jpeg80"):
         s = row[key]
         assert all(np.isfinite(v) for v in s.values()) and s["enhance_psnr"] > 20 and 0 < s["lanczos_ssimulacra2"] <= 100
+
+
+def test_unseen_track_reads_its_wheels_images_and_scores_each_scale(tmp_path: Path) -> None:
+    """The unseen track takes its images out of the cached wheels (nothing downloaded when they
+    are there), composites alpha over white, cuts sides to a multiple of 12 and scores each
+    method at the scales it offers."""
+    import zipfile
+
+    from PIL import Image
+
+    from benchmarks import unseen
+    from benchmarks.methods import pillow
+
+    rng = np.random.default_rng(3)
+    for spec in unseen.WHEELS:  # one fake wheel per pinned package, named as pip names them
+        name, version = spec.split("==")
+        with zipfile.ZipFile(tmp_path / f"{name.replace('-', '_')}-{version}-py3-none-any.whl", "w") as z:
+            for member, _n, _k in unseen.IMAGES:
+                if member.split("/")[0] != {"scikit-image": "skimage", "matplotlib": "matplotlib",
+                                            "scikit-learn": "sklearn"}[name]:
+                    continue
+                rgba = rng.integers(0, 256, (50, 61, 4), dtype=np.uint8)
+                rgba[..., 3] = 0  # fully transparent: white once composited
+                rgba[:10, :, 3] = 255
+                buf = tmp_path / "x.png"
+                Image.fromarray(rgba).save(buf)
+                z.write(buf, member)
+    folder = unseen.fetch(tmp_path)
+    images = unseen.load_unseen(folder)
+    assert [im.name for im in images] == [n for _m, n, _k in unseen.IMAGES]
+    for im in images:
+        assert im.hr.shape == (48, 60, 3) and im.hr.dtype == np.uint8
+        assert (im.hr[12:] == 255).all()  # the transparent part is white
+    track = unseen.run_track(images[:3], {"bicubic": pillow("bicubic")}, (2, 4))
+    assert set(track["bicubic"]) == {"x2", "x4"}
+    assert np.isfinite(track["bicubic"]["x2"]["psnr"]["mean"])
