@@ -186,7 +186,7 @@ def cmd_unseen(args: argparse.Namespace) -> int:
     track = run_track(images, meths, tuple(args.scales), lambda s: print(s, file=sys.stderr))
     results = _load(Path(args.out)).get("unseen", {})
     for name, per_scale in track.items():
-        results.setdefault(name, {}).update(per_scale)  # type: ignore[union-attr]
+        results.setdefault(name, {}).update(per_scale)
     _store(args, {"unseen": results, "unseen_machine": _machine(),
                   "unseen_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
     return 0

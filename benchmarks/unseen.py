@@ -76,11 +76,11 @@ def load_unseen(folder: Path) -> list[BenchImage]:
     out = []
     for member, name, klass in IMAGES:
         path = folder / f"{name}{Path(member).suffix}"
-        with Image.open(path) as im:
-            im = im.convert("RGBA")
-            flat = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            flat.alpha_composite(im)
-            rgb = np.asarray(flat.convert("RGB"))
+        with Image.open(path) as src:
+            rgba = src.convert("RGBA")
+        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        flat.alpha_composite(rgba)
+        rgb = np.asarray(flat.convert("RGB"))
         h, w = rgb.shape[:2]
         y0, x0 = max(0, (h - MAX_SIDE) // 2), max(0, (w - MAX_SIDE) // 2)
         rgb = rgb[y0:y0 + MAX_SIDE, x0:x0 + MAX_SIDE]
@@ -90,9 +90,9 @@ def load_unseen(folder: Path) -> list[BenchImage]:
 
 
 def run_track(images: list[BenchImage], methods: dict[str, Method], scales: tuple[int, ...],
-              log: Callable[[str], None] = lambda s: None) -> dict[str, object]:
+              log: Callable[[str], None] = lambda s: None) -> dict[str, dict[str, object]]:
     """Each method at each scale it offers: per-image rows and the mean per class (PSNR-Y)."""
-    result: dict[str, object] = {}
+    result: dict[str, dict[str, object]] = {}
     for name, method in methods.items():
         for s in scales:
             try:

@@ -140,7 +140,8 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # x2 trails cunet most in photos among the big classes (31.80 against 32.37 dB) and the
     # corpus held 77 "photo" files, many of them digital art: session 18 added the 16 camera
     # photos of lomiri-wallpapers-16.04 (recipes.corpus.APT_PACKAGES); the line-art cycle again
-    # from the shipped x2 on that corpus
+    # from the shipped x2 on that corpus. Run in session 18, scored and shipped in session 19:
+    # unseen track 40.551 -> 40.596 dB, every class up; public bench 32.522 -> 32.534
     "default-x2-photos": _text_cycle(2, 9, 7, 128, 1e-4, 33),
     # the x2 model's JPEG variant (type "jpeg": what `enhance --zoom=2 small.jpg` runs on a
     # compressed file), fine-tuned from the shipped x2: LR saved as JPEG at quality 20-95, a tenth
@@ -260,7 +261,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # (enhance.models.tone.sigma_for), where the descreener was trained with a fixed 6 px: the
     # loss now takes each crop's tone as the command will (its simulated period; 6 px for FM,
     # unscreened crops and line screens, which the command blurs across instead), on the press
-    # model the shipped weights last saw (print-wide-line)
+    # model the shipped weights last saw (print-wide-line). Run in session 18 (5 epochs), scored
+    # in session 19 against the shipped weights, both through the command at once: press A
+    # 28.92 -> 28.87 dB, held-out press B 28.12 -> 28.19, so not shipped
     "print-x1-tone": _print_cycle(5, 1e-4, "print-wide-line", 13, tone_sigma=SIGMA, tone_at_period=True),
 }
 
