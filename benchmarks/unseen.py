@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .protocol import BenchImage, Method, score_sr, summarize
+from .protocol import REPAIR_SETTINGS, BenchImage, Method, score_repair, score_sr, summarize
 
 #: the wheels the images come from (pinned: a newer release may change its sample data)
 WHEELS = ("scikit-image==0.26.0", "matplotlib==3.11.2", "scikit-learn==1.9.1")
@@ -91,10 +91,23 @@ def load_unseen(folder: Path) -> list[BenchImage]:
 
 def run_track(images: list[BenchImage], methods: dict[str, Method], scales: tuple[int, ...],
               log: Callable[[str], None] = lambda s: None) -> dict[str, dict[str, object]]:
-    """Each method at each scale it offers: per-image rows and the mean per class (PSNR-Y)."""
+    """Each method at each scale it offers: per-image rows and the mean per class (PSNR-Y).
+    Scale 1 is the repair track (the protocol's JPEG damage, :func:`~benchmarks.protocol.score_repair`):
+    per setting, the gain over the damaged input, per class."""
     result: dict[str, dict[str, object]] = {}
     for name, method in methods.items():
         for s in scales:
+            if s == 1:
+                rows = score_repair(method, images)
+                base = score_repair(None, images)
+                gains = {}
+                for setting, *_ in REPAIR_SETTINGS:
+                    ours = summarize([r for r in rows if r["setting"] == setting])
+                    damaged = summarize([r for r in base if r["setting"] == setting])
+                    gains[setting] = {k: ours[k] - damaged[k] for k in ours}
+                    log(f"unseen {name} repair {setting}: gain " + " ".join(f"{k} {v:+.3f}" for k, v in gains[setting].items()))
+                result.setdefault(name, {})["x1"] = {"gain": gains, "images": rows}
+                continue
             try:
                 rows = score_sr(method, images, s)
             except ValueError:  # a method without this scale (waifu2x has no x3)

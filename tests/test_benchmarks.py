@@ -265,6 +265,8 @@ def test_unseen_track_reads_its_wheels_images_and_scores_each_scale(tmp_path: Pa
     for im in images:
         assert im.hr.shape == (48, 60, 3) and im.hr.dtype == np.uint8
         assert (im.hr[12:] == 255).all()  # the transparent part is white
-    track = unseen.run_track(images[:3], {"bicubic": pillow("bicubic")}, (2, 4))
-    assert set(track["bicubic"]) == {"x2", "x4"}
+    track = unseen.run_track(images[:3], {"bicubic": pillow("bicubic")}, (1, 2, 4))
+    assert set(track["bicubic"]) == {"x1", "x2", "x4"}
     assert np.isfinite(track["bicubic"]["x2"]["psnr"]["mean"])
+    # x1 is the repair track: a method that hands back the damaged file gains nothing
+    assert all(abs(g["mean"]) < 1e-9 for g in track["bicubic"]["x1"]["gain"].values())
