@@ -37,6 +37,19 @@ def test_detects_simulated_screens(settings: PrintSettings) -> None:
         assert r.angle is not None and min(abs(r.angle - settings.angle % 90), 90 - abs(r.angle - settings.angle % 90)) < 3
 
 
+@pytest.mark.parametrize("lpi, colour", [(150, False), (175, False), (150, True)])
+def test_finds_a_fine_screen_of_a_300_dpi_scan_at_its_own_period(lpi: float, colour: bool) -> None:
+    """A 300 dpi scan of a magazine print: the screen (2 px at 150 lpi, 1.7 px at 175) is finer
+    than two pixels along its direction but inside the sampled spectrum. It is found at its own
+    period, not at its harmonics folded back past the Nyquist frequency (about 3.4 px at
+    0 degrees, which the detector reported before it looked this fine)."""
+    s = PrintSettings(lpi, 300, 45, colour=colour, scan_blur=0.5)
+    scan = print_and_scan(_picture(), s, np.random.default_rng(2))
+    r = detect_screen(scan, s.dpi)
+    assert r.found and r.period is not None and abs(r.period - s.period) / s.period < 0.05
+    assert r.lpi is not None and abs(r.lpi - lpi) / lpi < 0.05
+
+
 def test_continuous_tone_has_no_screen() -> None:
     assert not detect_screen(_picture()).found
 
@@ -265,6 +278,7 @@ def test_descreened_tone_follows_the_screen_period_the_detector_measured() -> No
     closer to the print seen without its screen, and the loaded treatment is left as it was."""
     from enhance.image import ImageMeta
     from enhance.models.tone import SIGMA, ToneKept
+    from enhance.models.twice import TwiceSize
     from enhance.treatment import ModelRequest, Treatment
     from enhance.upscaling import upscale_pixels
 
@@ -281,7 +295,9 @@ def test_descreened_tone_follows_the_screen_period_the_detector_measured() -> No
     treatment = Treatment(ModelRequest("default", 1, "print"))
     for scan, clean, period in cases:
         model, _ = treatment.for_file(scan, ImageMeta("RGB"))
-        assert isinstance(model, ToneKept) and abs(model.sigma - 0.6 * period) < 0.1
+        # screens of 2 to 5 px are descreened at twice their size: the tone over the doubled period
+        assert isinstance(model, TwiceSize)
+        assert isinstance(model.model, ToneKept) and abs(model.model.sigma - 0.6 * 2 * period) < 0.2
         out = upscale_pixels(scan, "RGB", model)
         fixed = upscale_pixels(scan, "RGB", treatment.model)
         assert out is not None and fixed is not None
@@ -296,18 +312,61 @@ def test_tone_at_a_period_reaches_through_chains_and_ensembles() -> None:
     from enhance.models.classical import ClassicalUpscaler
     from enhance.models.ensemble import Ensemble
     from enhance.models.tone import SIGMA, ToneKept, at_period
+    from enhance.models.twice import TwiceSize
 
     net = ClassicalUpscaler("bicubic", 1)
     kept = ToneKept(net)
     up = ClassicalUpscaler("bicubic", 2)
-    chain = at_period(Ensemble(Chain(kept, up), 2), 5.0)
+    chain = at_period(Ensemble(Chain(kept, up), 2), 6.0)
     assert isinstance(chain, Ensemble) and chain.passes == 2
     first = chain.model.first
-    assert isinstance(first, ToneKept) and first.sigma == 3.0 and first.model is net and chain.model.then is up
+    assert isinstance(first, ToneKept) and abs(first.sigma - 3.6) < 1e-9 and first.model is net
+    assert chain.model.then is up
     assert kept.sigma == SIGMA  # the original is not changed
     coarse = at_period(kept, 40.0)
     assert isinstance(coarse, ToneKept) and coarse.sigma == SIGMA
     assert at_period(kept, None) is kept and at_period(up, 3.0) is up
+    # a screen of 2 to 5 px runs at twice its size, the tone over the doubled period; a finer
+    # one (its other inks folded past the Nyquist frequency) at its own
+    doubled = at_period(Chain(kept, up), 3.0)
+    assert isinstance(doubled.first, TwiceSize) and doubled.first.model.model is net
+    assert abs(doubled.first.model.sigma - 3.6) < 1e-9
+    finest = at_period(kept, 1.8)
+    assert isinstance(finest, ToneKept) and abs(finest.sigma - 1.08) < 1e-9
+    again = at_period(at_period(kept, 3.0), 8.0)  # re-measured: unwrapped, not doubled twice
+    assert isinstance(again, ToneKept) and abs(again.sigma - 4.8) < 1e-9 and again.model is net
+
+
+def test_twice_size_runs_the_model_on_the_doubled_picture_and_tiles_agree() -> None:
+    """TwiceSize enlarges, runs its x1 model, reduces: an identity model gives back the picture
+    (the two bicubic resamplings, nothing else), the model sees twice the pixels, and a tiled
+    run matches the whole picture (its context covers the model's and the resamplings')."""
+    from enhance.models.classical import ClassicalUpscaler
+    from enhance.models.tone import ToneKept
+    from enhance.models.twice import TwiceSize
+    from enhance.upscaling import upscale_pixels
+
+    seen: list[tuple[int, ...]] = []
+
+    class Probe:
+        name, scale, context, multiple_of = "probe", 1, 0, 1
+
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            seen.append(x.shape)
+            return x
+
+    pic = _picture()[:96, :80]
+    out = TwiceSize(Probe())(pic)
+    assert seen == [(192, 160, 3)] and out.shape == pic.shape and out.dtype == np.float32
+    assert np.abs(out - pic)[8:-8, 8:-8].mean() < 0.01
+    with pytest.raises(ValueError):
+        TwiceSize(ClassicalUpscaler("bicubic", 2))
+    model = TwiceSize(ToneKept(ClassicalUpscaler("bicubic", 1), 2.0))
+    pic8 = (_picture() * 255).round().astype(np.uint8)
+    whole = upscale_pixels(pic8, "RGB", model, tile=512)
+    tiled = upscale_pixels(pic8, "RGB", model, tile=64)
+    assert whole is not None and tiled is not None
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
 
 
 def test_screenless_print_is_the_scan_without_its_screen() -> None:

@@ -52,6 +52,17 @@ class ScreenReport:
 
 #: The coarsest screen period (scan pixels) the shipped descreen model was trained on.
 MAX_TRAINED_PERIOD = 10.0
+#: The finest screen period (scan pixels) the detector looks for. A 300 dpi scan of a magazine
+#: (133-175 lpi) has a screen of 1.7-2.3 px: its lattice, turned from the axes as screens are,
+#: still lies inside the sampled spectrum as long as its period along each axis of the pixel grid
+#: is at least :func:`detect_screen`'s ``min_period`` (closer to the Nyquist frequency, a lattice
+#: folds back and a picture's finest detail crowds it).
+MIN_PERIOD = 1.7
+#: ... and such a fine lattice must stand out more than :data:`THRESHOLD`: near the Nyquist
+#: frequency a flat picture's antialiased edges alone leave peaks of 2.5 (a clip-art warning
+#: sign), where the training press's 300 dpi scans of 133-175 lpi prints of corpus photos
+#: show 3.3-5.6
+FINE_THRESHOLD = 3.0
 
 #: Minimum prominence (natural-log magnitude above the local median) of both orthogonal peaks.
 THRESHOLD = 2.5
@@ -109,22 +120,24 @@ def _gray(pixels: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _geometry(n: int, min_period: float, max_period: float) -> tuple[np.ndarray, np.ndarray]:
+def _geometry(n: int, min_period: float, max_period: float, min_axis_period: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The ``(n, n)`` Hann window and the spectrum's search band (periods ``min_period`` to
-    ``max_period``, the upper half plane: a real picture's spectrum is symmetric), made once per
-    size: a page's tiles all share them."""
+    ``max_period``, and at least ``min_axis_period`` along either axis; the upper half plane: a
+    real picture's spectrum is symmetric), made once per size: a page's tiles all share them."""
     win = np.hanning(n).astype(np.float32)
     yy, xx = np.mgrid[0:n, 0:n]
     c = n // 2
     r = np.hypot(yy - c, xx - c)
-    band = (r >= n / max_period) & (r <= n / min_period) & (yy <= c)
+    axis = n / max(min_axis_period, 1.0)
+    band = (r >= n / max_period) & (r <= n / min_period) & (yy <= c) & (np.abs(yy - c) <= axis) & (np.abs(xx - c) <= axis)
     window = win[:, None] * win[None, :]
     window.flags.writeable = False
     band.flags.writeable = False
     return window, band
 
 
-def _spectrum(square: np.ndarray, min_period: float, max_period: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _spectrum(square: np.ndarray, min_period: float, max_period: float,
+              min_axis_period: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The spectrum of an ``(n, n)`` or ``(n, n, C)`` square (n a multiple of 16), as the
     detectors read it: each frequency's prominence (natural-log magnitude above the local
     median), the log magnitude, and the candidate peaks (prominence at local maxima within the
@@ -133,7 +146,7 @@ def _spectrum(square: np.ndarray, min_period: float, max_period: float) -> tuple
     n = square.shape[0]
     crop = _gray(square)  # only the square in float: a huge scan is never copied whole
     crop = crop - crop.mean()
-    window, band = _geometry(n, min_period, max_period)
+    window, band = _geometry(n, min_period, max_period, min_axis_period)
     spec = np.abs(np.fft.fftshift(scipy.fft.fft2(crop * window)))  # complex64 for float32
     logm = np.log(spec + 1e-6)
     background = _block_median(logm)
@@ -155,33 +168,20 @@ def _strongest(cand: np.ndarray, most: int = 12) -> np.ndarray:
     return peaks[np.argsort(cand.ravel()[peaks])[::-1][:most]]
 
 
-def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 512,
-                  min_period: float = 2.2, max_period: float = 16.0) -> ScreenReport:
-    """Detect a halftone screen in an image.
+_Peak = tuple[float, float, float, int, int]
 
-    Args:
-        pixels: ``(H, W)`` or ``(H, W, C)`` array, any numeric dtype.
-        dpi: the scan's resolution, to report lines per inch.
-        max_side: analyse a centred crop of at most this side.
-        min_period, max_period: screen periods (pixels) to look for.
 
-    Returns:
-        A :class:`ScreenReport`.
-    """
-    h, w = pixels.shape[:2]
-    n = min(max_side, h, w)
-    n -= n % 16
-    if n < 64:
-        return ScreenReport(False)
-    y0, x0 = (h - n) // 2, (w - n) // 2
-    prominence, logm, cand = _spectrum(pixels[y0:y0 + n, x0:x0 + n], min_period, max_period)
+def _lattices(cand: np.ndarray, prominence: np.ndarray, threshold: float = THRESHOLD) -> list[_Peak]:
+    """The lattices among the strongest candidate peaks of ``cand`` (:func:`_spectrum`'s, maybe
+    restricted to part of its band): ``(strength, period, angle, fy, fx)`` of each, its peak's
+    frequency from the centre of the ``(n, n)`` spectrum. A peak counts with its orthogonal
+    partner at the same radius; its strength is the weaker of the two, at least ``threshold``."""
+    n = cand.shape[0]
     c = n // 2
-    order = _strongest(cand)
-    best: tuple[float, float, float] | None = None
-    found: list[tuple[float, float, float]] = []
-    for idx in order:
+    found: list[_Peak] = []
+    for idx in _strongest(cand):
         p1 = float(cand.ravel()[idx])
-        if not np.isfinite(p1) or p1 < THRESHOLD:
+        if not np.isfinite(p1) or p1 < threshold:
             break
         py, px = divmod(int(idx), n)
         fy, fx = py - c, px - c
@@ -194,25 +194,83 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
         ys, xs = slice(max(0, qy_i - 2), qy_i + 3), slice(max(0, qx_i - 2), qx_i + 3)
         p2 = float(prominence[ys, xs].max()) if prominence[ys, xs].size else -np.inf
         strength = min(p1, p2)
-        if strength >= THRESHOLD:
-            found.append((strength, n / radius, float(np.degrees(np.arctan2(fy, fx))) % 90.0))
-    if found:
-        # harmonics sit at shorter periods, ink-to-ink beats are weaker: among the near-strongest
-        # peaks the screen is the one with the longest period
-        top = max(f[0] for f in found)
-        best = max((f for f in found if f[0] >= 0.85 * top), key=lambda f: f[1])
+        if strength >= threshold:
+            found.append((strength, n / radius, float(np.degrees(np.arctan2(fy, fx))) % 90.0, fy, fx))
+    return found
+
+
+def _screen_of(found: list[_Peak]) -> _Peak | None:
+    """The screen among lattices: of the near-strongest, the one with the longest period
+    (harmonics sit at shorter periods, ink-to-ink beats are weaker)."""
+    if not found:
+        return None
+    top = max(f[0] for f in found)
+    return max((f for f in found if f[0] >= 0.85 * top), key=lambda f: f[1])
+
+
+def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 512,
+                  min_period: float = 2.2, max_period: float = 16.0, fine_period: float = MIN_PERIOD) -> ScreenReport:
+    """Detect a halftone screen in an image.
+
+    Args:
+        pixels: ``(H, W)`` or ``(H, W, C)`` array, any numeric dtype.
+        dpi: the scan's resolution, to report lines per inch.
+        max_side: analyse a centred crop of at most this side.
+        min_period, max_period: screen periods (pixels) to look for.
+        fine_period: and finer ones down to this, turned from the pixel grid (at least
+            ``min_period`` along either axis), as a 300 dpi scan of a magazine has. Such a
+            lattice must stand out more (:data:`FINE_THRESHOLD`) and repeat on no coarser one;
+            its harmonics folded back past the Nyquist frequency, which look like a coarser
+            lattice of their own, are then no candidates, and the usual rule picks the screen.
+
+    Returns:
+        A :class:`ScreenReport`.
+    """
+    h, w = pixels.shape[:2]
+    n = min(max_side, h, w)
+    n -= n % 16
+    if n < 64:
+        return ScreenReport(False)
+    y0, x0 = (h - n) // 2, (w - n) // 2
+    lowest = min(min_period, fine_period)
+    prominence, logm, cand = _spectrum(pixels[y0:y0 + n, x0:x0 + n], lowest, max_period, min_period)
+    radius = _radius(n)
+    found = _lattices(np.where(radius <= n / min_period, cand, -np.inf), prominence)
+    fine = _lattices(np.where(radius > n / min_period, cand, -np.inf), prominence, FINE_THRESHOLD) \
+        if lowest < min_period else []
+    # a fine lattice that is a coarser one's harmonics (twice a 3.5 px screen's frequency) is not
+    # a screen of its own
+    fine = [f for f in fine if not any(_near(_harmonics(n / g[1], g[2]), f[3], f[4]) for g in found)]
+    if fine:
+        f = _screen_of(fine)
+        assert f is not None
+        folds = _folded_harmonics(n, n / f[1], f[2])
+        if _superlattice(prominence, logm, n / f[1], f[2], folded=folds) >= SUPERLATTICE:
+            fine = []  # a fine texture, or a coarser screen's harmonics
+        else:  # its harmonics folded back past the Nyquist frequency are not a screen of their own
+            found = [g for g in found if not _near(folds, g[3], g[4])] + fine
+    best = _screen_of(found)
     if best is None:
         top = float(cand.max()) if np.isfinite(cand.max()) else 0.0
         return ScreenReport(False, strength=min(top, THRESHOLD))
-    strength, period, angle = best
+    strength, period, angle = best[:3]
     lpi = dpi / period if dpi else None
     if lpi is not None and not PRINT_LPI[0] <= lpi <= PRINT_LPI[1]:
         # a lattice whose ruling no press prints at this resolution: graph paper, a woven texture
         return ScreenReport(False, strength=min(strength, THRESHOLD))
-    if _superlattice(prominence, logm, n / period, angle) >= SUPERLATTICE:
+    if best not in fine and _superlattice(prominence, logm, n / period, angle) >= SUPERLATTICE:
         # the lattice repeats on a coarser one as well: a ruled grid, a weave, graph paper, a tiling
         return ScreenReport(False, strength=min(strength, THRESHOLD))
     return ScreenReport(True, period, angle, lpi, strength)
+
+
+@functools.lru_cache(maxsize=8)
+def _radius(n: int) -> np.ndarray:
+    """``(n, n)``: each frequency's distance from the centre of an ``n``-point spectrum."""
+    yy, xx = np.mgrid[0:n, 0:n]
+    r = np.hypot(yy - n // 2, xx - n // 2)
+    r.flags.writeable = False
+    return r
 
 
 #: a lattice with a peak of this prominence at a fraction of its own frequencies is a texture
@@ -222,7 +280,8 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
 SUPERLATTICE = 2.25
 
 
-def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle: float, most: int = 6) -> float:
+def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle: float, most: int = 6,
+                  folded: np.ndarray | None = None) -> float:
     """The strongest peak of the (n, n) ``prominence`` map at a fraction j/k (k up to ``most``)
     of the lattice's frequency vectors (both axes and both diagonals) or at a half-integer point
     of the lattice (up to 1.6 times its frequency and a third of the sampling rate), outside the
@@ -230,7 +289,9 @@ def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle
     is the log-magnitude spectrum: in a noise-free picture a trace of leakage is "prominent"
     too). A halftone screen has none: it is one lattice of dots, modulated by the picture.
     Grids of lines, weaves, graph paper (a dot ruling inside ruled lines) and tiled patterns
-    repeat on a coarser lattice too, whose harmonics land there."""
+    repeat on a coarser lattice too, whose harmonics land there. Points within 2.5 of those of
+    ``folded`` ``(k, 2)`` (:func:`_folded_harmonics`: a fine screen's own harmonics, folded back
+    past the Nyquist frequency) are not read."""
     n = prominence.shape[0]
     c = n // 2
     a = np.deg2rad(angle)
@@ -246,7 +307,8 @@ def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle
                if np.hypot(p, q) <= 3.2 and np.hypot(p, q) * radius / 2 <= n / 3]
     best = -np.inf
     for fy, fx in points:
-        if np.hypot(fy, fx) < 10:  # the picture's own coarse content
+        # the picture's own coarse content; a fine lattice's own harmonics, folded back
+        if np.hypot(fy, fx) < 10 or (folded is not None and _near(folded, fy, fx)):
             continue
         y, x = int(round(fy)) + c, int(round(fx)) + c
         if 1 <= y < n - 1 and 1 <= x < n - 1:
@@ -254,6 +316,33 @@ def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle
             if float(logm[near].max()) >= floor:
                 best = max(best, float(prominence[near].max()))
     return best
+
+
+def _harmonics(radius: float, angle: float, order: int = 3) -> np.ndarray:
+    """``(k, 2)`` float: the harmonics ``a g1 + b g2`` (``|a|, |b| <= order``, not both 0) of the
+    lattice of ``radius`` (frequency-index units) and ``angle`` (degrees), as ``(fy, fx)``."""
+    a = np.deg2rad(angle)
+    g1 = np.array([np.sin(a), np.cos(a)]) * radius
+    g2 = np.array([np.cos(a), -np.sin(a)]) * radius
+    return np.asarray([i * g1 + j * g2 for i in range(-order, order + 1) for j in range(-order, order + 1)
+                       if i or j], np.float64)
+
+
+def _folded_harmonics(n: int, radius: float, angle: float, order: int = 3) -> np.ndarray:
+    """``(k, 2)`` float: where the harmonics ``a g1 + b g2`` (``|a|, |b| <= order``) of the lattice
+    of ``radius`` (frequency-index units of an ``n``-point spectrum) and ``angle`` (degrees) lie
+    once folded back into the spectrum, as ``(fy, fx)`` from its centre, both signs; only those
+    past the Nyquist frequency, which a scan samples as coarser frequencies. Empty for a lattice
+    whose harmonics up to ``order`` all fit."""
+    h = _harmonics(radius, angle, order)
+    h = h[np.abs(h).max(axis=1) > n / 2]
+    f = (h + n / 2) % n - n / 2
+    return np.concatenate([f, -f]).reshape(-1, 2)
+
+
+def _near(points: np.ndarray, fy: float, fx: float, within: float = 2.5) -> bool:
+    """Whether ``(fy, fx)`` lies within ``within`` frequency indices of one of ``points`` ``(k, 2)``."""
+    return bool(points.size) and bool((np.hypot(points[:, 0] - fy, points[:, 1] - fx) < within).any())
 
 
 @dataclass

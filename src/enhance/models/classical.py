@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-__all__ = ["ClassicalUpscaler", "resample"]
+__all__ = ["ClassicalUpscaler", "reduce", "resample"]
 
 _FILTERS = {"bicubic": Image.BICUBIC, "lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR}
 
@@ -22,6 +22,20 @@ def resample(x: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarray:
     for i in range(c):
         im = Image.fromarray(np.ascontiguousarray(x[:, :, i], dtype=np.float32))
         out[:, :, i] = np.asarray(im.resize((w * scale, h * scale), _FILTERS[method]))
+    return out
+
+
+def reduce(x: np.ndarray, factor: int, method: str = "bicubic") -> np.ndarray:
+    """Shrink ``(h, w, C)`` float32 (h and w multiples of ``factor``) by an integer ``factor``
+    with a Pillow filter, per channel; Pillow widens the kernel by the factor (antialiased, as
+    MATLAB's ``imresize`` does)."""
+    if factor == 1:
+        return x.astype(np.float32, copy=True)
+    h, w, c = x.shape
+    out = np.empty((h // factor, w // factor, c), dtype=np.float32)
+    for i in range(c):
+        im = Image.fromarray(np.ascontiguousarray(x[:, :, i], dtype=np.float32))
+        out[:, :, i] = np.asarray(im.resize((w // factor, h // factor), _FILTERS[method]))
     return out
 
 
