@@ -168,6 +168,15 @@ def cmd_aliased(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fine(args: argparse.Namespace) -> int:
+    from .finetrack import run_track
+
+    images = load_bench(names=args.images)
+    _store(args, {"fine": run_track(images, lambda s: print(s, file=sys.stderr)), "fine_machine": _machine(),
+                  "fine_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    return 0
+
+
 def cmd_unseen(args: argparse.Namespace) -> int:
     from .methods import ours, resolve
     from .unseen import fetch, load_unseen, run_track
@@ -271,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     root = Path(__file__).resolve().parents[1]
     for name in ("run", "pipeline", "print", "press", "screens", "jpeg", "aliased", "retina", "faults", "zoomplan", "serve", "ray", "report",
-                 "unseen"):
+                 "unseen", "fine"):
         p = sub.add_parser(name)
         p.add_argument("--out", default=str(RESULTS / "results.json"))
         p.add_argument("--markdown", default=str(root / "BENCHMARKS.md"))
@@ -320,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--model-dir", default="", help="also find user models (ne2x-{type}-{name}.safetensors) here")
             p.add_argument("--sheets", default=str(root / "crops"), help="folder for the crop sheet")
             p.set_defaults(fn=cmd_aliased)
+        elif name == "fine":
+            p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
+            p.set_defaults(fn=cmd_fine)
         elif name == "unseen":
             p.add_argument("--models", default="pil-bicubic,default,waifu2x-cunet")
             p.add_argument("--scales", type=int, nargs="+", default=[2, 3, 4])

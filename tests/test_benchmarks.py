@@ -270,3 +270,31 @@ def test_unseen_track_reads_its_wheels_images_and_scores_each_scale(tmp_path: Pa
     assert np.isfinite(track["bicubic"]["x2"]["psnr"]["mean"])
     # x1 is the repair track: a method that hands back the damaged file gains nothing
     assert all(abs(g["mean"]) < 1e-9 for g in track["bicubic"]["x1"]["gain"].values())
+
+
+def test_fine_track_finds_300_dpi_screens_at_their_period_and_the_command_beats_the_scan() -> None:
+    """The fine-screen track on two small pictures: every setting is a 300 dpi scan of a
+    133-175 lpi print; the detector's record and each way's score are there, and what the
+    command does comes closer to the print without its screen than the scan itself."""
+    from scipy.ndimage import gaussian_filter
+
+    from benchmarks import finetrack
+    from benchmarks.metrics import psnr_y
+    from benchmarks.protocol import BenchImage
+
+    rng = np.random.default_rng(4)
+    pics = [np.clip(127 + gaussian_filter(rng.standard_normal((128, 128, 3)), (6, 6, 0)) * 900, 0, 255).astype(np.uint8)
+            for _ in range(2)]
+    images = [BenchImage(f"t{i}", "photo", p) for i, p in enumerate(pics)]
+    track = finetrack.run_track(images)
+    assert set(track) == set(finetrack.SETTINGS)
+    for key, row in track.items():
+        assert all(s.period < 2.5 for *_x, s in [finetrack.SETTINGS[key]])
+        assert row["of"] == 2 and 0 <= row["at_its_period"] <= row["found"] <= 2
+        methods = row["methods"]
+        assert {"the command (--type=print)", "the command (--auto)"} <= set(methods)
+        scan, clean = finetrack.simulate(key, images[0], 0)
+        raw = np.mean([psnr_y(finetrack.simulate(key, im, i)[0], finetrack.simulate(key, im, i)[1], 4)
+                       for i, im in enumerate(images)])
+        assert scan.shape == clean.shape == pics[0].shape
+        assert methods["the command (--type=print)"]["psnr"] > raw
