@@ -295,7 +295,7 @@ def test_descreened_tone_follows_the_screen_period_the_detector_measured() -> No
     treatment = Treatment(ModelRequest("default", 1, "print"))
     for scan, clean, period in cases:
         model, _ = treatment.for_file(scan, ImageMeta("RGB"))
-        # screens of 2 to 5 px are descreened at twice their size: the tone over the doubled period
+        # screens of up to 5 px are descreened at twice their size: the tone over the doubled period
         assert isinstance(model, TwiceSize)
         assert isinstance(model.model, ToneKept) and abs(model.model.sigma - 0.6 * 2 * period) < 0.2
         out = upscale_pixels(scan, "RGB", model)
@@ -326,13 +326,12 @@ def test_tone_at_a_period_reaches_through_chains_and_ensembles() -> None:
     coarse = at_period(kept, 40.0)
     assert isinstance(coarse, ToneKept) and coarse.sigma == SIGMA
     assert at_period(kept, None) is kept and at_period(up, 3.0) is up
-    # a screen of 2 to 5 px runs at twice its size, the tone over the doubled period; a finer
-    # one (its other inks folded past the Nyquist frequency) at its own
+    # a screen of up to 5 px runs at twice its size, the tone over the doubled period
     doubled = at_period(Chain(kept, up), 3.0)
     assert isinstance(doubled.first, TwiceSize) and doubled.first.model.model is net
     assert abs(doubled.first.model.sigma - 3.6) < 1e-9
     finest = at_period(kept, 1.8)
-    assert isinstance(finest, ToneKept) and abs(finest.sigma - 1.08) < 1e-9
+    assert isinstance(finest, TwiceSize) and abs(finest.model.sigma - 2.16) < 1e-9
     again = at_period(at_period(kept, 3.0), 8.0)  # re-measured: unwrapped, not doubled twice
     assert isinstance(again, ToneKept) and abs(again.sigma - 4.8) < 1e-9 and again.model is net
 

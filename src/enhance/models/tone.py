@@ -35,12 +35,9 @@ SIGMA = 6.0
 #: a screen of up to this period (px) is descreened at twice its size
 #: (:class:`~enhance.models.twice.TwiceSize`), where the doubled screen is still one the
 #: descreener learned (2.5-10 px); on the training press's prints of corpus photos that gained
-#: 0.8-2.7 dB over the scan's own size at every period from 2 to 5 px, and lost 10 or more at
+#: 0.4-2.8 dB over the scan's own size at every period from 1.7 to 5 px, and lost 10 or more at
 #: 6-8 px (doubled beyond what it learned)
 FINE_PERIOD = 5.0
-#: ... unless it is finer than this: such a screen's inks at other angles lie past the Nyquist
-#: frequency, folded into coarser patterns that enlarging cannot bring back
-FINEST_DOUBLED = 2.0
 
 
 def sigma_for(period: float | None) -> float:
@@ -86,7 +83,7 @@ def at_period(model: Upscaler, period: float | None) -> Upscaler:
     :class:`~enhance.models.chain.Chain`, inside an :class:`~enhance.models.ensemble.Ensemble`)
     keeping tone over :data:`PERIODS` of a screen of ``period`` px, at most :data:`SIGMA`, and
     run at twice the size (:class:`~enhance.models.twice.TwiceSize`, tone then over the doubled
-    period) for a screen of :data:`FINEST_DOUBLED` to :data:`FINE_PERIOD` px; a new object
+    period) for a screen of up to :data:`FINE_PERIOD` px; a new object
     sharing the networks, so one loaded treatment serves files of any screen. ``None`` (no
     period measured) returns ``model`` as it is."""
     if period is None:
@@ -94,7 +91,7 @@ def at_period(model: Upscaler, period: float | None) -> Upscaler:
     if isinstance(model, TwiceSize):
         return at_period(model.model, period)
     if isinstance(model, ToneKept):
-        if FINEST_DOUBLED <= period <= FINE_PERIOD:
+        if period <= FINE_PERIOD:
             return TwiceSize(ToneKept(model.model, sigma_for(2.0 * period)))
         return ToneKept(model.model, sigma_for(period))
     if isinstance(model, Chain):
