@@ -104,7 +104,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "repair-x1-deep-more": _repair_cycle(18, 1e-4, 17),
     # issue 20: the repair gain at q20 is +1.74 dB on the bench mean but +1.14 on photos (target
     # +1.8); a third cycle from the shipped weights with the crops drawn mostly from photos
-    # (STAGE_SHARES; the corpus holds 16 more camera photos since session 18)
+    # (STAGE_SHARES; the corpus holds 16 more camera photos since session 18). Run in session 19
+    # (20 epochs, 116 min on one thread beside benchmarks) and not shipped: gain at q20 on the bench
+    # +1.744 -> +1.752 (photo +1.144 -> +1.180, line art +5.19 -> +4.95), on the unseen track
+    # +2.258 -> +2.232 (photo +1.139 -> +1.170, line art +5.42 -> +5.24): photos gained 0.03 dB
+    # and line art lost 0.2
     "repair-x1-photos": _repair_cycle(20, 8e-5, 34),
     # a second cosine cycle for x2 from its shipped weights (its first run stopped at 12,200
     # iterations; the x4 cycles gained +0.15, +0.06, +0.01 dB)
