@@ -184,10 +184,9 @@ def cmd_unseen(args: argparse.Namespace) -> int:
     images = load_unseen(fetch(Path(args.cache)))
     meths = {}
     for name in [m for m in args.models.split(",") if m]:
-        if args.model_dir and not name.startswith("pil-") and resolve(name)[0] is None:
-            meths[name] = ours(name, search_dir=Path(args.model_dir))
-            continue
         method, _ = resolve(name)
+        if method is None and args.model_dir:  # a user model of that folder
+            method = ours(name, search_dir=Path(args.model_dir))
         if method is None:
             print(f"skip {name}: not installed here", file=sys.stderr)
             continue

@@ -23,7 +23,7 @@ from enhance.train.halftone import PrintSettings, print_and_scan
 
 from .metrics import psnr_y
 from .pressb import PressB, print_and_scan_b, to8
-from .presstrack import tone_error
+from .presstrack import score_pairs, tone_error
 from .printtrack import BORDER, GAUSS_SIGMAS, gaussian
 from .protocol import BenchImage
 
@@ -78,14 +78,10 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
     for key, (family, label, s) in SETTINGS.items():
         pairs = [(im, *simulate(key, im, i)) for i, im in enumerate(images)]
         methods: dict[str, dict[str, float]] = {}
-        best: tuple[float, float, float] | None = None
-        for sigma in GAUSS_SIGMAS:
-            outs = [gaussian(sigma)(scan) for _im, scan, _clean in pairs]
-            p = float(np.mean([psnr_y(o, c, BORDER) for o, (_im, _s, c) in zip(outs, pairs)]))
-            if best is None or p > best[1]:
-                best = (sigma, p, float(np.mean([tone_error(o, c) for o, (_im, _s, c) in zip(outs, pairs)])))
-        assert best is not None
-        methods[f"gaussian (best sigma {best[0]})"] = {"psnr": best[1], "tone": best[2]}
+        blurs = {sigma: score_pairs(gaussian(sigma), pairs) for sigma in GAUSS_SIGMAS}
+        sigma = max(blurs, key=lambda k: float(np.mean([r["psnr"] for r in blurs[k]])))
+        methods[f"gaussian (best sigma {sigma})"] = {k: float(np.mean([r[k] for r in blurs[sigma]]))
+                                                     for k in ("psnr", "tone")}
         for name, way in ways.items():
             runs = [way(scan) for _im, scan, _clean in pairs]
             methods[name] = {"psnr": float(np.mean([psnr_y(o, c, BORDER) for (o, _d), (_im, _s, c) in zip(runs, pairs)])),

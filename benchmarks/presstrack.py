@@ -56,7 +56,9 @@ def tone_error(out: np.ndarray, truth: np.ndarray, sigma: float = 4.0) -> float:
     return float(np.sqrt(np.mean(d * d)))
 
 
-def _score(method: Descreener, pairs: list[tuple[BenchImage, np.ndarray, np.ndarray]]) -> list[dict[str, object]]:
+def score_pairs(method: Descreener, pairs: list[tuple[BenchImage, np.ndarray, np.ndarray]]) -> list[dict[str, object]]:
+    """``method`` on each ``(image, scan, screenless)``: a row per image with PSNR-Y against the
+    print without its screen (4 px border) and the tone error."""
     rows = []
     for im, scan, truth in pairs:
         out = method(scan)
@@ -102,14 +104,14 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
         pairs = [(im, *sim(im, i)) for i, im in enumerate(images)]
         best: tuple[float, list[dict[str, object]]] | None = None
         for sigma in GAUSS_SIGMAS:
-            rows = _score(gaussian(sigma), pairs)
+            rows = score_pairs(gaussian(sigma), pairs)
             if best is None or np.mean([r["psnr"] for r in rows]) > np.mean([r["psnr"] for r in best[1]]):
                 best = (sigma, rows)
         assert best is not None
         methods: dict[str, list[dict[str, object]]] = {f"gaussian (best sigma {best[0]})": best[1],
-                                                       "notch": _score(notch, pairs)}
+                                                       "notch": score_pairs(notch, pairs)}
         for name, fn in ours.items():
-            methods[name] = _score(fn, pairs)
+            methods[name] = score_pairs(fn, pairs)
         result[key] = {"family": family, "label": label, "methods": methods}
         for name, rows in methods.items():
             log(f"press {key} {name}: {np.mean([r['psnr'] for r in rows]):.2f} dB, "

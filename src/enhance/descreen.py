@@ -240,7 +240,9 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
         if lowest < min_period else []
     # a fine lattice that is a coarser one's harmonics (twice a 3.5 px screen's frequency) is not
     # a screen of its own
-    fine = [f for f in fine if not any(_near(_harmonics(n / g[1], g[2]), f[3], f[4]) for g in found)]
+    if fine:
+        coarse = [_harmonics(n / g[1], g[2]) for g in found]
+        fine = [f for f in fine if not any(_near(h, f[3], f[4]) for h in coarse)]
     if fine:
         f = _screen_of(fine)
         assert f is not None
@@ -294,9 +296,7 @@ def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle
     past the Nyquist frequency) are not read."""
     n = prominence.shape[0]
     c = n // 2
-    a = np.deg2rad(angle)
-    g1 = np.array([np.sin(a), np.cos(a)]) * radius  # (fy, fx), as the spectrum is indexed
-    g2 = np.array([np.cos(a), -np.sin(a)]) * radius
+    g1, g2 = _basis(radius, angle)
     y1, x1 = int(round(g1[0])) + c, int(round(g1[1])) + c
     floor = float(logm[max(0, y1 - 2):y1 + 3, max(0, x1 - 2):x1 + 3].max()) - np.log(100.0)
     points = [vec * j / k for vec in (g1, g2, g1 + g2, g1 - g2) for k in range(2, most + 1)
@@ -318,12 +318,17 @@ def _superlattice(prominence: np.ndarray, logm: np.ndarray, radius: float, angle
     return best
 
 
+def _basis(radius: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """The two frequency vectors ``(fy, fx)`` (as the spectrum is indexed) of the lattice of
+    ``radius`` (frequency-index units) and ``angle`` (degrees)."""
+    a = np.deg2rad(angle)
+    return np.array([np.sin(a), np.cos(a)]) * radius, np.array([np.cos(a), -np.sin(a)]) * radius
+
+
 def _harmonics(radius: float, angle: float, order: int = 3) -> np.ndarray:
     """``(k, 2)`` float: the harmonics ``a g1 + b g2`` (``|a|, |b| <= order``, not both 0) of the
     lattice of ``radius`` (frequency-index units) and ``angle`` (degrees), as ``(fy, fx)``."""
-    a = np.deg2rad(angle)
-    g1 = np.array([np.sin(a), np.cos(a)]) * radius
-    g2 = np.array([np.cos(a), -np.sin(a)]) * radius
+    g1, g2 = _basis(radius, angle)
     return np.asarray([i * g1 + j * g2 for i in range(-order, order + 1) for j in range(-order, order + 1)
                        if i or j], np.float64)
 

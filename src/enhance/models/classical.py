@@ -13,30 +13,29 @@ __all__ = ["ClassicalUpscaler", "reduce", "resample"]
 _FILTERS = {"bicubic": Image.BICUBIC, "lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR}
 
 
+def _resize(x: np.ndarray, width: int, height: int, method: str) -> np.ndarray:
+    """``(h, w, C)`` float32 to ``(height, width, C)`` with a Pillow filter, per channel (Pillow
+    widens the kernel when shrinking: antialiased, as MATLAB's ``imresize`` is)."""
+    out = np.empty((height, width, x.shape[2]), dtype=np.float32)
+    for i in range(x.shape[2]):
+        im = Image.fromarray(np.ascontiguousarray(x[:, :, i], dtype=np.float32))
+        out[:, :, i] = np.asarray(im.resize((width, height), _FILTERS[method]))
+    return out
+
+
 def resample(x: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarray:
     """Resize ``(h, w, C)`` float32 by an integer ``scale`` with a Pillow filter, per channel."""
     if scale == 1:
         return x.astype(np.float32, copy=True)
-    h, w, c = x.shape
-    out = np.empty((h * scale, w * scale, c), dtype=np.float32)
-    for i in range(c):
-        im = Image.fromarray(np.ascontiguousarray(x[:, :, i], dtype=np.float32))
-        out[:, :, i] = np.asarray(im.resize((w * scale, h * scale), _FILTERS[method]))
-    return out
+    return _resize(x, x.shape[1] * scale, x.shape[0] * scale, method)
 
 
 def reduce(x: np.ndarray, factor: int, method: str = "bicubic") -> np.ndarray:
     """Shrink ``(h, w, C)`` float32 (h and w multiples of ``factor``) by an integer ``factor``
-    with a Pillow filter, per channel; Pillow widens the kernel by the factor (antialiased, as
-    MATLAB's ``imresize`` does)."""
+    with a Pillow filter, per channel, antialiased."""
     if factor == 1:
         return x.astype(np.float32, copy=True)
-    h, w, c = x.shape
-    out = np.empty((h // factor, w // factor, c), dtype=np.float32)
-    for i in range(c):
-        im = Image.fromarray(np.ascontiguousarray(x[:, :, i], dtype=np.float32))
-        out[:, :, i] = np.asarray(im.resize((w // factor, h // factor), _FILTERS[method]))
-    return out
+    return _resize(x, x.shape[1] // factor, x.shape[0] // factor, method)
 
 
 class ClassicalUpscaler:
