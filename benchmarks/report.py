@@ -189,12 +189,19 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
              f"{hits(f['corpus_textures'])}; at 300 dpi {hits(f['corpus_textures'], 'false_screens_at_300dpi')} |",
              f"| generated textures (graph paper, plain and twill weaves, line grids, fibre; 2.5-12 px) | "
              f"{hits(f['synthetic_textures'])}; at 300 dpi {hits(f['synthetic_textures'], 'false_screens_at_300dpi')} |",
-             *([f"| the same generator, six other seeds (no threshold was chosen on them) | "
+             *([f"| the same generator, six other seeds (1-6; the modulation rules' thresholds were chosen with them) | "
                 f"{hits(f['synthetic_textures_more'])}; at 300 dpi "
                 f"{hits(f['synthetic_textures_more'], 'false_screens_at_300dpi')} |"] if "synthetic_textures_more" in f else []),
+             *([f"| held out: six more seeds (14-19), no threshold chosen on them | "
+                f"{hits(f['synthetic_textures_held'])}; at 300 dpi "
+                f"{hits(f['synthetic_textures_held'], 'false_screens_at_300dpi')} |",
+                f"| held out: the same 150 under uneven light (a gradient darkening one side by 15-35 %) | "
+                f"{hits(f['synthetic_textures_held_lit'])}; at 300 dpi "
+                f"{hits(f['synthetic_textures_held_lit'], 'false_screens_at_300dpi')} |"] if "synthetic_textures_held" in f else []),
              *([f"| false line screens (`detect_line_screen`, what `--type=print` and `--auto` blur across): clip-art, "
                 f"paintings, the 200 textures | {hits(f['clipart'], 'false_line_screens')}; {hits(f['art'], 'false_line_screens')}; "
-                + "; ".join(hits(f[k], 'false_line_screens') for k in ('corpus_textures', 'synthetic_textures', 'synthetic_textures_more'))
+                + "; ".join(hits(f[k], 'false_line_screens') for k in ('corpus_textures', 'synthetic_textures', 'synthetic_textures_more', 'synthetic_textures_held',
+                                                              'synthetic_textures_held_lit') if k in f)
                 + " |"] if "false_line_screens" in f["clipart"] else []),
              f"| whole pages: type with a printed photo off centre (10 bench images, presses A and B) | photo found on "
              f"{pg['found']} of {pg['of']}; type 48 px or more from the photo marked on {pg['with_type_marked']}; "

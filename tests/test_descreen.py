@@ -237,11 +237,52 @@ def test_a_lattice_no_press_prints_at_that_dpi_is_not_a_screen() -> None:
     what presses print (50-300 lpi) is not taken for a screen."""
     y, x = np.mgrid[0:512, 0:512].astype(np.float32)
     period = 12.0  # at 300 dpi: 25 lpi, no press's ruling; at 2400 dpi it would be 200 lpi
-    dots = 0.5 + 0.4 * np.cos(2 * np.pi * x / period) * np.cos(2 * np.pi * y / period)
+    tone = 0.3 + 0.4 * x / 512  # a picture in it: a ramp, as a halftone's dots grow with the ink
+    dots = tone + 0.25 * np.cos(2 * np.pi * x / period) * np.cos(2 * np.pi * y / period)
     lattice = np.repeat(dots[:, :, None], 3, axis=2)
     assert detect_screen(lattice, 2400).found
     assert not detect_screen(lattice, 300).found
     assert detect_screen(lattice).found  # without the DPI it cannot tell
+
+
+def test_a_lattice_no_picture_modulates_is_a_texture_unless_the_user_says_print() -> None:
+    """A weave or a dot ruling is inked evenly across the square; a halftone's dots grow and
+    shrink with the picture. The same lattice is a screen once a picture modulates it, and a flat
+    tint is a screen when the user has said the file is a print (``tint``)."""
+    from enhance.descreen import MIN_TONE_STD, _modulation
+
+    y, x = np.mgrid[0:512, 0:512].astype(np.float32)
+    period = 5.0
+    cells = np.cos(2 * np.pi * x / period) * np.cos(2 * np.pi * y / period)
+    flat = np.repeat((0.5 + 0.3 * cells)[:, :, None], 3, axis=2)
+    assert _modulation(flat, period, 45.0)[0] < MIN_TONE_STD / 10
+    assert not detect_screen(flat).found
+    r = detect_screen(flat, tint=True)
+    # cos x cos y: its peaks sit on the diagonals, a lattice of period / sqrt 2 at 45 degrees
+    assert r.found and r.period is not None and abs(r.period - period / np.sqrt(2)) < 0.1 and r.angle == 45.0
+    pic = _picture()  # 256 px: the picture tiled to the square, its tone now varies
+    tone = np.concatenate([np.concatenate([pic.mean(axis=2)] * 2, 0)] * 2, 1)
+    printed = np.repeat(np.clip(tone + 0.2 * cells, 0, 1)[:, :, None], 3, axis=2)
+    assert _modulation(printed, period, 45.0)[0] > MIN_TONE_STD
+    assert detect_screen(printed).found
+
+
+
+def test_a_texture_under_uneven_light_is_not_a_screen() -> None:
+    """A weave photographed under a lamp: its tone varies, but its lattice's strength follows
+    the light (a fixed share of the tone). A print of a picture under the same light is found."""
+    from benchmarks.detector import synthetic_textures
+
+    y, x = np.mgrid[0:512, 0:512].astype(np.float32) / 512
+    light = (1.0 - 0.3 * (0.6 * x + 0.4 * y))[:, :, None]
+    textures = [(name, t) for name, t in synthetic_textures(10, seed=7) if not name.startswith("fibre")]
+    found_flat = [name for name, t in textures if detect_screen(t, tint=True).found]
+    assert found_flat  # some of them look like screens to the lattice tests alone
+    lit = {name: np.clip(t * light, 0, 255).astype(np.uint8) for name, t in textures}
+    assert not any(detect_screen(lit[name]).found for name in found_flat)
+    pic = np.concatenate([np.concatenate([_picture()] * 2, 0)] * 2, 1)
+    scan = print_and_scan(pic, PrintSettings(150, 600, 45), np.random.default_rng(1))
+    assert detect_screen(np.clip(scan * light, 0, 1)).found
 
 
 def test_descreened_scan_keeps_the_scan_tone_on_a_press_it_never_saw() -> None:

@@ -415,7 +415,8 @@ class Treatment:
 
             dpi = meta.dpi[0] if meta.dpi else None
             smap = screen_map(pixels, dpi) if self.auto and req.type != "print" else None
-            report = smap.report if smap is not None else detect_screen(pixels, dpi)
+            # the user who says the file is a print has a flat tint descreened too
+            report = smap.report if smap is not None else detect_screen(pixels, dpi, tint=req.type == "print")
             if report.found:
                 # the descreened output keeps the scan's tone over a fraction of this screen's period
                 if req.type == "print":
