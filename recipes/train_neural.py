@@ -136,6 +136,14 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # issue 20: the shipped x2 on aliased LR (point-sampled: 23.91 dB against Pillow bicubic's 26.68) sharpens
     # the aliasing into structure; the text recipe with 30 % of the LR box-reduced or point-sampled
     "default-x2-aliased": _text_cycle(2, 9, 16, 128, 7e-5, 21, "bicubic-aliased-text"),
+    # session 20: a third of that share of aliased LR (5 % box, 5 % point), from the shipped x2 at a
+    # lower peak rate: three epochs of the 30 % recipe took point-sampled LR past Pillow bicubic
+    # (23.91 -> 26.83 dB) but cost the protocol 0.53 dB. Run (6 epochs, 37.2 min on one thread) and
+    # not shipped: point-sampled LR 23.93 -> 25.45 (Pillow bicubic 26.68), box-reduced 30.57 ->
+    # 31.04, but the bench 32.534 -> 32.450 with line art 31.94 -> 31.15, and the unseen track
+    # 40.596 -> 40.274 (line art 42.69 -> 41.04): a native-resolution render of line art is as
+    # sharp as an aliased reduction, and the network softens both
+    "default-x2-aliased-light": _text_cycle(2, 9, 6, 128, 5e-5, 35, "bicubic-aliased-light-text"),
     # issue 20: x2 trails cunet most on line art (31.79 against 33.33 dB) and the corpus's line art
     # (openclipart renders) had a quarter of the crops; the text recipe with two fifths of them
     # clip-art (STAGE_SHARES), from the shipped x2. Run in session 17 (38.7 min on one thread) and
@@ -155,6 +163,10 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # the JPEG variant again, grown from the text-trained x2 (the first was fine-tuned from the x2
     # before its text cycle), with pages of type among the crops and an MSE loss
     "default-x2-jpeg-text": _jpeg_variant(2, 9, 16, 1.5e-4, 16, "default-x2"),
+    # issue 20: on the JPEG track x2 trails cunet's best denoise level by 0.33-0.60 dB, most on line
+    # art (1.3-2.1 dB at every quality): a third cycle of the variant from its shipped weights with
+    # the line-art stages' shares (two fifths of the crops clip-art, the corpus's camera photos)
+    "default-x2-jpeg-lineart": _jpeg_variant(2, 9, 12, 1e-4, 36, "default-x2-jpeg-text"),
     # issue 20: a JPEG variant for x3 (at x3 the repair-then-enlarge chain flattens a JPEG'd pencil
     # sketch's strokes into grey blobs), fine-tuned from the shipped 9-block x3 on the x2 variant's
     # recipe (LR saved as JPEG at quality 20-95 on 90 % of crops, an eighth pages of type, MSE)
@@ -280,6 +292,8 @@ STAGE_SHARES: dict[str, dict[str, float]] = {
     "default-x3-lineart": LINEART_SHARES,
     "default-x4-lineart": LINEART_SHARES,
     "default-x2-photos": LINEART_SHARES,
+    "default-x2-aliased-light": LINEART_SHARES,
+    "default-x2-jpeg-lineart": LINEART_SHARES,
     "repair-x1-photos": {"photo": 0.7, "art": 0.2, "clipart": 0.1},
 }
 
