@@ -199,7 +199,7 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
                 f"{hits(f['synthetic_textures_held_lit'])}; at 300 dpi "
                 f"{hits(f['synthetic_textures_held_lit'], 'false_screens_at_300dpi')} |"] if "synthetic_textures_held" in f else []),
              *([f"| false line screens (`detect_line_screen`, what `--type=print` and `--auto` blur across): clip-art, "
-                f"paintings, the 200 textures | {hits(f['clipart'], 'false_line_screens')}; {hits(f['art'], 'false_line_screens')}; "
+                f"paintings, the 500 textures | {hits(f['clipart'], 'false_line_screens')}; {hits(f['art'], 'false_line_screens')}; "
                 + "; ".join(hits(f[k], 'false_line_screens') for k in ('corpus_textures', 'synthetic_textures', 'synthetic_textures_more', 'synthetic_textures_held',
                                                               'synthetic_textures_held_lit') if k in f)
                 + " |"] if "false_line_screens" in f["clipart"] else []),

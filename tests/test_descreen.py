@@ -319,7 +319,7 @@ def test_descreened_tone_follows_the_screen_period_the_detector_measured() -> No
     closer to the print seen without its screen, and the loaded treatment is left as it was."""
     from enhance.image import ImageMeta
     from enhance.models.tone import SIGMA, ToneKept
-    from enhance.models.twice import TwiceSize
+    from enhance.models.enlarged import Enlarged
     from enhance.treatment import ModelRequest, Treatment
     from enhance.upscaling import upscale_pixels
 
@@ -336,8 +336,8 @@ def test_descreened_tone_follows_the_screen_period_the_detector_measured() -> No
     treatment = Treatment(ModelRequest("default", 1, "print"))
     for scan, clean, period in cases:
         model, _ = treatment.for_file(scan, ImageMeta("RGB"))
-        # screens of up to 5 px are descreened at twice their size: the tone over the doubled period
-        assert isinstance(model, TwiceSize)
+        # screens of up to 4.25 px are descreened at twice their size: the tone over the doubled period
+        assert isinstance(model, Enlarged) and model.factor == 2.0
         assert isinstance(model.model, ToneKept) and abs(model.model.sigma - 0.6 * 2 * period) < 0.2
         out = upscale_pixels(scan, "RGB", model)
         fixed = upscale_pixels(scan, "RGB", treatment.model)
@@ -353,37 +353,51 @@ def test_tone_at_a_period_reaches_through_chains_and_ensembles() -> None:
     from enhance.models.classical import ClassicalUpscaler
     from enhance.models.ensemble import Ensemble
     from enhance.models.tone import SIGMA, ToneKept, at_period
-    from enhance.models.twice import TwiceSize
+    from enhance.models.enlarged import Enlarged
 
     net = ClassicalUpscaler("bicubic", 1)
     kept = ToneKept(net)
     up = ClassicalUpscaler("bicubic", 2)
-    chain = at_period(Ensemble(Chain(kept, up), 2), 6.0)
+    chain = at_period(Ensemble(Chain(kept, up), 2), 9.0)
     assert isinstance(chain, Ensemble) and chain.passes == 2
     first = chain.model.first
-    assert isinstance(first, ToneKept) and abs(first.sigma - 3.6) < 1e-9 and first.model is net
+    assert isinstance(first, ToneKept) and abs(first.sigma - 5.4) < 1e-9 and first.model is net
     assert chain.model.then is up
     assert kept.sigma == SIGMA  # the original is not changed
     coarse = at_period(kept, 40.0)
     assert isinstance(coarse, ToneKept) and coarse.sigma == SIGMA
     assert at_period(kept, None) is kept and at_period(up, 3.0) is up
-    # a screen of up to 5 px runs at twice its size, the tone over the doubled period
+    # a fine screen runs at twice its size, the tone over the doubled period
     doubled = at_period(Chain(kept, up), 3.0)
-    assert isinstance(doubled.first, TwiceSize) and doubled.first.model.model is net
+    assert isinstance(doubled.first, Enlarged) and doubled.first.factor == 2.0 and doubled.first.model.model is net
     assert abs(doubled.first.model.sigma - 3.6) < 1e-9
     finest = at_period(kept, 1.8)
-    assert isinstance(finest, TwiceSize) and abs(finest.model.sigma - 2.16) < 1e-9
-    again = at_period(at_period(kept, 3.0), 8.0)  # re-measured: unwrapped, not doubled twice
-    assert isinstance(again, ToneKept) and abs(again.sigma - 4.8) < 1e-9 and again.model is net
+    assert isinstance(finest, Enlarged) and abs(finest.model.sigma - 2.16) < 1e-9
+    # a coarser one enlarged until it is about 8.5 px, in quarters: 7 px by 1.25, the tone over 8.75 px
+    newsprint = at_period(kept, 7.0)
+    assert isinstance(newsprint, Enlarged) and newsprint.factor == 1.25 and abs(newsprint.model.sigma - 5.25) < 1e-9
+    again = at_period(at_period(kept, 3.0), 9.0)  # re-measured: unwrapped, not enlarged twice
+    assert isinstance(again, ToneKept) and abs(again.sigma - 5.4) < 1e-9 and again.model is net
 
 
-def test_twice_size_runs_the_model_on_the_doubled_picture_and_tiles_agree() -> None:
-    """TwiceSize enlarges, runs its x1 model, reduces: an identity model gives back the picture
-    (the two bicubic resamplings, nothing else), the model sees twice the pixels, and a tiled
-    run matches the whole picture (its context covers the model's and the resamplings')."""
+def test_the_enlargement_brings_a_screen_near_the_size_the_descreener_handles_best() -> None:
+    from enhance.models.tone import TARGET_PERIOD, enlargement
+
+    assert [enlargement(p) for p in (1.7, 3.0, 4.25, 5.0, 5.45, 6.0, 7.06, 8.0, 12.0)] == \
+        [2.0, 2.0, 2.0, 1.75, 1.5, 1.5, 1.25, 1.0, 1.0]
+    for p in (4.5, 5.0, 6.0, 7.06):  # the enlarged screen within an eighth of the target
+        assert abs(enlargement(p) * p - TARGET_PERIOD) <= TARGET_PERIOD / 8
+
+
+@pytest.mark.parametrize("factor", [2.0, 1.25, 1.75])
+def test_enlarged_runs_the_model_on_the_enlarged_picture_and_tiles_agree(factor: float) -> None:
+    """Enlarged enlarges, runs its x1 model, reduces: an identity model gives back the picture
+    (the two bicubic resamplings, nothing else), the model sees the enlarged pixels, and a tiled
+    run matches the whole picture (its context covers the model's and the resamplings', and its
+    crops start on the whole picture's enlarged grid)."""
     from enhance.models.classical import ClassicalUpscaler
     from enhance.models.tone import ToneKept
-    from enhance.models.twice import TwiceSize
+    from enhance.models.enlarged import Enlarged
     from enhance.upscaling import upscale_pixels
 
     seen: list[tuple[int, ...]] = []
@@ -396,12 +410,14 @@ def test_twice_size_runs_the_model_on_the_doubled_picture_and_tiles_agree() -> N
             return x
 
     pic = _picture()[:96, :80]
-    out = TwiceSize(Probe())(pic)
-    assert seen == [(192, 160, 3)] and out.shape == pic.shape and out.dtype == np.float32
+    out = Enlarged(Probe(), factor)(pic)
+    assert seen == [(round(96 * factor), round(80 * factor), 3)] and out.shape == pic.shape and out.dtype == np.float32
     assert np.abs(out - pic)[8:-8, 8:-8].mean() < 0.01
     with pytest.raises(ValueError):
-        TwiceSize(ClassicalUpscaler("bicubic", 2))
-    model = TwiceSize(ToneKept(ClassicalUpscaler("bicubic", 1), 2.0))
+        Enlarged(ClassicalUpscaler("bicubic", 2))
+    with pytest.raises(ValueError):
+        Enlarged(Probe(), 1.3)  # not a whole number of quarters
+    model = Enlarged(ToneKept(ClassicalUpscaler("bicubic", 1), 2.0), factor)
     pic8 = (_picture() * 255).round().astype(np.uint8)
     whole = upscale_pixels(pic8, "RGB", model, tile=512)
     tiled = upscale_pixels(pic8, "RGB", model, tile=64)

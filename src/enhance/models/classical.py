@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-__all__ = ["ClassicalUpscaler", "reduce", "resample"]
+__all__ = ["ClassicalUpscaler", "resample", "resize"]
 
 _FILTERS = {"bicubic": Image.BICUBIC, "lanczos": Image.LANCZOS, "bilinear": Image.BILINEAR}
 
 
-def _resize(x: np.ndarray, width: int, height: int, method: str) -> np.ndarray:
+def resize(x: np.ndarray, width: int, height: int, method: str = "bicubic") -> np.ndarray:
     """``(h, w, C)`` float32 to ``(height, width, C)`` with a Pillow filter, per channel (Pillow
     widens the kernel when shrinking: antialiased, as MATLAB's ``imresize`` is)."""
     out = np.empty((height, width, x.shape[2]), dtype=np.float32)
@@ -27,15 +27,7 @@ def resample(x: np.ndarray, scale: int, method: str = "bicubic") -> np.ndarray:
     """Resize ``(h, w, C)`` float32 by an integer ``scale`` with a Pillow filter, per channel."""
     if scale == 1:
         return x.astype(np.float32, copy=True)
-    return _resize(x, x.shape[1] * scale, x.shape[0] * scale, method)
-
-
-def reduce(x: np.ndarray, factor: int, method: str = "bicubic") -> np.ndarray:
-    """Shrink ``(h, w, C)`` float32 (h and w multiples of ``factor``) by an integer ``factor``
-    with a Pillow filter, per channel, antialiased."""
-    if factor == 1:
-        return x.astype(np.float32, copy=True)
-    return _resize(x, x.shape[1] // factor, x.shape[0] // factor, method)
+    return resize(x, x.shape[1] * scale, x.shape[0] * scale, method)
 
 
 class ClassicalUpscaler:

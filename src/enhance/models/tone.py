@@ -22,9 +22,9 @@ from scipy.ndimage import gaussian_filter
 from .base import Upscaler
 from .chain import Chain
 from .ensemble import Ensemble
-from .twice import TwiceSize
+from .enlarged import QUARTER, Enlarged
 
-__all__ = ["ToneKept", "SIGMA", "PERIODS", "FINE_PERIOD", "at_period", "sigma_for"]
+__all__ = ["ToneKept", "SIGMA", "PERIODS", "TARGET_PERIOD", "at_period", "enlargement", "sigma_for"]
 
 #: the low-pass that defines "tone", in screen periods: a Gaussian of 0.6 periods leaves
 #: exp(-2 pi^2 0.36) = 8e-4 of the screen's fundamental and less of its harmonics
@@ -32,12 +32,12 @@ PERIODS = 0.6
 #: the low-pass when the screen's period is not known: 0.6 of the coarsest trained period (10 px),
 #: which leaves 8e-4 of that screen's fundamental and less of any finer one
 SIGMA = 6.0
-#: a screen of up to this period (px) is descreened at twice its size
-#: (:class:`~enhance.models.twice.TwiceSize`), where the doubled screen is still one the
-#: descreener learned (2.5-10 px); on the training press's prints of corpus photos that gained
-#: 0.4-2.8 dB over the scan's own size at every period from 1.7 to 5 px, and lost 10 or more at
-#: 6-8 px (doubled beyond what it learned)
-FINE_PERIOD = 5.0
+#: a screen is descreened on the scan enlarged until it is about this many px
+#: (:class:`~enhance.models.enlarged.Enlarged`, at most twice, in quarters). On the training
+#: press's prints of corpus photos: screens of 1.7-5 px gained 0.4-2.8 dB at twice their size
+#: over the scan's own size, and 5-7 px ones 0.2-1.3 dB enlarged to 8-9 px; 2 and 3 px screens
+#: lost 0.1-1.2 dB enlarged 2.5-3 times, and past 10 px the descreener fails (10-21 dB lost)
+TARGET_PERIOD = 8.5
 
 
 def sigma_for(period: float | None) -> float:
@@ -78,21 +78,29 @@ class ToneKept:
         return (y - low_pass(y, self.sigma) + low_pass(x.astype(np.float32), self.sigma)).astype(np.float32)
 
 
+def enlargement(period: float) -> float:
+    """The factor :func:`at_period` enlarges a scan with a screen of ``period`` px by: a whole
+    number of quarters bringing the screen nearest :data:`TARGET_PERIOD`, at most 2, 1 for a
+    screen that is that coarse already."""
+    return min(2.0, max(1.0, round(QUARTER * TARGET_PERIOD / period) / QUARTER))
+
+
 def at_period(model: Upscaler, period: float | None) -> Upscaler:
     """``model`` with each :class:`ToneKept` in it (alone, first in a
     :class:`~enhance.models.chain.Chain`, inside an :class:`~enhance.models.ensemble.Ensemble`)
     keeping tone over :data:`PERIODS` of a screen of ``period`` px, at most :data:`SIGMA`, and
-    run at twice the size (:class:`~enhance.models.twice.TwiceSize`, tone then over the doubled
-    period) for a screen of up to :data:`FINE_PERIOD` px; a new object
-    sharing the networks, so one loaded treatment serves files of any screen. ``None`` (no
-    period measured) returns ``model`` as it is."""
+    run on the scan enlarged by :func:`enlargement` (:class:`~enhance.models.enlarged.Enlarged`,
+    the tone then over the enlarged period); a new object sharing the networks, so one loaded
+    treatment serves files of any screen. ``None`` (no period measured) returns ``model`` as it
+    is."""
     if period is None:
         return model
-    if isinstance(model, TwiceSize):
+    if isinstance(model, Enlarged):
         return at_period(model.model, period)
     if isinstance(model, ToneKept):
-        if period <= FINE_PERIOD:
-            return TwiceSize(ToneKept(model.model, sigma_for(2.0 * period)))
+        factor = enlargement(period)
+        if factor > 1.0:
+            return Enlarged(ToneKept(model.model, sigma_for(factor * period)), factor)
         return ToneKept(model.model, sigma_for(period))
     if isinstance(model, Chain):
         return Chain(at_period(model.first, period), model.then)
