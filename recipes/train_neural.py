@@ -165,7 +165,12 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     "default-x2-jpeg-text": _jpeg_variant(2, 9, 16, 1.5e-4, 16, "default-x2"),
     # issue 20: on the JPEG track x2 trails cunet's best denoise level by 0.33-0.60 dB, most on line
     # art (1.3-2.1 dB at every quality): a third cycle of the variant from its shipped weights with
-    # the line-art stages' shares (two fifths of the crops clip-art, the corpus's camera photos)
+    # the line-art stages' shares (two fifths of the crops clip-art, the corpus's camera photos).
+    # Run in session 20 (12 epochs, 68.7 min on one thread beside benchmarks) and shipped: JPEG
+    # track, what the command does at q30/50/70/85, 28.25 / 29.28 / 30.02 / 30.77 -> 28.31 / 29.33
+    # / 30.05 / 30.77 (line art +0.15 to +0.29, scanned text +0.07 to +0.12, photo -0.04 to
+    # +0.03); the unseen track's images saved small as JPEG +0.10 / +0.10 / +0.09 / +0.06 (q95,
+    # where the command runs the plain x2, +0.03), line art +0.16 to +0.32
     "default-x2-jpeg-lineart": _jpeg_variant(2, 9, 12, 1e-4, 36, "default-x2-jpeg-text"),
     # issue 20: a JPEG variant for x3 (at x3 the repair-then-enlarge chain flattens a JPEG'd pencil
     # sketch's strokes into grey blobs), fine-tuned from the shipped 9-block x3 on the x2 variant's
