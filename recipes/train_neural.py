@@ -184,6 +184,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # there (-10.5 vs -8.6 at q30, -2.8 vs -2.5 at q40) and lower inside the band (q70 12.2 -> 10.8,
     # q80 17.6 -> 15.2; PSNR-Y 27.45 -> 27.43, 27.81 -> 27.72): the band would not move
     "default-x3-jpeg-low": _jpeg_variant(3, 9, 10, 1e-4, 25, "default-x3-jpeg-text-more", "bicubic-jpeg-low-text"),
+    # the x2 variant's line-art cycle (session 20) for the x3 variant, from its shipped weights:
+    # started at the end of session 20, not yet scored (runs/default-x3-jpeg-lineart resumes it)
+    "default-x3-jpeg-lineart": _jpeg_variant(3, 9, 10, 8e-5, 37, "default-x3-jpeg-text-more"),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
     "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
     # the same recipe for x3 and x4 (16 and 12 epochs, what the ends of sessions allowed;
@@ -299,6 +302,7 @@ STAGE_SHARES: dict[str, dict[str, float]] = {
     "default-x2-photos": LINEART_SHARES,
     "default-x2-aliased-light": LINEART_SHARES,
     "default-x2-jpeg-lineart": LINEART_SHARES,
+    "default-x3-jpeg-lineart": LINEART_SHARES,
     "repair-x1-photos": {"photo": 0.7, "art": 0.2, "clipart": 0.1},
 }
 
