@@ -779,3 +779,34 @@ def test_region_mask_leaves_the_type_between_two_photos_in_touching_tiles() -> N
     m = smap.region_mask(page)
     assert m[270:510, 50:370].min() > 0.99 and m[270:510, 590:910].min() > 0.99
     assert m[:, 440:520].max() == 0.0  # the type between them
+
+
+def test_a_photos_flat_sky_is_screened_with_the_rest_of_it_and_an_even_ruling_is_not() -> None:
+    """The screen map keeps a region of screened tiles when a picture modulates the lattice in
+    one of them: tiles of a printed photo's sky (a gentle gradient, no picture of its own) that
+    the detector alone would call a tint go with the ground below them; a page of an evenly
+    inked dot ruling has no modulated tile and is dropped."""
+    from scipy.ndimage import gaussian_filter
+
+    from enhance.descreen import screen_map
+
+    rng = np.random.default_rng(0)
+    h, w = 1280, 512
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    pic = np.array([0.55, 0.7, 0.9], np.float32) * (0.97 + 0.06 * yy) * np.ones((h, w, 3), np.float32)
+    ground = np.clip(0.4 + gaussian_filter(rng.standard_normal((h - 900, w, 3)), (6, 6, 0)) * 6, 0.05, 0.95)
+    pic[900:] = ground
+    scan = print_and_scan(pic, PrintSettings(133, 600, 45, colour=True), rng)
+    scan8 = (np.clip(scan, 0, 1) * 255).round().astype(np.uint8)
+    smap = screen_map(scan8)
+    sky = [(i, j) for i in range(3) for j in range(2) if smap.grid[i, j]]
+    assert sky  # some of the sky's tiles are in the map
+    for i, j in sky:  # ... that the detector alone takes for a tint, not a print
+        tile = scan8[i * 256:(i + 1) * 256, j * 256:(j + 1) * 256]
+        assert detect_screen(tile, tint=True).found and not detect_screen(tile).found
+    assert smap.grid[4:].all()  # the ground
+    y, x = np.mgrid[0:1024, 0:1024].astype(np.float32)
+    cells = 0.5 + 0.3 * np.cos(2 * np.pi * x / 5.0) * np.cos(2 * np.pi * y / 5.0)  # an even dot ruling
+    page = np.repeat(cells[:, :, None], 3, axis=2)
+    assert detect_screen(page[:256, :256], tint=True).found  # each tile alone looks like a screen
+    assert not screen_map(page).grid.any()

@@ -281,12 +281,17 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
     if best not in fine and _superlattice(prominence, logm, n / period, angle) >= SUPERLATTICE:
         # the lattice repeats on a coarser one as well: a ruled grid, a weave, graph paper, a tiling
         return ScreenReport(False, strength=min(strength, THRESHOLD))
-    if not tint:
-        spread, share_cv = _modulation(pixels[y0:y0 + n, x0:x0 + n], period, angle)
-        if spread < MIN_TONE_STD or share_cv < MIN_SHARE_CV:
-            # one lattice, evenly inked across the square or following the light: no picture in it
-            return ScreenReport(False, strength=min(strength, THRESHOLD))
+    if not tint and not _modulated(pixels[y0:y0 + n, x0:x0 + n], period, angle):
+        # one lattice, evenly inked across the square or following the light: no picture in it
+        return ScreenReport(False, strength=min(strength, THRESHOLD))
     return ScreenReport(True, period, angle, lpi, strength)
+
+
+def _modulated(square: np.ndarray, period: float, angle: float) -> bool:
+    """Whether a picture modulates the lattice of ``period`` px at ``angle`` degrees in the
+    square (:func:`_modulation` against :data:`MIN_TONE_STD` and :data:`MIN_SHARE_CV`)."""
+    spread, share_cv = _modulation(square, period, angle)
+    return spread >= MIN_TONE_STD and share_cv >= MIN_SHARE_CV
 
 
 def _modulation(square: np.ndarray, period: float, angle: float) -> tuple[float, float]:
@@ -684,7 +689,10 @@ def lattice_purity(gray: np.ndarray, period: float, angle: float, step: int = 1)
 
 def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) -> ScreenMap:
     """Run :func:`detect_screen` over the page in ``tile`` squares (13 ms per 256² on this
-    machine), so a photo off the centre of a page is found and the type beside it is not.
+    machine), so a photo off the centre of a page is found and the type beside it is not. A
+    region of screened tiles that touch is kept when a picture modulates the lattice in at
+    least one of them (:func:`_modulated`): a photo's flat sky is screened with the rest of it,
+    an evenly woven texture is not.
 
     Args:
         pixels: ``(H, W)`` or ``(H, W, C)`` array.
@@ -695,20 +703,33 @@ def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) ->
     if h < 2 * tile and w < 2 * tile:
         r = detect_screen(pixels, dpi)
         return ScreenMap(max(h, w), np.array([[r.found]]), r)
+    from scipy.ndimage import label
+
     ny, nx = max(1, h // tile), max(1, w // tile)
     grid = np.zeros((ny, nx), bool)
+    modulated = np.zeros((ny, nx), bool)
     reports: dict[tuple[int, int], ScreenReport] = {}
-    best = ScreenReport(False)
     for i in range(ny):
         for j in range(nx):
             y0 = min(i * tile, h - tile) if h >= tile else 0
             x0 = min(j * tile, w - tile) if w >= tile else 0
-            r = detect_screen(pixels[y0:y0 + tile, x0:x0 + tile], dpi, max_side=tile)
+            square = pixels[y0:y0 + tile, x0:x0 + tile]
+            # a flat part of a photo (a sky, a backdrop) carries the screen but no picture of its
+            # own: the tiles are found as tints, and a region of them is a print when a picture
+            # modulates its lattice somewhere in it
+            r = detect_screen(square, dpi, max_side=tile, tint=True)
             grid[i, j] = r.found
-            if r.found:
+            if r.found and r.period is not None and r.angle is not None:
                 reports[(i, j)] = r
-            if r.found and r.strength > best.strength:
-                best = r
+                n = min(tile, square.shape[0], square.shape[1])
+                n -= n % 16
+                cy, cx = (square.shape[0] - n) // 2, (square.shape[1] - n) // 2
+                modulated[i, j] = _modulated(square[cy:cy + n, cx:cx + n], r.period, r.angle)
+    parts, _ = label(grid)
+    printed = np.unique(parts[modulated & grid])
+    grid &= np.isin(parts, printed[printed > 0])
+    reports = {c: r for c, r in reports.items() if grid[c]}
+    best = max(reports.values(), key=lambda r: r.strength, default=ScreenReport(False))
     if not best.found:
         best = detect_screen(pixels, dpi)  # the centre's verdict, for the notes
         best = ScreenReport(False, strength=best.strength) if best.found else best
