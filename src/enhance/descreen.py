@@ -237,19 +237,16 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
             lattice must stand out more (:data:`FINE_THRESHOLD`) and repeat on no coarser one;
             its harmonics folded back past the Nyquist frequency, which look like a coarser
             lattice of their own, are then no candidates, and the usual rule picks the screen.
-        tint: take a lattice that no picture modulates (its tone flat across the square,
-            :data:`MIN_TONE_STD`) for a screen too: a flat tint, as ``--type=print`` does where
+        tint: take a lattice that no picture modulates (its tone flat across the square, or its
+            strength following the light: :func:`_modulated`) for a screen too: a flat tint, as ``--type=print`` does where
             the user has said the file is a print. Without it such a lattice is a texture.
 
     Returns:
         A :class:`ScreenReport`.
     """
-    h, w = pixels.shape[:2]
-    n = min(max_side, h, w)
-    n -= n % 16
+    y0, x0, n = _centre(pixels, max_side)
     if n < 64:
         return ScreenReport(False)
-    y0, x0 = (h - n) // 2, (w - n) // 2
     lowest = min(min_period, fine_period)
     prominence, logm, cand = _spectrum(pixels[y0:y0 + n, x0:x0 + n], lowest, max_period, min_period)
     radius = _radius(n)
@@ -287,6 +284,15 @@ def detect_screen(pixels: np.ndarray, dpi: float | None = None, max_side: int = 
     return ScreenReport(True, period, angle, lpi, strength)
 
 
+def _centre(pixels: np.ndarray, max_side: int) -> tuple[int, int, int]:
+    """``(y0, x0, n)``: the centred square of ``pixels`` that :func:`detect_screen` reads, its
+    side ``n`` at most ``max_side`` and a multiple of 16."""
+    h, w = pixels.shape[:2]
+    n = min(max_side, h, w)
+    n -= n % 16
+    return (h - n) // 2, (w - n) // 2, n
+
+
 def _modulated(square: np.ndarray, period: float, angle: float) -> bool:
     """Whether a picture modulates the lattice of ``period`` px at ``angle`` degrees in the
     square (:func:`_modulation` against :data:`MIN_TONE_STD` and :data:`MIN_SHARE_CV`)."""
@@ -308,11 +314,8 @@ def _modulation(square: np.ndarray, period: float, angle: float) -> tuple[float,
     m = g.shape[0] // b
     g = g[:m * b, :m * b]
 
-    def cells(v: np.ndarray, sigma: float) -> np.ndarray:
-        v = v.reshape(m, b, m, b).mean(axis=(1, 3))
-        if np.iscomplexobj(v):
-            return gaussian_filter(v.real, sigma / b, mode="nearest") + 1j * gaussian_filter(v.imag, sigma / b, mode="nearest")
-        return gaussian_filter(v, sigma / b, mode="nearest")
+    def cells(v: np.ndarray, sigma: float) -> np.ndarray:  # real or complex
+        return gaussian_filter(v.reshape(m, b, m, b).mean(axis=(1, 3)), sigma / b, mode="nearest")
 
     tone = cells(g, 2.0 * period)
     k = np.arange(m * b, dtype=np.float32) * np.float32(2.0 * np.pi / period)
@@ -703,31 +706,40 @@ def screen_map(pixels: np.ndarray, dpi: float | None = None, tile: int = 256) ->
     if h < 2 * tile and w < 2 * tile:
         r = detect_screen(pixels, dpi)
         return ScreenMap(max(h, w), np.array([[r.found]]), r)
-    from scipy.ndimage import label
+    from scipy.ndimage import find_objects, label
 
     ny, nx = max(1, h // tile), max(1, w // tile)
     grid = np.zeros((ny, nx), bool)
-    modulated = np.zeros((ny, nx), bool)
     reports: dict[tuple[int, int], ScreenReport] = {}
+    lattice: dict[tuple[int, int], tuple[float, float]] = {}  # each screened tile's period and angle
+
+    def square(i: int, j: int) -> np.ndarray:
+        y0 = min(i * tile, h - tile) if h >= tile else 0
+        x0 = min(j * tile, w - tile) if w >= tile else 0
+        return pixels[y0:y0 + tile, x0:x0 + tile]
+
     for i in range(ny):
         for j in range(nx):
-            y0 = min(i * tile, h - tile) if h >= tile else 0
-            x0 = min(j * tile, w - tile) if w >= tile else 0
-            square = pixels[y0:y0 + tile, x0:x0 + tile]
             # a flat part of a photo (a sky, a backdrop) carries the screen but no picture of its
             # own: the tiles are found as tints, and a region of them is a print when a picture
             # modulates its lattice somewhere in it
-            r = detect_screen(square, dpi, max_side=tile, tint=True)
-            grid[i, j] = r.found
+            r = detect_screen(square(i, j), dpi, max_side=tile, tint=True)
             if r.found and r.period is not None and r.angle is not None:
+                grid[i, j] = True
                 reports[(i, j)] = r
-                n = min(tile, square.shape[0], square.shape[1])
-                n -= n % 16
-                cy, cx = (square.shape[0] - n) // 2, (square.shape[1] - n) // 2
-                modulated[i, j] = _modulated(square[cy:cy + n, cx:cx + n], r.period, r.angle)
+                lattice[(i, j)] = (r.period, r.angle)
+
+    def modulated(i: int, j: int) -> bool:
+        sq = square(i, j)
+        y0, x0, n = _centre(sq, tile)
+        return _modulated(sq[y0:y0 + n, x0:x0 + n], *lattice[(i, j)])
+
     parts, _ = label(grid)
-    printed = np.unique(parts[modulated & grid])
-    grid &= np.isin(parts, printed[printed > 0])
+    for k, box in enumerate(find_objects(parts), start=1):  # one modulated tile keeps a region
+        cells = [(i, j) for i in range(box[0].start, box[0].stop) for j in range(box[1].start, box[1].stop)
+                 if parts[i, j] == k]
+        if not any(modulated(i, j) for i, j in cells):
+            grid[parts == k] = False
     reports = {c: r for c, r in reports.items() if grid[c]}
     best = max(reports.values(), key=lambda r: r.strength, default=ScreenReport(False))
     if not best.found:
