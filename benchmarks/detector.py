@@ -18,8 +18,8 @@
   generated ones (graph paper with a fine dot ruling, plain and twill weaves, line grids,
   paper fibre), all at 2.5-12 px periods, where screens are; the line-screen detector
   (:func:`~enhance.descreen.detect_line_screen`) on the same images and textures;
-* whole pages: 20 pages of type with a printed photo off their centre (10 bench images, each on
-  press A and on the held-out press B): is the photo found, does any type 48 px or more from it
+* whole pages: 30 pages of type with a printed photo off their centre (10 bench images, each on
+  press A, on the held-out press B, and on press B scanned at 300 dpi): is the photo found, does any type 48 px or more from it
   get marked, and the screen map's area error (pixels marked but not photo, plus photo pixels
   not marked, over the photo's area; the mask at one half);
 * the screen map's cost beside a plain x2 run of a 300 dpi letter page (2550 x 3300).

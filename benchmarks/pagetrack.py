@@ -3,7 +3,7 @@
 Each page is a synthetic page of type (:func:`enhance.train.textpage.text_page`) with a bench
 photo set into it off its centre; the whole page is then printed and scanned (the type in solid
 ink, as a 1-bit plate prints it, the photo screened), on a press the descreener learned from (family A) and on the held-out
-one (family B, :mod:`benchmarks.pressb`). The command runs at ``--zoom=1`` three ways: plain,
+one (family B, :mod:`benchmarks.pressb`) at 600 and at 300 dpi. The command runs at ``--zoom=1`` three ways: plain,
 ``--type=print`` (the whole page descreened) and ``--auto`` (only the regions the screen map finds).
 
 The best Gaussian blur (its sigma chosen per page on the photo) is scored on the photo too.
@@ -25,6 +25,7 @@ from enhance.train.halftone import PrintSettings, print_and_scan
 from enhance.train.textpage import text_page
 
 from .metrics import psnr, rgb_to_y
+from .finetrack import SETTINGS as FINE
 from .pressb import SETTINGS as B_SETTINGS
 from .pressb import print_and_scan_b, to8
 from .printtrack import GAUSS_SIGMAS, gaussian
@@ -46,6 +47,10 @@ PRINTS["A-133lpi-400dpi"] = ("A: CMYK 133 lpi at 400 dpi", _print_a(
     PrintSettings(lpi=133, dpi=400, colour=True, dot_gain=0.15, paper=0.01, scan_blur=0.5, scan_noise=0.005)))
 PRINTS["B-chain-150lpi-600dpi"] = ("B (held out): " + B_SETTINGS["B-chain-150lpi-600dpi"][0],
                                    lambda page, rng: print_and_scan_b(page, B_SETTINGS["B-chain-150lpi-600dpi"][1], rng))
+# the scan most publishers make: a magazine page at 300 dpi, its 150 lpi screen 2 px, the type's
+# strokes and spacing of a size with it (the fine-screen track's held-out setting)
+PRINTS["B-chain-150lpi-300dpi"] = ("B (held out) at 300 dpi: " + FINE["B-chain-150lpi-300dpi"][1],
+                                   lambda page, rng: print_and_scan_b(page, FINE["B-chain-150lpi-300dpi"][2], rng))
 
 
 def make_page(photo: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, int]]:

@@ -203,7 +203,7 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
                 + "; ".join(hits(f[k], 'false_line_screens') for k in ('corpus_textures', 'synthetic_textures', 'synthetic_textures_more', 'synthetic_textures_held',
                                                               'synthetic_textures_held_lit') if k in f)
                 + " |"] if "false_line_screens" in f["clipart"] else []),
-             f"| whole pages: type with a printed photo off centre (10 bench images, presses A and B) | photo found on "
+             f"| whole pages: type with a printed photo off centre (10 bench images; presses A, B, and B at 300 dpi) | photo found on "
              f"{pg['found']} of {pg['of']}; type 48 px or more from the photo marked on {pg['with_type_marked']}; "
              f"area error {100 * pg['mean_area_error']:.1f} % of the photo (mean; median "
              f"{100 * float(np.median([r['area_error'] for r in pages])):.1f} %; {outside:,.0f} px marked outside it, "

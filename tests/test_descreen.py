@@ -762,6 +762,31 @@ def test_region_mask_takes_in_solid_ink_at_the_photo_edge_and_leaves_the_paper()
     assert not got[:8].any() and not got[:, :10].any() and not got[:, 32:].any()  # the paper
 
 
+def test_picture_parts_keeps_a_photo_and_its_pieces_and_drops_specks_of_type() -> None:
+    """The mask's parts: a printed picture in a screened tile is kept with a piece of it cut off
+    in the next tile; a few letters far from it (in an unscreened tile, or a speck in a screened
+    one) are dropped, as 300 dpi type beside a 2 px screen left them on a page."""
+    from enhance.descreen import NEAR_PERIODS, _picture_parts
+
+    grid = np.zeros((3, 3), bool)
+    grid[0, 0] = grid[2, 0] = True  # tiles of 32 px
+    parts = np.zeros((96, 96), int)
+    parts[0:40, 0:40] = 1  # the picture: 40 x 40 px, 20 periods of 2 px across
+    parts[5:15, 44:54] = 2  # a piece of it, 4 px from its box, in an unscreened tile
+    parts[80:88, 80:88] = 3  # letters far away, unscreened tile
+    parts[70:76, 5:11] = 4  # a speck in a screened tile, 30 px (15 periods) from the picture
+    assert 30 / 2 > NEAR_PERIODS
+    kept = _picture_parts(parts, grid, 32, 1, (0, 0), 2.0)
+    assert set(np.unique(kept)) == {0, 1, 2}
+    assert (kept[parts == 1] == 1).all() and (kept[parts == 2] == 2).all()
+    # with no picture big enough, the parts in the screened tiles stay (nothing else to go by)
+    alone = np.where(parts == 4, 4, 0)
+    assert (_picture_parts(alone, grid, 32, 1, (0, 0), 2.0) == alone).all()
+    # on a coarser grid (b px a cell, the first cell at an offset) the tiles and sizes scale
+    coarse = _picture_parts(parts[::2, ::2], np.pad(grid, ((1, 0), (1, 0))), 32, 2, (32, 32), 2.0)
+    assert set(np.unique(coarse)) == {0, 1, 2}
+
+
 def test_region_mask_leaves_the_type_between_two_photos_in_touching_tiles() -> None:
     """Two photos side by side, their tiles touching, a column of type between them: each photo
     is its own rectangle, so the paper between the lines of type is never taken for a photo's

@@ -492,7 +492,8 @@ class ScreenMap:
         the screened tiles and one tile around them, a pixel is screened where the lattice makes
         up most of its detail (:func:`lattice_purity`, against the screened tiles' own level),
         so type beside a photo in the same tile is left out; holes closed (and any enclosed one filled) and specks dropped over
-        two periods; the flat patches (solid ink, blank paper) that a connected part's bounding box
+        two periods; parts that are no printed picture dropped (:func:`_picture_parts`: specks
+        and parts in the tiles round the screened ones, away from a picture); the flat patches (solid ink, blank paper) that a connected part's bounding box
         holds joined to it (:func:`_flat_within_box`: a photo's solid shadows that reach its edge);
         then grown by one period and feathered over ``feather`` px (the edge reaches at most 30 px
         past the photo)."""
@@ -518,6 +519,8 @@ class ScreenMap:
         disk = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= r
         on = binary_fill_holes(binary_opening(binary_closing(on, disk), disk))  # a photo's flat highlights too
         parts, _ = label(on, np.ones((3, 3), bool))  # each part its own box: two photos never share one
+        parts = _picture_parts(parts, self.grid, t, b, (y0, x0), period)
+        on = parts > 0
         solid = _flat_within_box(parts, _flat(gray, pixels.dtype, b, period, on.shape))
         if solid.any():  # a photo's solids at its edge, and the seam between them and its dots
             on = binary_closing(on | solid, disk)
@@ -570,6 +573,53 @@ def _flat(gray: np.ndarray, dtype: np.dtype, b: int, period: float, shape: tuple
     k = max(3, int(round(2 * period / b)) | 1)
     var = uniform_filter(m2, k, mode="nearest") - uniform_filter(m1, k, mode="nearest") ** 2
     return var < (FLAT_STD * top) ** 2
+
+
+#: a printed picture is a part of the pixel mask this many screen periods across or more (its
+#: area at least this many squared), in the screened tiles: a smaller part, or one in the tiles
+#: round them, is kept only within :data:`NEAR_PERIODS` of such a picture's box (a piece of the
+#: same photo cut off by a flat patch lies 0-6 periods from it); elsewhere it is a few letters
+#: whose strokes or spacing match the screen (300 dpi type beside a 2 px screen: specks 7-11 px
+#: across, 50-100 periods from the photo)
+MIN_PART_PERIODS = 16
+NEAR_PERIODS = 12
+
+
+def _picture_parts(parts: np.ndarray, grid: np.ndarray, tile: int, b: int, origin: tuple[int, int],
+                   period: float) -> np.ndarray:
+    """``parts`` (labelled connected parts of the mask on a grid ``b`` px a cell whose first cell
+    is at pixel ``origin``) with only the printed pictures kept: the parts that reach into a
+    screened tile of ``grid`` (``tile`` px a cell) and cover :data:`MIN_PART_PERIODS` squared
+    periods of ``period`` px, and the other parts within :data:`NEAR_PERIODS` of one of their
+    boxes. Without such a picture, every part that reaches into a screened tile is kept. The
+    dropped parts' labels are set to 0."""
+    from scipy.ndimage import find_objects
+
+    count = int(parts.max())
+    if not count:
+        return parts
+    y0, x0 = origin
+    rows = np.minimum((y0 + b * np.arange(parts.shape[0])) // tile, grid.shape[0] - 1)
+    cols = np.minimum((x0 + b * np.arange(parts.shape[1])) // tile, grid.shape[1] - 1)
+    screened = grid[rows][:, cols]
+    size = np.bincount(parts.ravel(), minlength=count + 1) * float(b * b)
+    inside = np.bincount(parts.ravel(), weights=screened.ravel(), minlength=count + 1) > 0
+    anchor = inside & (size >= (MIN_PART_PERIODS * period) ** 2)
+    anchor[0] = inside[0] = False
+    if not anchor.any():
+        return np.where(inside[parts], parts, 0)
+    boxes = find_objects(parts)
+    near = NEAR_PERIODS * period / b  # in cells
+
+    def gap(k: int, a: int) -> float:
+        p, q = boxes[k - 1], boxes[a - 1]
+        return max(0, q[0].start - p[0].stop, p[0].start - q[0].stop, q[1].start - p[1].stop, p[1].start - q[1].stop)
+
+    keep = anchor.copy()
+    for k in np.nonzero(~anchor[1:])[0] + 1:
+        if boxes[k - 1] is not None and any(gap(int(k), int(a)) <= near for a in np.nonzero(anchor)[0]):
+            keep[k] = True
+    return np.where(keep[parts], parts, 0)
 
 
 def _flat_within_box(parts: np.ndarray, flat: np.ndarray) -> np.ndarray:
