@@ -318,3 +318,39 @@ def test_sampler_reports_the_period_of_each_lattice_screen_it_printed() -> None:
     known = [p for p in periods if p is not None]
     assert known and len(known) < 24  # some crops are screened, some not (FM, line, unprinted)
     assert all(2.5 - 1e-9 <= p <= 10.0 + 1e-9 for p in known)
+
+
+def test_enlarged_preset_shows_the_descreener_screens_as_the_command_enlarges_them() -> None:
+    """``print-wide-line-enlarged`` draws the same prints as ``print-wide-line``; a crop with a
+    lattice screen comes enlarged by the command's factor (input and target alike, the centre
+    kept), so its reported period is the enlarged one, and a crop without one is as before."""
+    from enhance.models.tone import enlargement
+    from enhance.train.degrade import degrade_pair
+
+    img = smooth_rgb(96, 96, seed=4)
+    seen = {"screened": 0, "plain": 0}
+    for seed in range(12):
+        info: dict[str, float | None] = {}
+        lr, hr = degrade_pair(img, 1, PRESETS["print-wide-line"], np.random.default_rng(seed), info=info)
+        info_big: dict[str, float | None] = {}
+        lr_big, hr_big = degrade_pair(img, 1, PRESETS["print-wide-line-enlarged"], np.random.default_rng(seed),
+                                      info=info_big)
+        assert lr_big.shape == lr.shape and hr_big.shape == hr.shape
+        period = info["period"]
+        if period is None or enlargement(period) == 1.0:
+            assert np.array_equal(lr_big, lr) and np.array_equal(hr_big, hr)
+            assert info_big["period"] == period
+            seen["plain"] += 1
+            continue
+        f = enlargement(period)
+        assert info_big["period"] == pytest.approx(period * f)
+        # the enlarged target's centre is the target's centre enlarged: its detail spread f times
+        c = 48
+        small = hr.astype(np.float32)[c - 8:c + 8, c - 8:c + 8]
+        big = hr_big.astype(np.float32)[c - round(8 * f):c + round(8 * f), c - round(8 * f):c + round(8 * f)]
+        assert abs(small.mean() - big.mean()) < 6.0
+        assert np.abs(np.diff(hr_big.astype(np.float32), axis=1)).mean() < np.abs(np.diff(hr.astype(np.float32), axis=1)).mean()
+        seen["screened"] += 1
+    assert seen["screened"] and seen["plain"]
+    with pytest.raises(ValueError):
+        degrade_pair(np.zeros((64, 64, 3), np.uint8), 2, PRESETS["print-wide-line-enlarged"], np.random.default_rng(0))

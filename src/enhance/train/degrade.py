@@ -53,6 +53,11 @@ class Degradation:
         text: probability that the crop is replaced by a synthetic page of type
             (:func:`enhance.train.textpage.text_page`), then degraded like any other crop (type
             is printed solid, so it is never screened).
+        enlarge_screens: a crop printed with a lattice screen is enlarged, scan and target
+            alike, by the factor the command runs the descreener at
+            (:func:`enhance.models.tone.enlargement` of its period; Pillow bicubic, as
+            :class:`~enhance.models.enlarged.Enlarged` does) and its centre cropped back to the
+            crop's size: the descreener learns the enlarged screens it is given; x1 only.
     """
 
     kernels: tuple[str, ...] = ("matlab",)
@@ -71,6 +76,7 @@ class Degradation:
     engraving: float = 0.0
     engraving_warp: float = 0.0
     text: float = 0.0
+    enlarge_screens: bool = False
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
         """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""
@@ -124,6 +130,9 @@ PRESETS: dict[str, Degradation] = {
                                    halftone_fm=0.15, halftone_wide=True, spot_weights=(0.35, 0.2, 0.15, 0.3),
                                    screenless=True, engraving=0.1, engraving_warp=2.0, text=0.05),
 }
+# since session 20 the command runs the descreener on a scan enlarged until its screen is about
+# 8.5 px (at most twice): it sees band-limited 5-10 px screens, never a sharp 2.5-5 px one
+PRESETS["print-wide-line-enlarged"] = replace(PRESETS["print-wide-line"], enlarge_screens=True)
 
 # "<preset>-text": the preset with an eighth of the crops synthetic pages of type: scanned books
 # are mostly text, which the registry corpus barely holds
@@ -206,6 +215,7 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
 
         hr = text_page(hr.shape[0], hr.shape[1], rng)
     target = hr
+    period = None  # the lattice screen's period, when the crop is printed with one
     if info is not None:
         info["period"] = None
     x = hr.astype(np.float64)
@@ -220,8 +230,10 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
 
         settings = random_settings(rng, fm_prob=deg.halftone_fm, wide=deg.halftone_wide,
                                    spot_weights=deg.spot_weights or SPOT_WEIGHTS)
-        if info is not None and settings.screen == "am" and settings.spot != "line":
-            info["period"] = settings.period
+        if settings.screen == "am" and settings.spot != "line":
+            period = settings.period
+            if info is not None:
+                info["period"] = period
         if deg.screenless:
             if scale != 1:
                 raise ValueError("a screenless target is for x1 (descreening) only")
@@ -244,6 +256,28 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
         # anywhere on the grid, and a network with stride-2 stages is not shift-invariant
         phase = (int(rng.integers(0, 16)), int(rng.integers(0, 16)))
         out = _jpeg(out, int(rng.integers(deg.jpeg[0], deg.jpeg[1] + 1)), phase)
+    if deg.enlarge_screens and period is not None:
+        from ..models.tone import enlargement
+
+        if scale != 1:
+            raise ValueError("enlarged screens are for x1 (descreening) only")
+        factor = enlargement(period)
+        if factor > 1:
+            out, target = _enlarged_centre(out, factor), _enlarged_centre(target, factor)
+            if info is not None:
+                info["period"] = period * factor
     if margin:
         out = out[margin:-margin, margin:-margin]
     return out, target
+
+
+def _enlarged_centre(img: np.ndarray, factor: float) -> np.ndarray:
+    """``img`` (``(H, W, 3)`` uint8) enlarged ``factor`` times by Pillow's bicubic (as the
+    command enlarges a scan for the descreener), its centre ``(H, W)`` cropped out, uint8."""
+    from ..models.classical import resize
+
+    h, w = img.shape[:2]
+    bh, bw = round(h * factor), round(w * factor)
+    big = resize(img.astype(np.float32) / 255.0, bw, bh)
+    y, x = (bh - h) // 2, (bw - w) // 2
+    return np.clip(np.round(big[y:y + h, x:x + w] * 255.0), 0, 255).astype(np.uint8)
