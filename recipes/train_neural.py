@@ -296,6 +296,13 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # band-limited 5-10 px screens; this cycle trains on exactly those (print-wide-line with each
     # lattice-screened crop enlarged by the command's factor), from the shipped weights
     "print-x1-enlarged": _print_cycle(6, 1e-4, "print-wide-line-enlarged", 38, tone_sigma=6.0),
+    # scored in session 21 through the command against the shipped weights: press A +0.10 dB
+    # (85 lpi newsprint +0.33, FM -0.16), held-out press B +0.16 (28.61 -> 28.77), mixed pages
+    # -0.05 / +0.11 / -0.11 (A, B, B at 300 dpi), the 300 dpi fine-screen track -0.05 (1.7-2.3 px
+    # screens, finer than any it trained on): a trade, not shipped. The next cycle, from its
+    # weights (run print-x1-enlarged first: it publishes them where this stage starts from),
+    # draws screens down to 1.7 px
+    "print-x1-enlarged-fine": _print_cycle(8, 6e-5, "print-wide-line-enlarged-fine", 39, tone_sigma=6.0),
 }
 
 #: the line-art stages' shares: two fifths of the crops clip-art

@@ -354,3 +354,16 @@ def test_enlarged_preset_shows_the_descreener_screens_as_the_command_enlarges_th
     assert seen["screened"] and seen["plain"]
     with pytest.raises(ValueError):
         degrade_pair(np.zeros((64, 64, 3), np.uint8), 2, PRESETS["print-wide-line-enlarged"], np.random.default_rng(0))
+
+
+def test_print_settings_reach_the_finest_period_asked_for() -> None:
+    """``min_period`` widens the training draw to 300 dpi scans of magazines (1.7 px screens);
+    the default draw stays at 2.5 px and up."""
+    from enhance.train.halftone import random_settings
+
+    rng = np.random.default_rng(3)
+    default = [random_settings(rng).period for _ in range(300)]
+    fine = [random_settings(rng, min_period=1.7).period for _ in range(300)]
+    assert min(default) >= 2.5 - 1e-9 and max(default) <= 10 + 1e-9
+    assert min(fine) >= 1.7 - 1e-9 and sum(p < 2.5 for p in fine) > 30
+    assert PRESETS["print-wide-line-enlarged-fine"].min_period == 1.7

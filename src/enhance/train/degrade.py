@@ -58,6 +58,7 @@ class Degradation:
             (:func:`enhance.models.tone.enlargement` of its period; Pillow bicubic, as
             :class:`~enhance.models.enlarged.Enlarged` does) and its centre cropped back to the
             crop's size: the descreener learns the enlarged screens it is given; x1 only.
+        min_period: the finest screen period (px) drawn for a print (``random_settings``).
     """
 
     kernels: tuple[str, ...] = ("matlab",)
@@ -77,6 +78,7 @@ class Degradation:
     engraving_warp: float = 0.0
     text: float = 0.0
     enlarge_screens: bool = False
+    min_period: float = 2.5
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
         """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""
@@ -133,6 +135,9 @@ PRESETS: dict[str, Degradation] = {
 # since session 20 the command runs the descreener on a scan enlarged until its screen is about
 # 8.5 px (at most twice): it sees band-limited 5-10 px screens, never a sharp 2.5-5 px one
 PRESETS["print-wide-line-enlarged"] = replace(PRESETS["print-wide-line"], enlarge_screens=True)
+# and 300 dpi scans of magazines (1.7-2.5 px screens, enlarged twice): the enlarged cycle alone
+# gained 0.1-0.3 dB on 3-7 px screens and lost 0.03-0.18 on these, which it never saw
+PRESETS["print-wide-line-enlarged-fine"] = replace(PRESETS["print-wide-line-enlarged"], min_period=1.7)
 
 # "<preset>-text": the preset with an eighth of the crops synthetic pages of type: scanned books
 # are mostly text, which the registry corpus barely holds
@@ -229,7 +234,7 @@ def degrade_pair(hr: np.ndarray, scale: int, deg: Degradation, rng: np.random.Ge
         from .halftone import SPOT_WEIGHTS, gray_target, print_and_scan, random_settings
 
         settings = random_settings(rng, fm_prob=deg.halftone_fm, wide=deg.halftone_wide,
-                                   spot_weights=deg.spot_weights or SPOT_WEIGHTS)
+                                   spot_weights=deg.spot_weights or SPOT_WEIGHTS, min_period=deg.min_period)
         if settings.screen == "am" and settings.spot != "line":
             period = settings.period
             if info is not None:

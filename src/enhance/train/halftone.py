@@ -167,7 +167,8 @@ def _screen(ink: np.ndarray, s: PrintSettings, angle: float, rng: np.random.Gene
 
 
 def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob: float = 0.1,
-                    wide: bool = False, spot_weights: tuple[float, ...] = SPOT_WEIGHTS) -> PrintSettings:
+                    wide: bool = False, spot_weights: tuple[float, ...] = SPOT_WEIGHTS,
+                    min_period: float = 2.5) -> PrintSettings:
     """Draw a plausible print-and-scan setting for training: 65-200 lpi scanned at 300-1200 dpi,
     screen periods of 2.5 to 10 scan pixels, any angle, colour or gray, AM or (sometimes) FM.
 
@@ -177,8 +178,10 @@ def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob:
     tone curve, box-aperture and sharpening scanners, 1-bit scans of gray prints, and a coarser
     device grid. The first draws are the same as without it, so a seed gives the same ruling,
     angle and colour either way. ``spot_weights`` are the relative draw weights of
-    :data:`SPOTS` (``wide`` only); other weights change which spot a seed draws, not the rest."""
-    period = float(np.exp(rng.uniform(np.log(2.5), np.log(10.0))))
+    :data:`SPOTS` (``wide`` only); other weights change which spot a seed draws, not the rest.
+    ``min_period`` (px) is the finest screen drawn (log-uniform up to 10 px): 1.7 reaches a 300 dpi
+    scan of a 175 lpi print."""
+    period = float(np.exp(rng.uniform(np.log(min_period), np.log(10.0))))
     dpi = float(rng.choice([300.0, 400.0, 600.0, 800.0, 1200.0]))
     base = PrintSettings(
         lpi=dpi / period, dpi=dpi, angle=float(rng.uniform(0, 90)), colour=bool(rng.random() < colour_prob),
