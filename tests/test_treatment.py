@@ -396,3 +396,24 @@ def test_a_line_screen_is_blurred_across_its_lines_with_print_or_auto_and_only_t
     model, notes = Treatment(ModelRequest("bicubic", 2)).for_file(scan, ImageMeta(layout="RGB"))
     np.testing.assert_allclose(model(x), load_model("bicubic", 2)(x), atol=1e-6)
     assert any("line screen detected" in n and "use --type=print" in n for n in notes), notes
+
+
+def test_type_print_finds_the_screen_of_a_photo_off_the_pages_centre() -> None:
+    """``--type=print`` on a page whose centre is type: the detector's centre square finds no
+    screen there, so the screen map finds the photo's, and the descreener runs at its period
+    (enlarged, its tone kept over it) rather than blind."""
+    from enhance.train.textpage import text_page
+
+    from .test_descreen import _picture
+
+    page = text_page(1024, 1024, np.random.default_rng(12), ())
+    pic = np.concatenate([np.concatenate([_picture()] * 2, 1)] * 2, 0)[:300, :400]
+    photo = print_and_scan(pic, PrintSettings(133, 400, 30, colour=True), np.random.default_rng(5))
+    page[20:320, 20:420] = (photo * 255).round().astype(np.uint8)
+    assert not detect_screen(page, 400.0, tint=True).found  # the centre square is all type
+    found = screen_map(page, 400.0).report
+    assert found.found and found.period == pytest.approx(400 / 133, rel=0.05)
+    model, notes = Treatment(ModelRequest(None, 1, "print")).for_file(page, ImageMeta("RGB", dpi=(400.0, 400.0)))
+    assert any("halftone screen detected" in n and "--type=print" in n for n in notes), notes
+    x = np.random.default_rng(1).random((40, 40, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(x), at_period(load_model("default", 1, "print"), found.period)(x), atol=1e-5)

@@ -417,6 +417,10 @@ class Treatment:
             smap = screen_map(pixels, dpi) if self.auto and req.type != "print" else None
             # the user who says the file is a print has a flat tint descreened too
             report = smap.report if smap is not None else detect_screen(pixels, dpi, tint=req.type == "print")
+            if req.type == "print" and not report.found:
+                # the user says the file is a print: where the centre square holds type (a page
+                # whose photo is off its centre), the screen map finds the screen's period
+                report = screen_map(pixels, dpi).report
             if report.found:
                 # the descreened output keeps the scan's tone over a fraction of this screen's period
                 if req.type == "print":
