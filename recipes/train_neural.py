@@ -301,7 +301,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # -0.05 / +0.11 / -0.11 (A, B, B at 300 dpi), the 300 dpi fine-screen track -0.05 (1.7-2.3 px
     # screens, finer than any it trained on): a trade, not shipped. The next cycle, from its
     # weights (run print-x1-enlarged first: it publishes them where this stage starts from),
-    # draws screens down to 1.7 px
+    # draws screens down to 1.7 px. Scored in session 21 the same way: press A 29.65, press B
+    # 28.81, pages 29.82 / 30.10 / 32.33, but the 300 dpi fine-screen track still 32.15 against the
+    # shipped 32.19 (four of five settings lower): not shipped
     "print-x1-enlarged-fine": _print_cycle(8, 6e-5, "print-wide-line-enlarged-fine", 39, tone_sigma=6.0),
 }
 
