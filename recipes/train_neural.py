@@ -189,6 +189,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # shipped there: in the x3 band (q50-80) the bench +0.02 dB, +0.4-0.5 SSIMULACRA2, the unseen
     # images as small JPEGs +0.04-0.06 dB, +0.4-0.6 (line art +0.24)
     "default-x3-jpeg-lineart": _jpeg_variant(3, 9, 10, 8e-5, 37, "default-x3-jpeg-text-more"),
+    # and for x4 (session 21, started at its end; runs/default-x4-jpeg-lineart resumes it): the
+    # x2 and x3 variants gained 0.02-0.10 dB and line art 0.15-0.33 from the same cycle
+    "default-x4-jpeg-lineart": _jpeg_variant(4, 12, 8, 8e-5, 40, "default-x4-jpeg-text"),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
     "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
     # the same recipe for x3 and x4 (16 and 12 epochs, what the ends of sessions allowed;
@@ -319,6 +322,7 @@ STAGE_SHARES: dict[str, dict[str, float]] = {
     "default-x2-aliased-light": LINEART_SHARES,
     "default-x2-jpeg-lineart": LINEART_SHARES,
     "default-x3-jpeg-lineart": LINEART_SHARES,
+    "default-x4-jpeg-lineart": LINEART_SHARES,
     "repair-x1-photos": {"photo": 0.7, "art": 0.2, "clipart": 0.1},
 }
 
