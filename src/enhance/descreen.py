@@ -608,17 +608,14 @@ def _picture_parts(parts: np.ndarray, grid: np.ndarray, tile: int, b: int, origi
     anchor[0] = inside[0] = False
     if not anchor.any():
         return np.where(inside[parts], parts, 0)
-    boxes = find_objects(parts)
-    near = NEAR_PERIODS * period / b  # in cells
-
-    def gap(k: int, a: int) -> float:
-        p, q = boxes[k - 1], boxes[a - 1]
-        return max(0, q[0].start - p[0].stop, p[0].start - q[0].stop, q[1].start - p[1].stop, p[1].start - q[1].stop)
-
-    keep = anchor.copy()
-    for k in np.nonzero(~anchor[1:])[0] + 1:
-        if boxes[k - 1] is not None and any(gap(int(k), int(a)) <= near for a in np.nonzero(anchor)[0]):
-            keep[k] = True
+    # each part's box (top, left, bottom, right) in cells; a part's gap to an anchor's box is the
+    # largest of the four one-sided distances, 0 where they overlap
+    boxes = np.array([(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop) if sl is not None else (0, 0, 0, 0)
+                      for sl in find_objects(parts)], dtype=np.int64)
+    own, anc = boxes[:, None, :], boxes[anchor[1:]][None, :, :]
+    gap = np.stack([anc[..., 0] - own[..., 2], own[..., 0] - anc[..., 2],
+                    anc[..., 1] - own[..., 3], own[..., 1] - anc[..., 3]]).max(axis=0).clip(min=0)
+    keep = np.concatenate([[False], (gap <= NEAR_PERIODS * period / b).any(axis=1)]) & (size > 0)
     return np.where(keep[parts], parts, 0)
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from ..resize import imresize
+from .halftone import MIN_PERIOD
 
 __all__ = ["Degradation", "PRESETS", "degrade", "degrade_pair"]
 
@@ -78,7 +79,7 @@ class Degradation:
     engraving_warp: float = 0.0
     text: float = 0.0
     enlarge_screens: bool = False
-    min_period: float = 2.5
+    min_period: float = MIN_PERIOD
 
     def with_flags(self, train_blur: float | None, train_noise: float | None, train_jpeg: int | None) -> "Degradation":
         """Apply Neural Enhance's ``--train-blur/--train-noise/--train-jpeg`` on top of a preset."""

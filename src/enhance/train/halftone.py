@@ -166,9 +166,13 @@ def _screen(ink: np.ndarray, s: PrintSettings, angle: float, rng: np.random.Gene
     return screen_gray(ink, s.period, angle, s.oversample, s.dot_gain, s.spot, s.spot_shape)
 
 
+#: the finest screen period (px) a training print is drawn with unless asked for finer
+MIN_PERIOD = 2.5
+
+
 def random_settings(rng: np.random.Generator, colour_prob: float = 0.6, fm_prob: float = 0.1,
                     wide: bool = False, spot_weights: tuple[float, ...] = SPOT_WEIGHTS,
-                    min_period: float = 2.5) -> PrintSettings:
+                    min_period: float = MIN_PERIOD) -> PrintSettings:
     """Draw a plausible print-and-scan setting for training: 65-200 lpi scanned at 300-1200 dpi,
     screen periods of 2.5 to 10 scan pixels, any angle, colour or gray, AM or (sometimes) FM.
 
