@@ -587,6 +587,21 @@ def test_screenless_preset_trains_towards_the_print_not_the_original() -> None:
         degrade_pair(np.zeros((96, 96, 3), np.uint8), 2, deg, np.random.default_rng(0))
 
 
+def test_a_drawings_radial_edges_are_not_a_screen() -> None:
+    """A dartboard's sharp radial sectors draw streaks through the spectrum's centre; two of
+    them, 90 degrees apart, carry peaks at one radius that read as a lattice. A screen's peaks
+    are points: the streak rule drops the drawing and keeps a print with sharp edges in it."""
+    from enhance.descreen import screen_map
+
+    dart = np.asarray(Image.open(Path(__file__).parent / "data" / "dartboard-centre.png").convert("RGB"))
+    assert not detect_screen(dart).found
+    assert not screen_map(dart).report.found
+    picture = _picture()
+    picture[:, 40:44] = 0.0  # a sharp rule through the photo: its own streak
+    scan = print_and_scan(picture, PrintSettings(120, 400, 15), np.random.default_rng(2))
+    assert detect_screen(scan).found
+
+
 def test_grids_weaves_and_graph_paper_are_not_screens_without_a_dpi() -> None:
     """Without the file's DPI only the lattice itself can tell: a texture repeats on a coarser
     lattice too (the ruled lines of graph paper, a weave's over-under, a tiling), a screen never.

@@ -189,7 +189,9 @@ def _lattices(cand: np.ndarray, prominence: np.ndarray, threshold: float = THRES
     """The lattices among the strongest candidate peaks of ``cand`` (:func:`_spectrum`'s, maybe
     restricted to part of its band): ``(strength, period, angle, fy, fx)`` of each, its peak's
     frequency from the centre of the ``(n, n)`` spectrum. A peak counts with its orthogonal
-    partner at the same radius; its strength is the weaker of the two, at least ``threshold``."""
+    partner at the same radius; its strength is the weaker of the two, at least ``threshold``.
+    Two peaks that both lie on streaks through the centre (:func:`_streak`, the radial edges of
+    a drawing such as a dartboard's sectors) are no lattice."""
     n = cand.shape[0]
     c = n // 2
     found: list[_Peak] = []
@@ -206,11 +208,36 @@ def _lattices(cand: np.ndarray, prominence: np.ndarray, threshold: float = THRES
             qy, qx = -qy, -qx
         qy_i, qx_i = int(round(qy)) + c, int(round(qx)) + c
         ys, xs = slice(max(0, qy_i - 2), qy_i + 3), slice(max(0, qx_i - 2), qx_i + 3)
-        p2 = float(prominence[ys, xs].max()) if prominence[ys, xs].size else -np.inf
+        near = prominence[ys, xs]
+        if not near.size:
+            continue
+        p2 = float(near.max())
+        ky, kx = divmod(int(near.argmax()), near.shape[1])
         strength = min(p1, p2)
-        if strength >= threshold:
+        # both peaks on streaks through the centre: two straight edges of a drawing, not dots
+        if strength >= threshold and min(_streak(prominence, fy, fx),
+                                         _streak(prominence, ys.start + ky - c, xs.start + kx - c)) < STREAK:
             found.append((strength, n / radius, float(np.degrees(np.arctan2(fy, fx))) % 90.0, fy, fx))
     return found
+
+
+#: a peak lies on a streak through the spectrum's centre (a straight edge of a drawing, drawn out
+#: to the highest frequencies) when the prominence along its ray, a little inside and outside it,
+#: has this median; on training prints it stays under 0.3 (the picture's own edges are blurred by
+#: the screen), on a dartboard's radial sectors it is 1.3
+STREAK = 0.8
+
+
+def _streak(prominence: np.ndarray, fy: float, fx: float) -> float:
+    """The median prominence on the ray from the centre of the ``(n, n)`` spectrum through the
+    frequency ``(fy, fx)``, at 0.7-0.88 and 1.12-1.3 of its radius (no harmonic lies there):
+    about 0 around a screen's point-like peak, high where the peak sits on a streak."""
+    n = prominence.shape[0]
+    c = n // 2
+    t = np.r_[np.linspace(0.7, 0.88, 8), np.linspace(1.12, 1.3, 8)]
+    ys = np.clip(np.rint(c + fy * t).astype(int), 0, n - 1)
+    xs = np.clip(np.rint(c + fx * t).astype(int), 0, n - 1)
+    return float(np.median(prominence[ys, xs]))
 
 
 def _screen_of(found: list[_Peak]) -> _Peak | None:
