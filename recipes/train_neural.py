@@ -189,8 +189,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # shipped there: in the x3 band (q50-80) the bench +0.02 dB, +0.4-0.5 SSIMULACRA2, the unseen
     # images as small JPEGs +0.04-0.06 dB, +0.4-0.6 (line art +0.24)
     "default-x3-jpeg-lineart": _jpeg_variant(3, 9, 10, 8e-5, 37, "default-x3-jpeg-text-more"),
-    # and for x4 (session 21, started at its end; runs/default-x4-jpeg-lineart resumes it): the
-    # x2 and x3 variants gained 0.02-0.10 dB and line art 0.15-0.33 from the same cycle
+    # and for x4 (session 21, started at its end; stopped after 1 epoch and resumed from its
+    # checkpoint in session 22, 69.8 min on two threads beside other work): the x2 and x3 variants
+    # gained 0.02-0.10 dB and line art 0.15-0.33 from the same cycle. Shipped in session 22: in
+    # the x4 band (q60-85) the bench +0.04 dB, +0.5-0.6 SSIMULACRA2; the unseen images as small
+    # JPEGs +0.01-0.04 dB, +0.3-0.8 (line art +0.14-0.18, illustration -0.07 to -0.12)
     "default-x4-jpeg-lineart": _jpeg_variant(4, 12, 8, 8e-5, 40, "default-x4-jpeg-text"),
     # issue 20: a variant for lightly compressed files (quality 75-97), from the shipped plain x2:
     # at q85 and q95 waifu2x cunet's light-denoise level leads the command by 0.60 dB, and at q95
