@@ -13,7 +13,8 @@ flattens strokes). Methods, in the same run:
   put it at a low enough quality;
 * ``repair + default``: the repair model first at every quality;
 * ``default jpeg variant``: the default model's JPEG variant at every quality (``--repair
-  always``), where one is shipped at the scale;
+  always``), where one is shipped at the scale; ``default jpeg-light variant`` likewise, its
+  variant for light compression (x2);
 * waifu2x cunet, plain x2 and with the denoise level (0-3) best for each quality (chosen on the
   whole bench, which favours it), where installed (x2 only: waifu2x has no x3 and is not run at x4).
 
@@ -123,6 +124,8 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
     }
     if has_variant("default", scale, "jpeg"):
         methods["default jpeg variant"] = _fixed(load_model("default", scale, "jpeg"))
+    if has_variant("default", scale, "jpeg-light"):
+        methods["default jpeg-light variant"] = _fixed(load_model("default", scale, "jpeg-light"))
     peers: dict[str, JpegMethod | None] = {}
     if with_peers and scale == 2:
         peers = {"waifu2x cunet": _peer("scale2.0x_model.onnx")}

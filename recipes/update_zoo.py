@@ -25,6 +25,8 @@ DESCRIPTIONS = {
     # by name:type where a variant differs from its model
     "default:jpeg": "the default CNN's variant for JPEG input (trained on JPEG'd LR, quality 20-95): removes the damage "
                     "as it enlarges; --repair auto and --type=jpeg pick it",
+    "default:jpeg-light": "the default CNN's variant for lightly compressed JPEGs (trained on LR saved at quality 75-97): "
+                          "--repair auto picks it for the lightly compressed JPEGs of LIGHT_QUALITIES (treatment.py)",
 }
 
 

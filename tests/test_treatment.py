@@ -26,8 +26,9 @@ from enhance.models.chain import Chain
 from enhance.models.classical import ClassicalUpscaler
 from enhance.models.generator import Generator, GeneratorConfig, save_generator
 from enhance.models.tone import at_period
-from enhance.treatment import (JPEG_CHAIN, JPEG_VARIANT, REPAIR_AT_OR_BELOW, VARIANT_AT_OR_BELOW, VARIANT_QUALITIES,
-                               ModelRequest, Treatment, load_model, wants_repair)
+from enhance.treatment import (JPEG_CHAIN, JPEG_LIGHT, JPEG_VARIANT, LIGHT_QUALITIES, REPAIR_AT_OR_BELOW,
+                               VARIANT_AT_OR_BELOW, VARIANT_QUALITIES, ModelRequest, Treatment, load_model,
+                               wants_repair)
 from enhance.train.halftone import PrintSettings, print_and_scan
 
 from .conftest import smooth_rgb
@@ -74,16 +75,21 @@ class Row(NamedTuple):
     note: str                  # a note that says why ("" when none is due)
 
 
-V, R, X3, X4 = VARIANT_AT_OR_BELOW, REPAIR_AT_OR_BELOW, VARIANT_QUALITIES[3], VARIANT_QUALITIES[4]
+R, X3, X4, L = REPAIR_AT_OR_BELOW, VARIANT_QUALITIES[3], VARIANT_QUALITIES[4], LIGHT_QUALITIES[2]
+#: the highest quality the x2 JPEG variant serves: the light variant's band takes over above it
+V = min(VARIANT_AT_OR_BELOW, L[0] - 1)
 #: ``same_as`` of a row whose model is the repair model before the zoom's plain one
 CHAIN = ("repair", "chain")
 ROUTES = [
     # the zoom's default model, and the JPEG rule with a variant: at x2 up to its highest
-    # quality, at x3 and x4 within the zoom's band of qualities, the repair chain below it
+    # quality, then the variant for light compression over its band, at x3 and x4 within the
+    # zoom's band of qualities, the repair chain below it
     Row(2, None, None, "auto", False, None, False, "default", ("default", 2), ""),
     Row(2, None, None, "auto", False, 30, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
     Row(2, None, None, "auto", False, V, False, "default", ("default", 2, "jpeg"), f"quality {V}"),
-    Row(2, None, None, "auto", False, V + 1, False, "default", ("default", 2), ""),
+    Row(2, None, None, "auto", False, L[0], False, "default", ("default", 2, "jpeg-light"), "light JPEG compression"),
+    Row(2, None, None, "auto", False, L[1], False, "default", ("default", 2, "jpeg-light"), f"quality {L[1]}"),
+    Row(2, None, None, "auto", False, L[1] + 1, False, "default", ("default", 2), ""),
     Row(3, None, None, "auto", False, X3[0] - 1, False, "repair+default", CHAIN, "repair model removes it first"),
     Row(3, None, None, "auto", False, X3[0], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
     Row(3, None, None, "auto", False, X3[1], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
@@ -190,6 +196,24 @@ def test_the_jpeg_rule() -> None:
         wants_repair("sometimes", "default", 2, 10)
     with pytest.raises(ValueError):
         Treatment(ModelRequest("bicubic", 2), repair="sometimes")
+
+
+def test_the_light_variant_takes_its_band_of_qualities() -> None:
+    """Where the model has a variant for lightly compressed files, ``auto`` gives it the files
+    of its band (over the JPEG variant's top where the bands meet), nothing above it, and the
+    JPEG variant or the chain below it as before; ``always`` still gives the JPEG variant."""
+    lo, hi = LIGHT_QUALITIES[2]
+    assert lo <= VARIANT_AT_OR_BELOW + 1 and hi > VARIANT_AT_OR_BELOW
+    for q in (lo, hi):
+        assert wants_repair("auto", "default", 2, q, variant=True, light=True) == JPEG_LIGHT
+    assert wants_repair("auto", "default", 2, hi + 1, variant=True, light=True) is None
+    assert wants_repair("auto", "default", 2, lo - 1, variant=True, light=True) == JPEG_VARIANT
+    assert wants_repair("auto", "default", 2, 20, variant=True, light=True) == JPEG_VARIANT
+    assert wants_repair("auto", "default", 2, hi, variant=True) is None  # without one, as before
+    assert wants_repair("auto", "default", 3, hi, light=True) is None  # no band at x3
+    assert wants_repair("always", "default", 2, hi, variant=True, light=True) == JPEG_VARIANT
+    assert not wants_repair("auto", "default", 2, hi, light=True, type_given=True)
+    assert not wants_repair("auto", "default", 2, hi, light=True, descreening=True)
 
 
 def test_request_carries_the_zoom_and_a_model_must_match_it() -> None:

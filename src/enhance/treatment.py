@@ -15,7 +15,9 @@ by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere
 * the JPEG treatment (``repair``): the model's JPEG variant where it has one at this zoom, else
   the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files when enlarging with
   ``default``: with a variant, to those whose quality lies in the zoom's band of
-  :data:`VARIANT_QUALITIES` (below the band the chain, up to :data:`REPAIR_AT_OR_BELOW`),
+  :data:`VARIANT_QUALITIES` (below the band the chain, up to :data:`REPAIR_AT_OR_BELOW`), and
+  with a variant for light compression (``type="jpeg-light"``, x2) to those in its band of
+  :data:`LIGHT_QUALITIES`, which takes over the top of the JPEG variant's,
   without one the chain to those at :data:`REPAIR_AT_OR_BELOW` or below; ``"always"`` gives
   every file the variant (or the chain); ``"never"`` none.
   A descreened file never gets it (the descreener was trained on JPEG'd scans itself), nor does
@@ -33,7 +35,12 @@ qualities 40, 60, 80 measured alike; PSNR-Y / SSIMULACRA2) the x3 variant agains
 70; against the model alone, +0.49 / +0.5 at 80, +0.31 / -1.8 at 85, -0.27 / -9.1 at 95. At x4
 the x4 variant against the chain: -0.13 / -3.8 at 30, -0.07 / -2.4 at 40, +0.01 / -0.8 at 50,
 +0.07 / +1.1 at 60, +0.18 / +3.4 at 70; against the model alone, +0.32 / +3.5 at 80, +0.17 / +0.4
-at 85, -0.31 / -10.7 at 95.
+at 85, -0.31 / -10.7 at 95. The x2 variant for light compression (session 22; bench and the
+unseen track's 15 images saved small as JPEG, PSNR-Y / SSIMULACRA2) against what the command did
+before it: against the JPEG variant -0.10 / +1.4 at 80 (bench; unseen -0.29 / -0.2), +0.10 / +2.7
+at 85 (unseen +0.06 / +1.5); against the model alone +0.48 / +0.7 at 88 (unseen +1.07 / +1.9),
++0.40 / +0.2 at 90 (+0.99 / +1.5), +0.22 / -0.8 at 93 (+0.79 / +0.8), +0.06 / -1.6 at 95
+(+0.60 / +0.1).
 """
 
 from __future__ import annotations
@@ -64,7 +71,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = ["ModelRequest", "Treatment", "auto_jpeg_limit", "load_model", "upscale", "wants_repair", "zoom_plan", "REPAIR_MODES",
-           "REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "VARIANT_QUALITIES", "JPEG_VARIANT", "JPEG_CHAIN", "DESCREEN",
+           "REPAIR_AT_OR_BELOW", "VARIANT_AT_OR_BELOW", "VARIANT_QUALITIES", "LIGHT_QUALITIES", "JPEG_VARIANT", "JPEG_LIGHT",
+           "JPEG_CHAIN", "DESCREEN",
            "REPAIR"]
 
 #: The x1 model that removes halftone screens (``type="print"``).
@@ -79,8 +87,13 @@ VARIANT_AT_OR_BELOW = 85
 #: per zoom, the qualities (lowest, highest) of the JPEG files ``auto`` gives the variant to;
 #: below the lowest the repair chain does better (module docstring: measured on the JPEG track)
 VARIANT_QUALITIES: dict[int, tuple[int, int]] = {2: (1, VARIANT_AT_OR_BELOW), 3: (50, 80), 4: (60, 85)}
-#: :func:`wants_repair`'s answers: the model's JPEG variant, or the repair model first
-JPEG_VARIANT, JPEG_CHAIN = "variant", "chain"
+#: per zoom, the qualities (lowest, highest) of the JPEG files ``auto`` gives the model's variant
+#: for lightly compressed files (``type="jpeg-light"``, trained on quality 75-97) to, where it has
+#: one; it takes precedence over the JPEG variant's band where the two meet (module docstring)
+LIGHT_QUALITIES: dict[int, tuple[int, int]] = {2: (85, 93)}
+#: :func:`wants_repair`'s answers: the model's JPEG variant, its variant for light compression,
+#: or the repair model first
+JPEG_VARIANT, JPEG_LIGHT, JPEG_CHAIN = "variant", "light", "chain"
 #: the types that are treatments rather than variants: the descreen chain, the JPEG treatment
 TREATMENT_TYPES = ("print", "jpeg")
 #: ``auto``: JPEG sources compressed hard enough, with the ``default`` model; ``always``: every
@@ -242,7 +255,7 @@ def _variant_band(zoom: int) -> tuple[int, int]:
 
 
 def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, descreening: bool = False,
-                 variant: bool = False, type_given: bool = False) -> str | None:
+                 variant: bool = False, type_given: bool = False, light: bool = False) -> str | None:
     """The JPEG rule: whether a file gets the JPEG treatment, and which (module docstring).
 
     Args:
@@ -255,10 +268,12 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
             :data:`VARIANT_QUALITIES` get it; the repair chain stops at :data:`REPAIR_AT_OR_BELOW`).
         type_given: a content type was asked for explicitly (``--type=photo``): the variant
             asked for wins over ``auto`` (``always`` still treats the file).
+        light: ``model`` has a variant for lightly compressed JPEGs at ``zoom`` (then files in the
+            zoom's band of :data:`LIGHT_QUALITIES` get it under ``auto``).
 
     Returns:
-        :data:`JPEG_VARIANT` (the model's JPEG variant), :data:`JPEG_CHAIN` (the repair model
-        first), or None: no JPEG treatment.
+        :data:`JPEG_VARIANT` (the model's JPEG variant), :data:`JPEG_LIGHT` (its variant for
+        light compression), :data:`JPEG_CHAIN` (the repair model first), or None: no JPEG treatment.
 
     Raises:
         ValueError: ``mode`` is not one of :data:`REPAIR_MODES`.
@@ -271,6 +286,10 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
         return JPEG_VARIANT if variant else JPEG_CHAIN
     if type_given or model != "default" or zoom <= 1 or jpeg_quality is None:
         return None
+    if light:
+        lowest, highest = LIGHT_QUALITIES.get(zoom, (101, 100))
+        if lowest <= jpeg_quality <= highest:
+            return JPEG_LIGHT
     if variant:
         lowest, highest = _variant_band(zoom)
         if lowest <= jpeg_quality <= highest:
@@ -282,8 +301,10 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
 
 def auto_jpeg_limit(zoom: int, model: str = "default", search_dir: str | Path = ".") -> int:
     """The highest JPEG quality that ``--repair auto`` treats when ``model`` enlarges by ``zoom``
-    (1-4): the top of the variant's band where the model has a JPEG variant at that zoom, else
-    :data:`REPAIR_AT_OR_BELOW` (the repair chain's)."""
+    (1-4): the top of the light variant's band or of the variant's, where the model has one at
+    that zoom, else :data:`REPAIR_AT_OR_BELOW` (the repair chain's)."""
+    if zoom in LIGHT_QUALITIES and has_variant(model, zoom, "jpeg-light", search_dir):
+        return max(LIGHT_QUALITIES[zoom][1], _variant_band(zoom)[1])
     if has_variant(model, zoom, "jpeg", search_dir):
         return _variant_band(zoom)[1]
     return REPAIR_AT_OR_BELOW
@@ -334,6 +355,8 @@ class Treatment:
         self._rule_name = self.model.name if self._given else request.model
         self._variant = (not self._given and repair != "never"
                          and has_variant(request.model, first.zoom, "jpeg", request.model_dir))
+        self._light = (not self._given and repair != "never" and first.zoom in LIGHT_QUALITIES
+                       and has_variant(request.model, first.zoom, "jpeg-light", request.model_dir))
         self._loaded: dict[str, Upscaler] = {}
 
     def _compose(self, first: Upscaler) -> Upscaler:
@@ -389,8 +412,9 @@ class Treatment:
         before the main model (the one already loaded)."""
         if kind not in self._loaded:  # loaded on the first JPEG that needs it only
             req = self._first
-            if kind == JPEG_VARIANT and not self._given:
-                self._loaded[kind] = self._compose(build_model(replace(req, name=req.model, type="jpeg")))
+            if kind in (JPEG_VARIANT, JPEG_LIGHT) and not self._given:
+                variant = "jpeg" if kind == JPEG_VARIANT else "jpeg-light"
+                self._loaded[kind] = self._compose(build_model(replace(req, name=req.model, type=variant)))
             else:
                 self._loaded[kind] = Chain(build_model(replace(req, name=REPAIR, zoom=1, type=None)), self.model)
         return self._loaded[kind]
@@ -463,15 +487,17 @@ class Treatment:
         # --type=jpeg: the model is the JPEG treatment already
         typed = req.type is not None
         if typed and req.type not in TREATMENT_TYPES and self.repair == "auto" and \
-                wants_repair("auto", self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant):
+                wants_repair("auto", self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant,
+                             light=self._light):
             notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: left as it is for the {req.type} variant "
                          "asked for (--repair always would remove the damage first)")
         kind = wants_repair(self.repair, self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant,
-                            typed)
+                            typed, self._light)
         if req.type != "jpeg" and kind:
             model = self._jpeg_model(kind)
             how = (f"the {req.model} model's JPEG variant removes it as it enlarges" if kind == JPEG_VARIANT
-                   else "the repair model removes it first")
+                   else f"the {req.model} model's variant for light JPEG compression removes it as it enlarges"
+                   if kind == JPEG_LIGHT else "the repair model removes it first")
             if self.repair == "always":
                 notes.append(f"JPEG damage: {how} (--repair always)")
             else:
