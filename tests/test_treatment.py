@@ -93,7 +93,8 @@ ROUTES = [
     Row(3, None, None, "auto", False, X3[0] - 1, False, "repair+default", CHAIN, "repair model removes it first"),
     Row(3, None, None, "auto", False, X3[0], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
     Row(3, None, None, "auto", False, X3[1], False, "default", ("default", 3, "jpeg"), "JPEG variant"),
-    Row(3, None, None, "auto", False, X3[1] + 1, False, "default", ("default", 3), ""),
+    Row(3, None, None, "auto", False, LIGHT_QUALITIES[3][0], False, "default", ("default", 3, "jpeg-light"), "light JPEG"),
+    Row(3, None, None, "auto", False, LIGHT_QUALITIES[3][1] + 1, False, "default", ("default", 3), ""),
     Row(4, None, None, "auto", False, 20, False, "repair+default", CHAIN, "repair model"),
     Row(4, None, None, "auto", False, X4[0], False, "default", ("default", 4, "jpeg"), "JPEG variant"),
     Row(4, None, None, "auto", False, X4[1] + 1, False, "default", ("default", 4), ""),
@@ -210,7 +211,7 @@ def test_the_light_variant_takes_its_band_of_qualities() -> None:
     assert wants_repair("auto", "default", 2, lo - 1, variant=True, light=True) == JPEG_VARIANT
     assert wants_repair("auto", "default", 2, 20, variant=True, light=True) == JPEG_VARIANT
     assert wants_repair("auto", "default", 2, hi, variant=True) is None  # without one, as before
-    assert wants_repair("auto", "default", 3, hi, light=True) is None  # no band at x3
+    assert wants_repair("auto", "default", 4, hi, light=True) is None  # no band at x4
     assert wants_repair("always", "default", 2, hi, variant=True, light=True) == JPEG_VARIANT
     assert not wants_repair("auto", "default", 2, hi, light=True, type_given=True)
     assert not wants_repair("auto", "default", 2, hi, light=True, descreening=True)
