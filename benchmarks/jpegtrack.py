@@ -14,7 +14,7 @@ flattens strokes). Methods, in the same run:
 * ``repair + default``: the repair model first at every quality;
 * ``default jpeg variant``: the default model's JPEG variant at every quality (``--repair
   always``), where one is shipped at the scale; ``default jpeg-light variant`` likewise, its
-  variant for light compression (x2);
+  variant for light compression (x2, x3);
 * waifu2x cunet, plain x2 and with the denoise level (0-3) best for each quality (chosen on the
   whole bench, which favours it), where installed (x2 only: waifu2x has no x3 and is not run at x4).
 

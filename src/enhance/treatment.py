@@ -16,7 +16,7 @@ by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere
   the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files when enlarging with
   ``default``: with a variant, to those whose quality lies in the zoom's band of
   :data:`VARIANT_QUALITIES` (below the band the chain, up to :data:`REPAIR_AT_OR_BELOW`), and
-  with a variant for light compression (``type="jpeg-light"``, x2) to those in its band of
+  with a variant for light compression (``type="jpeg-light"``, x2 and x3) to those in its band of
   :data:`LIGHT_QUALITIES`, which takes over the top of the JPEG variant's,
   without one the chain to those at :data:`REPAIR_AT_OR_BELOW` or below; ``"always"`` gives
   every file the variant (or the chain); ``"never"`` none.
@@ -96,6 +96,8 @@ LIGHT_QUALITIES: dict[int, tuple[int, int]] = {2: (85, 93), 3: (81, 93)}
 #: :func:`wants_repair`'s answers: the model's JPEG variant, its variant for light compression,
 #: or the repair model first
 JPEG_VARIANT, JPEG_LIGHT, JPEG_CHAIN = "variant", "light", "chain"
+#: the model type each variant answer loads
+_VARIANT_TYPES = {JPEG_VARIANT: "jpeg", JPEG_LIGHT: "jpeg-light"}
 #: the types that are treatments rather than variants: the descreen chain, the JPEG treatment
 TREATMENT_TYPES = ("print", "jpeg")
 #: ``auto``: JPEG sources compressed hard enough, with the ``default`` model; ``always``: every
@@ -301,11 +303,17 @@ def wants_repair(mode: str, model: str, zoom: int, jpeg_quality: int | None, des
     return JPEG_CHAIN if jpeg_quality <= REPAIR_AT_OR_BELOW else None
 
 
+def _has_light(model: str, zoom: int, search_dir: str | Path) -> bool:
+    """Whether ``model`` has a variant for light compression at ``zoom`` that ``auto`` serves
+    (the zoom has a band in :data:`LIGHT_QUALITIES`)."""
+    return zoom in LIGHT_QUALITIES and has_variant(model, zoom, _VARIANT_TYPES[JPEG_LIGHT], search_dir)
+
+
 def auto_jpeg_limit(zoom: int, model: str = "default", search_dir: str | Path = ".") -> int:
     """The highest JPEG quality that ``--repair auto`` treats when ``model`` enlarges by ``zoom``
     (1-4): the top of the light variant's band or of the variant's, where the model has one at
     that zoom, else :data:`REPAIR_AT_OR_BELOW` (the repair chain's)."""
-    if zoom in LIGHT_QUALITIES and has_variant(model, zoom, "jpeg-light", search_dir):
+    if _has_light(model, zoom, search_dir):
         return max(LIGHT_QUALITIES[zoom][1], _variant_band(zoom)[1])
     if has_variant(model, zoom, "jpeg", search_dir):
         return _variant_band(zoom)[1]
@@ -357,8 +365,8 @@ class Treatment:
         self._rule_name = self.model.name if self._given else request.model
         self._variant = (not self._given and repair != "never"
                          and has_variant(request.model, first.zoom, "jpeg", request.model_dir))
-        self._light = (not self._given and repair != "never" and first.zoom in LIGHT_QUALITIES
-                       and has_variant(request.model, first.zoom, "jpeg-light", request.model_dir))
+        self._light = (not self._given and repair != "never"
+                       and _has_light(request.model, first.zoom, request.model_dir))
         self._loaded: dict[str, Upscaler] = {}
 
     def _compose(self, first: Upscaler) -> Upscaler:
@@ -414,9 +422,8 @@ class Treatment:
         before the main model (the one already loaded)."""
         if kind not in self._loaded:  # loaded on the first JPEG that needs it only
             req = self._first
-            if kind in (JPEG_VARIANT, JPEG_LIGHT) and not self._given:
-                variant = "jpeg" if kind == JPEG_VARIANT else "jpeg-light"
-                self._loaded[kind] = self._compose(build_model(replace(req, name=req.model, type=variant)))
+            if kind in _VARIANT_TYPES and not self._given:
+                self._loaded[kind] = self._compose(build_model(replace(req, name=req.model, type=_VARIANT_TYPES[kind])))
             else:
                 self._loaded[kind] = Chain(build_model(replace(req, name=REPAIR, zoom=1, type=None)), self.model)
         return self._loaded[kind]
