@@ -367,3 +367,107 @@ def test_print_settings_reach_the_finest_period_asked_for() -> None:
     assert min(default) >= 2.5 - 1e-9 and max(default) <= 10 + 1e-9
     assert min(fine) >= 1.7 - 1e-9 and sum(p < 2.5 for p in fine) > 30
     assert PRESETS["print-wide-line-enlarged-fine"].min_period == 1.7
+
+
+def test_bf16_training_learns_and_writes_fp32_weights(tmp_path: Path) -> None:
+    """``precision="bf16"`` runs the forward pass under bf16 autocast (about twice as fast on CPUs
+    with AVX512-BF16): the loss still falls, and the model file holds fp32 weights, as the
+    shipped ones are; an unknown precision is refused before anything is trained."""
+    import json
+    import struct
+    from dataclasses import replace
+
+    from enhance.models.generator_config import GeneratorConfig
+    from enhance.train.loop import TrainConfig, train
+
+    from .conftest import smooth_rgb
+
+    images = [smooth_rgb(64, 64, seed=i) for i in range(3)]
+    cfg = TrainConfig(scale=2, epochs=3, epoch_size=12, batch_size=4, batch_shape=32, learning_rate=2e-3,
+                      schedule="cosine", precision="bf16", seed=3, generator=GeneratorConfig(scale=2, blocks=1, filters=8))
+    losses: list[float] = []
+    out = train(images, cfg, tmp_path / "run", tmp_path / "m.safetensors",
+                progress=lambda p: losses.append(p.losses["pixel"]) if p.epoch_done else None)
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    raw = Path(out).read_bytes()
+    header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+    assert {v["dtype"] for k, v in header.items() if k != "__metadata__"} == {"F32"}
+    with pytest.raises(ValueError, match="precision"):
+        train(images, replace(cfg, precision="fp16"), tmp_path / "run2", tmp_path / "m2.safetensors")
+    assert not (tmp_path / "m2.safetensors").exists()
+
+
+def test_batches_from_worker_processes_are_deterministic() -> None:
+    """``workers=0`` gives the one sampler's sequence every CPU run has used; worker processes
+    (what a GPU run needs to be fed) give their own sequence, the same on every run of a seed."""
+    from enhance.train.data import PairSampler, batches
+
+    from .conftest import smooth_rgb
+
+    images = [smooth_rgb(80, 96, seed=i) for i in range(3)]
+    deg = PRESETS["bicubic-jpeg"]
+    ref = PairSampler(images, 2, 32, deg, seed=7)
+    inline = batches(images, 2, 32, deg, 4, seed=7)
+    for _ in range(2):
+        lr, hr, periods = next(inline)
+        rlr, rhr = ref.batch(4)
+        assert np.array_equal(lr, rlr) and np.array_equal(hr, rhr) and periods == [None] * 4
+    runs = []
+    for _ in range(2):
+        stream = batches(images, 2, 32, deg, 4, seed=7, workers=2)
+        runs.append([next(stream) for _ in range(4)])
+        del stream
+    for (a_lr, a_hr, _), (b_lr, b_hr, _) in zip(*runs):
+        assert a_lr.dtype == np.uint8 and a_lr.shape == (4, 16, 16, 3) and a_hr.shape == (4, 32, 32, 3)
+        assert np.array_equal(a_lr, b_lr) and np.array_equal(a_hr, b_hr)
+    assert not np.array_equal(runs[0][0][1], runs[0][1][1])  # the two workers draw different crops
+
+
+def test_packed_corpus_travels_with_its_fonts_and_reads_as_a_corpus(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``recipes/pack_corpus.py`` makes the small corpus a lent GPU machine gets: lossless crops,
+    in the kinds' shares, within the byte budget, the same for a seed, read back by
+    ``load_corpus``; and the fonts for its pages of type, which ``ENHANCE_FONT_DIRS`` points to."""
+    import json
+
+    from enhance.train.textpage import font_files
+    from recipes.corpus import load_corpus
+    from recipes.pack_corpus import pack
+
+    from .conftest import smooth_rgb
+
+    src = tmp_path / "corpus"
+    src.mkdir()
+    entries = []
+    for i, kind in enumerate(["photo", "photo", "art", "clipart"]):
+        im = smooth_rgb(160, 200, seed=i)
+        Image.fromarray(im).save(src / f"{i}.png")
+        entries.append({"file": f"{i}.png", "kind": kind, "size": [200, 160]})
+    (src / "corpus.json").write_text(json.dumps({"images": entries}))
+    fonts = tmp_path / "installed-fonts"
+    fonts.mkdir()
+    (fonts / "Small.ttf").write_bytes(b"\0" * 1000)
+    (fonts / "Large.otf").write_bytes(b"\0" * 5000)
+    monkeypatch.setenv("ENHANCE_FONT_DIRS", str(fonts))
+    font_files.cache_clear()
+    try:
+        counts = [pack(src, tmp_path / f"out{k}", mib=0.05, crop=64, font_mib=3000 / 2**20, seed=1) for k in range(2)]
+        packed = tmp_path / "out0"
+        monkeypatch.setenv("ENHANCE_FONT_DIRS", str(packed / "fonts"))
+        font_files.cache_clear()
+        assert [Path(f).name for f in font_files()] == ["Small.ttf"]  # the smallest, within the budget
+    finally:
+        font_files.cache_clear()
+    assert counts[0] == counts[1] and counts[0]["photo"] > 0
+    images, kinds = load_corpus(packed / "corpus")
+    assert len(images) == sum(counts[0].values()) and all(a.shape == (64, 64, 3) for a in images)
+    assert sorted(set(kinds)) <= ["art", "clipart", "photo"]
+    total = sum(f.stat().st_size for f in (packed / "corpus").glob("*.webp"))
+    assert 0.05 * 2**20 <= total < 0.05 * 2**20 + 64 * 64 * 3 * 2  # stops once the budget is spent
+    manifest = json.loads((packed / "corpus" / "corpus.json").read_text())
+    first = manifest["images"][0]
+    y0, y1, x0, x1 = (int(v) for v in first["source"].split("[")[1].rstrip("]").replace(":", ",").split(","))
+    original = np.asarray(Image.open(src / first["source"].split("[")[0]).convert("RGB"))
+    assert np.array_equal(images[0], original[y0:y1, x0:x1])  # lossless, and the box it names
+    assert [(tmp_path / "out1" / "corpus" / e["file"]).read_bytes() for e in manifest["images"][:3]] == \
+        [(packed / "corpus" / e["file"]).read_bytes() for e in manifest["images"][:3]]

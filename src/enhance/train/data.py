@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import torch.utils.data
 
 from .degrade import Degradation, degrade_pair
 
-__all__ = ["PairSampler"]
+__all__ = ["PairSampler", "batches"]
 
 
 class PairSampler:
@@ -81,3 +84,53 @@ class PairSampler:
             lrs.append(lr)
             hrs.append(target[m * s:m * s + p, m * s:m * s + p])
         return np.stack(lrs), np.stack(hrs)
+
+
+#: a worker's seed is the stream's seed plus this prime times its number
+_WORKER_SEED_STRIDE = 104729
+
+
+class _Stream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
+    """An endless stream of batches from one :class:`PairSampler` per worker process."""
+
+    def __init__(self, images: list[np.ndarray], kwargs: dict, batch_size: int) -> None:  # type: ignore[type-arg]
+        self.images, self.kwargs, self.batch_size = images, kwargs, batch_size
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, list[float | None]]]:
+        info = torch.utils.data.get_worker_info()
+        kw = dict(self.kwargs)
+        kw["seed"] = kw["seed"] + _WORKER_SEED_STRIDE * (1 + (info.id if info is not None else 0))
+        sampler = PairSampler(self.images, **kw)
+        while True:
+            periods: list[float | None] = []
+            lr, hr = sampler.batch(self.batch_size, periods)
+            yield lr, hr, periods
+
+
+def batches(images: list[np.ndarray], scale: int, patch: int, degradation: Degradation, batch_size: int,
+            seed: int = 0, train_scales: int = 0, weights: np.ndarray | None = None,
+            workers: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray, list[float | None]]]:
+    """An endless iterator of training batches: ``lr (n, p/s, p/s, 3)`` and ``hr (n, p, p, 3)``
+    uint8 (``n = batch_size``, ``p = patch``, ``s = scale``) with each pair's screen period.
+
+    ``workers=0`` draws them in this process from one :class:`PairSampler` of ``seed`` (the
+    sequence every CPU run has used). ``workers > 0`` draws them in that many worker processes
+    (a torch ``DataLoader``), each its own sampler of a seed derived from ``seed``, taken in
+    turn: deterministic for a given ``seed`` and ``workers``, and fast enough to feed a GPU.
+    """
+    kwargs = {"scale": scale, "patch": patch, "degradation": degradation, "seed": seed,
+              "train_scales": train_scales, "weights": weights}
+    if workers <= 0:
+        sampler = PairSampler(images, **kwargs)
+        while True:
+            periods: list[float | None] = []
+            lr, hr = sampler.batch(batch_size, periods)
+            yield lr, hr, periods
+    loader = torch.utils.data.DataLoader(_Stream(images, kwargs, batch_size), batch_size=None, collate_fn=_as_is,
+                                         num_workers=workers, prefetch_factor=4, persistent_workers=True)
+    yield from loader
+
+
+def _as_is(batch: tuple[np.ndarray, np.ndarray, list[float | None]]) -> tuple[np.ndarray, np.ndarray, list[float | None]]:
+    """The DataLoader's collate step: the worker's batch as it made it (numpy, not tensors)."""
+    return batch

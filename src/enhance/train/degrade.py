@@ -109,6 +109,9 @@ PRESETS: dict[str, Degradation] = {
     # cameras' files, where the 20-95 variant loses to the plain model at 95 and waifu2x's
     # light-denoise level leads both
     "bicubic-jpeg-light": Degradation(jpeg=(75, 97), jpeg_prob=0.8),
+    # and the x2 JPEG variant's own band since the light variant took 85-93 (session 22): quality
+    # 20-88 (a little past the band's end) on nine crops in ten, the capacity spent on what it serves
+    "bicubic-jpeg-band": Degradation(jpeg=(20, 88), jpeg_prob=0.9),
     # faithful upscaling of real files: mostly the protocol, sometimes other kernels
     "faithful": Degradation(kernels=("matlab", "lanczos", "box", "bilinear"), kernel_weights=(0.7, 0.1, 0.1, 0.1)),
     # x1 repair: JPEG quality 10-60 plus noise
@@ -146,7 +149,8 @@ PRESETS["print-wide-line-enlarged-fine"] = replace(PRESETS["print-wide-line-enla
 
 # "<preset>-text": the preset with an eighth of the crops synthetic pages of type: scanned books
 # are mostly text, which the registry corpus barely holds
-PRESETS.update({f"{k}-text": replace(PRESETS[k], text=0.125) for k in ("bicubic", "bicubic-jpeg", "bicubic-jpeg-low", "bicubic-jpeg-light", "repair")})
+PRESETS.update({f"{k}-text": replace(PRESETS[k], text=0.125) for k in ("bicubic", "bicubic-jpeg", "bicubic-jpeg-low", "bicubic-jpeg-light",
+                                                                  "bicubic-jpeg-band", "repair")})
 # issue 20: real low-dpi scans and careless resizes are aliased, which the protocol's
 # antialiased LR never is (`benchmarks aliased`: x2 on point-sampled LR made 23.91 dB where
 # Pillow bicubic made 26.68): a share of the LR box-reduced or point-sampled, the rest as

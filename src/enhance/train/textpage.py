@@ -34,9 +34,12 @@ _SUPERSAMPLE = 4
 
 @functools.lru_cache(maxsize=1)
 def font_files() -> tuple[str, ...]:
-    """The TrueType/OpenType files found under :data:`FONT_DIRS`, sorted (empty if none)."""
+    """The TrueType/OpenType files found under :data:`FONT_DIRS`, sorted (empty if none); under
+    the folders of ``ENHANCE_FONT_DIRS`` instead where that is set (``os.pathsep``-separated: a
+    packed corpus carries its fonts to a machine that has none, ``recipes/pack_corpus.py``)."""
     found = []
-    for d in FONT_DIRS:
+    env = os.environ.get("ENHANCE_FONT_DIRS")
+    for d in env.split(os.pathsep) if env else FONT_DIRS:
         for dirpath, _dirs, files in os.walk(d):
             found.extend(os.path.join(dirpath, f) for f in files if f.lower().endswith((".ttf", ".otf")))
     return tuple(sorted(found))
