@@ -274,6 +274,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trainstep(args: argparse.Namespace) -> int:
+    import torch
+
+    from .trainspeed import step_seconds
+
+    print(f"{platform.processor() or platform.machine()}; {args.blocks}-block x{args.scale}, batch of 16 LR patches of 64 px")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        row = {p: step_seconds(p, scale=args.scale, blocks=args.blocks) for p in ("fp32", "bf16")}
+        print(f"{threads} thread(s): fp32 {row['fp32']:.3f} s, bf16 {row['bf16']:.3f} s per step "
+              f"({row['fp32'] / row['bf16']:.2f}x)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -375,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--scale", type=int, required=True)
     sp.add_argument("--runs", type=int, default=5)
     sp.set_defaults(fn=cmd_speedprobe)
+    ts = sub.add_parser("trainstep", help="one training step's time, fp32 against bf16 autocast")
+    ts.add_argument("--scale", type=int, default=2)
+    ts.add_argument("--blocks", type=int, default=9)
+    ts.add_argument("--threads", type=int, nargs="+", default=[2, 1])
+    ts.set_defaults(fn=cmd_trainstep)
     args = ap.parse_args(argv)
     return int(args.fn(args))
 

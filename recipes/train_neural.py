@@ -218,6 +218,10 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # 84 and below, where cunet's best level still leads it by 0.28-0.39 dB; a long cycle from its
     # shipped weights on its own band (quality 20-88), in bf16 (an iteration in about half the
     # fp32 time on this CPU, BENCHMARKS.md), the line-art stages' shares
+    # and for x4, from the shipped 12-block x4 (above the x4 JPEG variant's band, q85, the command
+    # runs the plain x4), in bf16
+    "default-x4-jpeg-light": _bf16(_jpeg_variant(4, 12, 6, 6e-5, 45, "default-x4", "bicubic-jpeg-light-text",
+                                                 "jpeg-light")),
     "default-x2-jpeg-band": _bf16(_jpeg_variant(2, 9, 28, 1e-4, 44, "default-x2-jpeg-lineart", "bicubic-jpeg-band-text")),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
     "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
@@ -353,6 +357,7 @@ STAGE_SHARES: dict[str, dict[str, float]] = {
     "default-x2-jpeg-light": LINEART_SHARES,
     "default-x3-jpeg-light": LINEART_SHARES,
     "default-x2-jpeg-band": LINEART_SHARES,
+    "default-x4-jpeg-light": LINEART_SHARES,
     "repair-x1-photos": {"photo": 0.7, "art": 0.2, "clipart": 0.1},
 }
 
