@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         loss.backward()
         opt.step()
         it += 1
-        run = 0.99 * run + 0.01 * float(loss) if it > 1 else float(loss)
+        run = 0.99 * run + 0.01 * float(loss.detach()) if it > 1 else float(loss.detach())
         if it % 200 == 0:
             logging.info("%s iteration %d, %.1f min, loss %.6f", args.mode, it, elapsed / 60, run)
     _fold(gen)

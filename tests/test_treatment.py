@@ -97,7 +97,10 @@ ROUTES = [
     Row(3, None, None, "auto", False, LIGHT_QUALITIES[3][1] + 1, False, "default", ("default", 3), ""),
     Row(4, None, None, "auto", False, 20, False, "repair+default", CHAIN, "repair model"),
     Row(4, None, None, "auto", False, X4[0], False, "default", ("default", 4, "jpeg"), "JPEG variant"),
-    Row(4, None, None, "auto", False, X4[1] + 1, False, "default", ("default", 4), ""),
+    Row(4, None, None, "auto", False, LIGHT_QUALITIES[4][0] - 1, False, "default", ("default", 4, "jpeg"), "JPEG variant"),
+    Row(4, None, None, "auto", False, LIGHT_QUALITIES[4][0], False, "default", ("default", 4, "jpeg-light"), "light JPEG"),
+    Row(4, None, None, "auto", False, LIGHT_QUALITIES[4][1], False, "default", ("default", 4, "jpeg-light"), "light JPEG"),
+    Row(4, None, None, "auto", False, LIGHT_QUALITIES[4][1] + 1, False, "default", ("default", 4), ""),
     Row(2, None, None, "never", False, 10, False, "default", ("default", 2), ""),
     Row(2, None, None, "always", False, None, False, "default", ("default", 2, "jpeg"), "--repair always"),
     Row(3, None, None, "always", False, 95, False, "default", ("default", 3, "jpeg"), "--repair always"),
@@ -211,7 +214,12 @@ def test_the_light_variant_takes_its_band_of_qualities() -> None:
     assert wants_repair("auto", "default", 2, lo - 1, variant=True, light=True) == JPEG_VARIANT
     assert wants_repair("auto", "default", 2, 20, variant=True, light=True) == JPEG_VARIANT
     assert wants_repair("auto", "default", 2, hi, variant=True) is None  # without one, as before
-    assert wants_repair("auto", "default", 4, hi, light=True) is None  # no band at x4
+    assert wants_repair("auto", "default", 1, hi, light=True) is None  # no band at x1
+    lo4, hi4 = LIGHT_QUALITIES[4]  # at x4 it takes the top of the JPEG variant's band (60-85)
+    assert lo4 <= VARIANT_QUALITIES[4][1] < hi4
+    assert wants_repair("auto", "default", 4, lo4, variant=True, light=True) == JPEG_LIGHT
+    assert wants_repair("auto", "default", 4, lo4 - 1, variant=True, light=True) == JPEG_VARIANT
+    assert wants_repair("auto", "default", 4, lo4, variant=True) == JPEG_VARIANT  # without one, as before
     assert wants_repair("always", "default", 2, hi, variant=True, light=True) == JPEG_VARIANT
     assert not wants_repair("auto", "default", 2, hi, light=True, type_given=True)
     assert not wants_repair("auto", "default", 2, hi, light=True, descreening=True)
@@ -387,13 +395,15 @@ def test_zoom_8_is_x4_then_x2_and_1_5_is_x2_brought_down(tmp_path: Path, capsys:
 
 def test_zoom_8_treats_a_jpeg_in_its_first_step(pictures: dict[bool, np.ndarray]) -> None:
     """The JPEG rule is the first model's (x4: the repair chain below its variant's band, the
-    variant within it), then x2."""
+    variant within it, the variant for light compression above it), then x2."""
     t = Treatment(ModelRequest(None, 8), detect_screens=False)
     m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=40))
     assert m.name == "repair+default+default" and m.scale == 8 and "repair model removes it first" in notes[0]
     m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=80))
     assert m is not t.model and m.name == "default+default" and m.scale == 8 and "JPEG variant" in notes[0]
     m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=90))
+    assert m is not t.model and m.scale == 8 and "light JPEG" in notes[0]
+    m, notes = t.for_file(pictures[False][:32, :32], ImageMeta(layout="RGB", jpeg_quality=95))
     assert m is t.model and not notes
 
 

@@ -16,7 +16,7 @@ by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere
   the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files when enlarging with
   ``default``: with a variant, to those whose quality lies in the zoom's band of
   :data:`VARIANT_QUALITIES` (below the band the chain, up to :data:`REPAIR_AT_OR_BELOW`), and
-  with a variant for light compression (``type="jpeg-light"``, x2 and x3) to those in its band of
+  with a variant for light compression (``type="jpeg-light"``, x2, x3 and x4) to those in its band of
   :data:`LIGHT_QUALITIES`, which takes over the top of the JPEG variant's,
   without one the chain to those at :data:`REPAIR_AT_OR_BELOW` or below; ``"always"`` gives
   every file the variant (or the chain); ``"never"`` none.
@@ -42,7 +42,10 @@ at 85 (unseen +0.06 / +1.5); against the model alone +0.48 / +0.7 at 88 (unseen 
 +0.40 / +0.2 at 90 (+0.99 / +1.5), +0.22 / -0.8 at 93 (+0.79 / +0.8), +0.06 / -1.6 at 95
 (+0.60 / +0.1). The x3 one against the plain x3: +0.35 / +1.7 at 83 (unseen +0.68 / +2.6), +0.32
 / +1.4 at 85, +0.23 / +0.2 at 90, +0.14 / -0.8 at 93 (+0.46 / +0.2); at 80 the x3 JPEG variant
-leads it by 0.12 dB.
+leads it by 0.12 dB. The x4 one (session 23) against the x4 JPEG variant: -0.06 / +0.0 at 80
+(unseen -0.02 / -0.3), +0.01 / +1.4 at 83 (+0.09 / +0.9), +0.05 / +2.3 at 85 (+0.17 / +1.9);
+against the plain x4: +0.22 / +2.5 at 88 (+0.60 / +4.0), +0.18 / +1.6 at 90, +0.11 / +0.1 at 93
+(+0.44 / +1.6), +0.04 / -1.6 at 95 (+0.33 / -0.1).
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ VARIANT_QUALITIES: dict[int, tuple[int, int]] = {2: (1, VARIANT_AT_OR_BELOW), 3:
 #: per zoom, the qualities (lowest, highest) of the JPEG files ``auto`` gives the model's variant
 #: for lightly compressed files (``type="jpeg-light"``, trained on quality 75-97) to, where it has
 #: one; it takes precedence over the JPEG variant's band where the two meet (module docstring)
-LIGHT_QUALITIES: dict[int, tuple[int, int]] = {2: (85, 93), 3: (81, 93)}
+LIGHT_QUALITIES: dict[int, tuple[int, int]] = {2: (85, 93), 3: (81, 93), 4: (83, 93)}
 #: :func:`wants_repair`'s answers: the model's JPEG variant, its variant for light compression,
 #: or the repair model first
 JPEG_VARIANT, JPEG_LIGHT, JPEG_CHAIN = "variant", "light", "chain"
