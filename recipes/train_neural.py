@@ -339,6 +339,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # 28.81, pages 29.82 / 30.10 / 32.33, but the 300 dpi fine-screen track still 32.15 against the
     # shipped 32.19 (four of five settings lower): not shipped
     "print-x1-enlarged-fine": _print_cycle(8, 6e-5, "print-wide-line-enlarged-fine", 39, tone_sigma=6.0),
+    # issue 19, session 23: long cycles gained most (the seventh to ninth, 24-40 epochs: +0.26-0.29 dB
+    # each on the print track) and the shipped weights had only 8 + 7 epochs on the widened press
+    # model; 40 more on it, in bf16 (twice the iterations per hour). Started at the end of session 23
+    # (its checkpoint resumes it); scored through the command against the shipped weights before shipping
+    "print-x1-wide-long": _bf16(_print_cycle(40, 1e-4, "print-wide-line", 47, tone_sigma=6.0)),
 }
 
 #: the line-art stages' shares: two fifths of the crops clip-art
