@@ -25,9 +25,7 @@ from PIL import Image
 
 from enhance.train.textpage import font_files
 from recipes.corpus import read_entry
-
-#: the shares the shipped recipes draw crops in (recipes.train_neural.SHARES)
-SHARES = {"photo": 0.5, "art": 0.25, "clipart": 0.25}
+from recipes.train_neural import SHARES
 
 
 def pack(corpus: Path, out: Path, mib: float, crop: int, font_mib: float, seed: int) -> dict[str, int]:
@@ -40,12 +38,13 @@ def pack(corpus: Path, out: Path, mib: float, crop: int, font_mib: float, seed: 
     cache: dict[str, np.ndarray] = {}
     packed: list[dict[str, object]] = []
     spent, counts = 0, {k: 0 for k in SHARES}
-    kinds, shares = list(SHARES), np.array(list(SHARES.values()))
+    kinds = [k for k in SHARES if by_kind[k]]
+    if not kinds:
+        raise ValueError(f"{corpus}: no image of {crop // 2} px or more to pack")
+    shares = np.array([SHARES[k] for k in kinds])
     while spent < mib * 2**20:
         kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
         pool = by_kind[kind]
-        if not pool:
-            continue
         area = np.array([e["size"][0] * e["size"][1] for e in pool], np.float64)
         e = pool[int(rng.choice(len(pool), p=area / area.sum()))]
         if e["file"] not in cache:

@@ -3,7 +3,7 @@
 On the device machine (the ``device`` tool's ``run``; carry ``gpu``, made here first by
 ``python -m recipes.pack_corpus data/corpus gpu``), from the repository root::
 
-    PYTHONPATH=src:. python3 -m recipes.train_gpu default-x2-jpeg-long --minutes 8 --out "$OUT"
+    PYTHONPATH=src:. python3 -m recipes.train_gpu default-x2-jpeg-band --minutes 8 --out "$OUT"
 
 The stage's recipe runs unchanged (its loss, degradation, learning rate, batch and init weights)
 but on CUDA under bf16 autocast, its batches drawn by ``--workers`` processes from the packed

@@ -214,14 +214,15 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # 81-93: over the plain x3 the bench +0.14 to +0.35 dB (SSIMULACRA2 +1.7 at 83, -0.8 at 93),
     # the unseen images +0.46 to +0.68 (+0.2 to +2.6); at 80 the JPEG variant stays (-0.12 bench)
     "default-x3-jpeg-light": _jpeg_variant(3, 9, 5, 6e-5, 43, "default-x3", "bicubic-jpeg-light-text", "jpeg-light"),
+    # and for x4, from the shipped 12-block x4 (above the x4 JPEG variant's band, q85, the command
+    # ran the plain x4), in bf16. Run in session 23 (24.1 min) and shipped for quality 83-93
+    "default-x4-jpeg-light": _bf16(_jpeg_variant(4, 12, 6, 6e-5, 45, "default-x4", "bicubic-jpeg-light-text",
+                                                 "jpeg-light")),
     # issue 20, session 23: since the light variant took quality 85-93, the x2 JPEG variant serves
     # 84 and below, where cunet's best level still leads it by 0.28-0.39 dB; a long cycle from its
     # shipped weights on its own band (quality 20-88), in bf16 (an iteration in about half the
-    # fp32 time on this CPU, BENCHMARKS.md), the line-art stages' shares
-    # and for x4, from the shipped 12-block x4 (above the x4 JPEG variant's band, q85, the command
-    # runs the plain x4), in bf16
-    "default-x4-jpeg-light": _bf16(_jpeg_variant(4, 12, 6, 6e-5, 45, "default-x4", "bicubic-jpeg-light-text",
-                                                 "jpeg-light")),
+    # fp32 time on this CPU, BENCHMARKS.md), the line-art stages' shares. Run in session 23
+    # (45.1 min) and shipped: bench +0.10 / +0.08 / +0.04 dB at q30 / 50 / 70, level at 80-84
     "default-x2-jpeg-band": _bf16(_jpeg_variant(2, 9, 28, 1e-4, 44, "default-x2-jpeg-lineart", "bicubic-jpeg-band-text")),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
     "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
@@ -403,13 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                       precision=args.precision or cfg.precision, device=args.device or cfg.device,
                       workers=args.workers)
         t0 = time.time()
-        stopped: list[bool] = []
-
-        def out_of_time(t0: float = t0, stopped: list[bool] = stopped) -> bool:
-            if args.minutes > 0 and time.time() - t0 > 60 * args.minutes:
-                stopped.append(True)
-                return True
-            return False
+        deadline = t0 + 60 * args.minutes if args.minutes > 0 else float("inf")
 
         def report(p: TrainProgress, name: str = name) -> None:
             if p.epoch_done:
@@ -424,11 +419,11 @@ def main(argv: list[str] | None = None) -> int:
         # stage has finished, so the working tree's models pass their checksums meanwhile
         out = f"{args.run_root}/{name}/{fname}"
         train(images, cfg, f"{args.run_root}/{name}", out, init_from=init_path, progress=report, metadata=meta,
-              weights=weights, should_stop=out_of_time)
-        if stopped:
-            done = json.loads(Path(f"{args.run_root}/{name}/state.json").read_text())["iteration"]
+              weights=weights, should_stop=lambda deadline=deadline: time.time() > deadline)
+        state = json.loads(Path(f"{args.run_root}/{name}/state.json").read_text())
+        if state["epoch"] < cfg.epochs:  # stopped by --minutes: unfinished, so nothing is published
             logging.info("%s stopped after %.1f min at iteration %d; its checkpoint is in %s/%s", name,
-                         (time.time() - t0) / 60, done, args.run_root, name)
+                         (time.time() - t0) / 60, state["iteration"], args.run_root, name)
             continue
         shutil.copyfile(out, f"{WEIGHTS}/{fname}.part")
         publish(f"{WEIGHTS}/{fname}.part", f"{WEIGHTS}/{fname}")

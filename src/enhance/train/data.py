@@ -91,7 +91,8 @@ _WORKER_SEED_STRIDE = 104729
 
 
 class _Stream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
-    """An endless stream of batches from one :class:`PairSampler` per worker process."""
+    """An endless stream of batches from one :class:`PairSampler`: of the stream's seed when
+    iterated in this process, of a seed derived from it and the worker's number in a worker."""
 
     def __init__(self, images: list[np.ndarray], kwargs: dict, batch_size: int) -> None:  # type: ignore[type-arg]
         self.images, self.kwargs, self.batch_size = images, kwargs, batch_size
@@ -99,7 +100,8 @@ class _Stream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, list[float | None]]]:
         info = torch.utils.data.get_worker_info()
         kw = dict(self.kwargs)
-        kw["seed"] = kw["seed"] + _WORKER_SEED_STRIDE * (1 + (info.id if info is not None else 0))
+        if info is not None:
+            kw["seed"] = kw["seed"] + _WORKER_SEED_STRIDE * (1 + info.id)
         sampler = PairSampler(self.images, **kw)
         while True:
             periods: list[float | None] = []
@@ -120,15 +122,11 @@ def batches(images: list[np.ndarray], scale: int, patch: int, degradation: Degra
     """
     kwargs = {"scale": scale, "patch": patch, "degradation": degradation, "seed": seed,
               "train_scales": train_scales, "weights": weights}
+    stream = _Stream(images, kwargs, batch_size)
     if workers <= 0:
-        sampler = PairSampler(images, **kwargs)
-        while True:
-            periods: list[float | None] = []
-            lr, hr = sampler.batch(batch_size, periods)
-            yield lr, hr, periods
-    loader = torch.utils.data.DataLoader(_Stream(images, kwargs, batch_size), batch_size=None, collate_fn=_as_is,
-                                         num_workers=workers, prefetch_factor=4, persistent_workers=True)
-    yield from loader
+        return iter(stream)
+    return iter(torch.utils.data.DataLoader(stream, batch_size=None, collate_fn=_as_is, num_workers=workers,
+                                            prefetch_factor=4, persistent_workers=True))
 
 
 def _as_is(batch: tuple[np.ndarray, np.ndarray, list[float | None]]) -> tuple[np.ndarray, np.ndarray, list[float | None]]:
