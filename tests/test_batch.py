@@ -88,8 +88,29 @@ def test_collision_is_an_error_not_an_overwrite(tmp_path: Path, capsys: pytest.C
     rc = main(["--model=bicubic", "-q", str(tmp_path / "same.png"), str(tmp_path / "same.jpg")])
     err = capsys.readouterr().err
     assert rc == 1
-    assert "same.jpg" in err and "would overwrite" in err
+    assert "same.jpg" in err and "would overwrite" in err and "rename one of them" in err
+    assert "--keep-tree" not in err  # one folder: only a new name helps
     assert Image.open(tmp_path / "same_ne2x.png").size == (32, 24)  # the first one's output
+    # one name in two folders gathered into one output folder: --keep-tree keeps them apart
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        _img(tmp_path / d / "page.png")
+    rc = main(["--model=bicubic", "-q", "-o", str(tmp_path / "out"), str(tmp_path / "a" / "page.png"),
+               str(tmp_path / "b" / "page.png")])
+    assert rc == 1 and "--keep-tree" in capsys.readouterr().err
+    assert main(["--model=bicubic", "-q", "--keep-tree", "-o", str(tmp_path / "kept"), str(tmp_path / "a" / "page.png"),
+                 str(tmp_path / "b" / "page.png")]) == 0
+    assert sorted(p.parent.name for p in (tmp_path / "kept").rglob("page_ne2x.png")) == ["a", "b"]
+
+
+@pytest.mark.parametrize("quality", ["0", "101", "high"])
+def test_quality_outside_1_to_100_is_refused_not_clamped(tmp_path: Path, quality: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    _img(tmp_path / "a.png")
+    with pytest.raises(SystemExit) as exc:
+        main(["--model=bicubic", "--format=jpeg", f"--quality={quality}", str(tmp_path / "a.png")])
+    assert exc.value.code == 2 and "argument --quality" in capsys.readouterr().err
+    assert not (tmp_path / "a_ne2x.jpg").exists()
 
 
 BAD_INPUTS = {

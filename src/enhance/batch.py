@@ -219,6 +219,14 @@ def select_shard(files: list[Path], index: int, count: int) -> list[Path]:
     return [f for f in files if home(f) == index - 1]
 
 
+def _collision_hint(source: Path, other: Path, opts: BatchOptions) -> str:
+    """What resolves two inputs that map to one output: files of one stem in one folder need a
+    new name; files from different folders gathered into one --output keep apart under --keep-tree."""
+    if opts.output_dir is None or os.path.realpath(source.parent) == os.path.realpath(other.parent):
+        return "rename one of them"
+    return "rename one of them, or add --keep-tree to mirror their folders under the output folder"
+
+
 def output_path(source: Path, zoom: float, opts: BatchOptions, root: Path | None = None) -> Path:
     """``opts.output_file``, or ``{stem}_ne{zoom}x{ext}`` beside the input or in ``opts.output_dir``
     (below it, the input's folder relative to ``root``, the folder argument it was found in)."""
@@ -459,7 +467,7 @@ def plan_batch(files: list[Path], treatment: Treatment, opts: BatchOptions, root
         p = PlannedFile(i, src, target)
         if key in claimed:
             p.result = FileResult(src, target, "failed", f"{src}: output {target} would overwrite the output of "
-                                  f"{claimed[key]}; rename one of them or use --output")
+                                  f"{claimed[key]}; {_collision_hint(src, claimed[key], opts)}")
         elif key in input_keys:
             p.result = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to "
                                   "overwrite it")

@@ -86,6 +86,17 @@ def _zoom(text: str) -> float:
     return int(value) if value.is_integer() else value
 
 
+def _quality(text: str) -> int:
+    """``--quality`` and ``--pipeline-quality``: an encoder quality, 1 to 100."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..100")
+    return value
+
+
 def _positive(text: str) -> int:
     """An integer of at least 1 (``--max-pixels``)."""
     try:
@@ -143,7 +154,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--recursive", "-r", action="store_true",
                     help="a folder argument means its whole tree (outputs mirror it under --output)")
     ap.add_argument("--format", default=None, choices=("png", "tiff", "jpeg", "webp"), help="output format (default png)")
-    ap.add_argument("--quality", type=int, default=None,
+    ap.add_argument("--quality", type=_quality, default=None,
                     help="JPEG/WebP quality 1-100 (WebP 100 = lossless; default 95, and for --retina the web "
                          "pipelines' 80 for JPEG and WebP, 50 for AVIF)")
     ap.add_argument("--report", type=Path, default=None, metavar="FILE.html",
@@ -205,7 +216,7 @@ def _add_retina_flags(ap: argparse.ArgumentParser) -> None:
     rt.add_argument("--keep-metadata", action="store_true", help="keep all EXIF and XMP (default: rights only)")
     rt.add_argument("--pipeline-check", action="store_true",
                     help="score what survives a web pipeline after each asset (SSIMULACRA2; the quality extra)")
-    rt.add_argument("--pipeline-quality", type=int, default=None, metavar="Q",
+    rt.add_argument("--pipeline-quality", type=_quality, default=None, metavar="Q",
                     help="the pipeline's encoder quality (default: JPEG 80, WebP 80, AVIF 50)")
     rt.add_argument("--reference", type=Path, default=None, metavar="HR_FILE",
                     help="with --pipeline-check and one input: a better original to score the assets against")
@@ -347,7 +358,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"enhance: error: {exc}", file=sys.stderr)
         return 2
     opts = BatchOptions(
-        output_dir=out_dir, output_file=out_file, format=fmt, quality=max(1, min(100, args.quality if args.quality is not None else 95)),
+        output_dir=out_dir, output_file=out_file, format=fmt, quality=args.quality if args.quality is not None else 95,
         skip_existing=args.skip_existing, tile=max(8, args.rendering_tile), overlap=max(0, args.rendering_overlap),
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         max_memory=int(args.max_memory * 2**30) if args.max_memory else None,
