@@ -397,6 +397,39 @@ def test_bf16_training_learns_and_writes_fp32_weights(tmp_path: Path) -> None:
     assert not (tmp_path / "m2.safetensors").exists()
 
 
+def test_a_checkpoint_resumes_on_other_threads_but_not_with_other_settings(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A run stopped after its first epoch goes on from its checkpoint when started again with
+    another thread count (how it runs, not what it learns); with another learning rate it is a
+    different run: it starts anew and the log names the setting."""
+    import logging
+    from dataclasses import replace
+
+    from enhance.models.generator_config import GeneratorConfig
+    from enhance.train.loop import TrainConfig, train
+
+    from .conftest import smooth_rgb
+
+    images = [smooth_rgb(48, 48, seed=i) for i in range(2)]
+    cfg = TrainConfig(scale=2, epochs=3, epoch_size=3, batch_size=2, batch_shape=24, learning_rate=1e-3,
+                      save_every=1, seed=5, threads=1, generator=GeneratorConfig(scale=2, blocks=1, filters=8))
+    run, out = tmp_path / "run", tmp_path / "m.safetensors"
+    seen: list[int] = []
+    train(images, cfg, run, out, should_stop=lambda: len(seen) >= 1,
+          progress=lambda p: seen.append(p.epoch) if p.epoch_done else None)
+    assert seen == [1]
+    epochs: list[int] = []
+    with caplog.at_level(logging.INFO, logger="enhance.train.loop"):
+        train(images, replace(cfg, threads=2), run, out,
+              progress=lambda p: epochs.append(p.epoch) if p.epoch_done else None)
+    assert epochs == [2, 3] and "resuming" in caplog.text
+    caplog.clear()
+    seen.clear()
+    train(images, replace(cfg, learning_rate=5e-4), run, out, should_stop=lambda: len(seen) >= 1,
+          progress=lambda p: seen.append(p.epoch) if p.epoch_done else None)
+    assert seen == [1] and "learning_rate differ" in caplog.text
+
+
 def test_batches_from_worker_processes_are_deterministic() -> None:
     """``workers=0`` gives the one sampler's sequence every CPU run has used; worker processes
     (what a GPU run needs to be fed) give their own sequence, the same on every run of a seed."""

@@ -178,6 +178,18 @@ def _lr_at(cfg: TrainConfig, epoch_float: float) -> float:
     return cfg.learning_rate * (cfg.learning_decay ** int(epoch_float // max(1, cfg.learning_period)))
 
 
+#: how a run is carried out, not what it learns: a checkpoint resumes on another machine, device or
+#: thread count (a GPU picking up a CPU run), so these do not make it another run
+_RUNTIME_FIELDS = ("threads", "device", "workers")
+
+
+def _changed_fields(saved: dict[str, object], cfg: TrainConfig) -> list[str]:
+    """The fields of ``cfg`` that differ from a checkpoint's saved configuration, runtime ones aside."""
+    now = json.loads(json.dumps(asdict(cfg), default=str))
+    keys = (set(saved) | set(now)) - set(_RUNTIME_FIELDS)
+    return sorted(k for k in keys if json.dumps(saved.get(k), sort_keys=True) != json.dumps(now.get(k), sort_keys=True))
+
+
 def _init_generator(gen: Generator, init: dict[str, torch.Tensor], source: str) -> None:
     """Load the tensors of ``init`` that fit ``gen`` (fine-tuning). Residual blocks that ``init``
     lacks (a deeper model grown from a shallower one) get their second convolution zeroed, so
@@ -251,8 +263,10 @@ def train(
     start_epoch, iteration = 0, 0
     ckpt, state_file = run / "checkpoint.safetensors", run / "state.json"
     st = json.loads(state_file.read_text()) if ckpt.exists() and state_file.exists() else None
-    same_run = st is not None and json.dumps(st.get("config"), sort_keys=True, default=str) == json.dumps(
-        json.loads(json.dumps(asdict(cfg), default=str)), sort_keys=True, default=str) and int(st["epoch"]) < cfg.epochs
+    changed = _changed_fields(st.get("config") or {}, cfg) if st is not None else []
+    same_run = st is not None and not changed and int(st["epoch"]) < cfg.epochs
+    if st is not None and changed:
+        log.warning("%s holds a run of another configuration (%s differ): starting anew", run, ", ".join(changed))
     if st is not None and same_run:
         tensors = load_file(str(ckpt))
         gen.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("gen.")})
