@@ -346,6 +346,39 @@ def test_descreened_tone_follows_the_screen_period_the_detector_measured() -> No
     assert isinstance(treatment.model, ToneKept) and treatment.model.sigma == SIGMA  # one treatment, many files
 
 
+def test_a_one_bit_scan_is_descreened_on_the_models_own_tone() -> None:
+    """A 1-bit scan's local mean is where its threshold fell, not the print's tone: the command
+    leaves the tone to the descreener there, at the same enlargement, and says so; a gray scan
+    keeps its tone as before. (Nearer the print on the mean of 12 pictures in 10 of 11 1-bit
+    settings, not on every picture: the press track measures it, BENCHMARKS.md.)"""
+    from enhance.image import ImageMeta
+    from enhance.models.enlarged import Enlarged
+    from enhance.models.tone import ToneKept, at_period, is_bilevel
+    from enhance.treatment import ModelRequest, Treatment
+    from enhance.upscaling import upscale_pixels
+
+    from benchmarks.metrics import psnr_y
+    from benchmarks.pressb import to8
+
+    pic = _picture()
+    scan, clean = print_and_scan(pic, PrintSettings(85, 600, 45, bilevel=True, bilevel_at=0.6),
+                                 np.random.default_rng(5), screenless=True)
+    scan8, clean8 = to8(scan), to8(clean)
+    assert is_bilevel(scan8) and not is_bilevel(to8(pic))
+    treatment = Treatment(ModelRequest("default", 1, "print"))
+    model, notes = treatment.for_file(scan8, ImageMeta("RGB"))
+    assert isinstance(model, Enlarged) and not isinstance(model.model, ToneKept)
+    assert any("1-bit scan" in n for n in notes)
+    kept = at_period(treatment.model, 7.06)
+    assert isinstance(kept, Enlarged) and kept.factor == model.factor and isinstance(kept.model, ToneKept)
+    own = upscale_pixels(scan8, "RGB", model)
+    assert own is not None and psnr_y(own, clean8, 16) > psnr_y(scan8, clean8, 16) + 3.0  # the dots went
+    gray, _ = print_and_scan(pic, PrintSettings(85, 600, 45), np.random.default_rng(5), screenless=True)
+    model, notes = treatment.for_file(to8(gray), ImageMeta("RGB"))
+    assert isinstance(model, Enlarged) and isinstance(model.model, ToneKept)
+    assert not any("1-bit" in n for n in notes)
+
+
 def test_tone_at_a_period_reaches_through_chains_and_ensembles() -> None:
     """at_period re-wraps the ToneKept stage wherever the treatment put it, sharing its network,
     at most SIGMA; with no period measured the model is returned as it is."""

@@ -67,7 +67,7 @@ from .models.base import Upscaler
 from .models.chain import Chain
 from .models.ensemble import PASSES, Ensemble
 from .models.registry import has_variant, list_models, open_model
-from .models.tone import ToneKept, at_period
+from .models.tone import ToneKept, at_period, is_bilevel
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_pixels, resize_to, upscale_pixels
 
 if TYPE_CHECKING:
@@ -458,21 +458,26 @@ class Treatment:
                 # whose photo is off its centre), the screen map finds the screen's period
                 report = screen_map(pixels, dpi).report
             if report.found:
-                # the descreened output keeps the scan's tone over a fraction of this screen's period
+                # the descreened output keeps the scan's tone over a fraction of this screen's
+                # period; a 1-bit scan's tone is its threshold's, so there the descreener's own
+                keep = not is_bilevel(pixels)
+                if not keep and (req.type == "print" or self.auto):
+                    notes.append("a 1-bit scan: the descreened tone is the model's own, not the scan's local mean "
+                                 "(where its threshold fell)")
                 if req.type == "print":
-                    model = at_period(model, report.period)
+                    model = at_period(model, report.period, keep)
                     notes.append(report.describe() + "; descreening (--type=print)")
                 elif smap is not None and smap.fraction < 1.0:  # a page: the screened regions only
                     mask = smap.region_mask(pixels)
                     regions = smap.regions_of(mask)
-                    model = Regional(at_period(self._print_model(), report.period), model, mask,
+                    model = Regional(at_period(self._print_model(), report.period, keep), model, mask,
                                      [box for box, _ in regions])
                     descreening = True
                     notes.append(report.describe() + f" in {int(smap.grid.sum())} of {smap.grid.size} regions of "
                                  f"{smap.tile} px; descreening those (--auto), the rest as the plain path makes it")
                     notes.append(smap.describe_regions(regions))
                 elif self.auto:
-                    model = at_period(self._print_model(), report.period)
+                    model = at_period(self._print_model(), report.period, keep)
                     descreening = True
                     notes.append(report.describe() + "; descreening (--auto)")
                 else:

@@ -24,7 +24,7 @@ from .chain import Chain
 from .ensemble import Ensemble
 from .enlarged import QUARTER, Enlarged
 
-__all__ = ["ToneKept", "SIGMA", "PERIODS", "TARGET_PERIOD", "at_period", "enlargement", "sigma_for"]
+__all__ = ["ToneKept", "SIGMA", "PERIODS", "TARGET_PERIOD", "at_period", "enlargement", "is_bilevel", "sigma_for"]
 
 #: the low-pass that defines "tone", in screen periods: a Gaussian of 0.6 periods leaves
 #: exp(-2 pi^2 0.36) = 8e-4 of the screen's fundamental and less of its harmonics
@@ -78,6 +78,13 @@ class ToneKept:
         return (y - low_pass(y, self.sigma) + low_pass(x.astype(np.float32), self.sigma)).astype(np.float32)
 
 
+def is_bilevel(pixels: np.ndarray) -> bool:
+    """Whether ``pixels`` (any shape and dtype) hold two values at most: a 1-bit scan, however
+    it was saved, whose tone :func:`at_period` leaves to the descreener."""
+    lo, hi = pixels.min(), pixels.max()
+    return bool(np.all((pixels == lo) | (pixels == hi)))
+
+
 def enlargement(period: float) -> float:
     """The factor :func:`at_period` enlarges a scan with a screen of ``period`` px by: a whole
     number of quarters bringing the screen nearest :data:`TARGET_PERIOD`, at most 2, 1 for a
@@ -85,25 +92,29 @@ def enlargement(period: float) -> float:
     return min(2.0, max(1.0, round(QUARTER * TARGET_PERIOD / period) / QUARTER))
 
 
-def at_period(model: Upscaler, period: float | None) -> Upscaler:
+def at_period(model: Upscaler, period: float | None, keep_tone: bool = True) -> Upscaler:
     """``model`` with each :class:`ToneKept` in it (alone, first in a
     :class:`~enhance.models.chain.Chain`, inside an :class:`~enhance.models.ensemble.Ensemble`)
     keeping tone over :data:`PERIODS` of a screen of ``period`` px, at most :data:`SIGMA`, and
     run on the scan enlarged by :func:`enlargement` (:class:`~enhance.models.enlarged.Enlarged`,
     the tone then over the enlarged period); a new object sharing the networks, so one loaded
     treatment serves files of any screen. ``None`` (no period measured) returns ``model`` as it
-    is."""
+    is.
+
+    ``keep_tone=False`` runs the descreener on its own tone instead, for a 1-bit scan: its local
+    mean is where the scanner's threshold fell, not the print's tone (on 1-bit prints of 85-120
+    lpi at 400-600 dpi thresholded at 0.4-0.6, of both print models, the descreener's own tone
+    was nearer the print in 10 of 11 settings, by up to 0.4 dB; BENCHMARKS.md, session 24)."""
     if period is None:
         return model
     if isinstance(model, Enlarged):
-        return at_period(model.model, period)
+        return at_period(model.model, period, keep_tone)
     if isinstance(model, ToneKept):
         factor = enlargement(period)
-        if factor > 1.0:
-            return Enlarged(ToneKept(model.model, sigma_for(factor * period)), factor)
-        return ToneKept(model.model, sigma_for(period))
+        inner = ToneKept(model.model, sigma_for(factor * period)) if keep_tone else model.model
+        return Enlarged(inner, factor) if factor > 1.0 else inner
     if isinstance(model, Chain):
-        return Chain(at_period(model.first, period), model.then)
+        return Chain(at_period(model.first, period, keep_tone), model.then)
     if isinstance(model, Ensemble):
-        return Ensemble(at_period(model.model, period), model.passes)
+        return Ensemble(at_period(model.model, period, keep_tone), model.passes)
     return model
