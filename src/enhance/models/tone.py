@@ -82,7 +82,9 @@ def is_bilevel(pixels: np.ndarray) -> bool:
     """Whether ``pixels`` (any shape and dtype) hold two values at most: a 1-bit scan, however
     it was saved, whose tone :func:`at_period` leaves to the descreener."""
     lo, hi = pixels.min(), pixels.max()
-    return bool(np.all((pixels == lo) | (pixels == hi)))
+    rows = max(1, 2**22 // max(1, pixels[:1].size))  # a few MB of booleans at a time, even on a big page
+    return all(bool(np.all((band == lo) | (band == hi))) for band in (pixels[i:i + rows]
+                                                                       for i in range(0, len(pixels), rows)))
 
 
 def enlargement(period: float) -> float:
