@@ -883,3 +883,27 @@ def test_a_photos_flat_sky_is_screened_with_the_rest_of_it_and_an_even_ruling_is
     page = np.repeat(cells[:, :, None], 3, axis=2)
     assert detect_screen(page[:256, :256], tint=True).found  # each tile alone looks like a screen
     assert not screen_map(page).grid.any()
+
+
+def test_descreened_enlargement_leaves_no_dots_along_the_right_and_bottom_edges() -> None:
+    """Tiles padded to the descreener's multiple: replicated edge pixels drew stripes that the
+    descreener kept, a fringe of dots along the right and bottom edges of every x2 output whose
+    size was not a multiple; mirrored, the screen goes on and is removed there too."""
+    from enhance.image import ImageMeta
+    from enhance.treatment import ModelRequest, Treatment
+    from enhance.upscaling import upscale_pixels
+
+    from benchmarks.pressb import to8
+
+    pic = _picture()[:, :203]  # sides that are no multiple of the model's 16 px
+    scan = to8(print_and_scan(pic, PrintSettings(85, 600, 45), np.random.default_rng(2)))
+    model, _ = Treatment(ModelRequest(None, 2), auto=True).for_file(scan, ImageMeta("RGB", dpi=(600, 600)))
+    out = upscale_pixels(scan, "RGB", model, tile=96)
+    assert out is not None and out.shape == (512, 406, 3)
+    g = out.astype(np.float64).mean(axis=2)
+
+    def roughness(a: np.ndarray, axis: int) -> float:
+        return float(np.abs(np.diff(a, axis=axis)).mean())
+
+    inner = roughness(g[:, -40:-34], 1)
+    assert roughness(g[:, -6:], 1) < 2 * inner + 1 and roughness(g[-6:, :], 0) < 2 * inner + 1

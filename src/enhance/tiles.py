@@ -104,7 +104,8 @@ def run_tiled(
         tile: tile side in input pixels (Neural Enhance's ``--rendering-tile``).
         overlap: pixels shared by neighbouring tiles and blended (``--rendering-overlap``).
         context: extra input pixels read around each tile and cropped after the model.
-        multiple_of: tile inputs are padded (edge-replicated) to a multiple of this.
+        multiple_of: tile inputs are padded (mirrored: a halftone's lattice goes on, where replicated
+            edge pixels would draw stripes the descreener leaves) to a multiple of this.
         progress: called as ``progress(done_tiles, total_tiles)``.
     """
     h, w, c = image.shape
@@ -135,7 +136,7 @@ def run_tiled(
             ph = (-inp.shape[0]) % multiple_of
             pw = (-inp.shape[1]) % multiple_of
             if ph or pw:
-                inp = np.pad(inp, ((0, ph), (0, pw), (0, 0)), mode="edge")
+                inp = np.pad(inp, ((0, ph), (0, pw), (0, 0)), mode="symmetric")
             out = fn(np.ascontiguousarray(inp))
             oy, ox = (y0 - cy0) * s, (x0 - cx0) * s
             out = out[oy:oy + th * s, ox:ox + tw * s]

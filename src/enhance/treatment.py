@@ -461,9 +461,6 @@ class Treatment:
                 # the descreened output keeps the scan's tone over a fraction of this screen's
                 # period; a 1-bit scan's tone is its threshold's, so there the descreener's own
                 keep = not is_bilevel(pixels)
-                if not keep and (req.type == "print" or self.auto):
-                    notes.append("a 1-bit scan: the descreened tone is the model's own, not the scan's local mean "
-                                 "(where its threshold fell)")
                 if req.type == "print":
                     model = at_period(model, report.period, keep)
                     notes.append(report.describe() + "; descreening (--type=print)")
@@ -483,6 +480,9 @@ class Treatment:
                 else:
                     notes.append(report.describe() + "; the dots will be enlarged as they are: "
                                  "use --type=print (or --auto) to descreen")
+                if not keep and descreening:
+                    notes.append("a 1-bit scan: the descreened tone is the model's own, not the scan's local mean "
+                                 "(where its threshold fell)")
                 if report.period is not None and report.period > MAX_TRAINED_PERIOD and (req.type == "print" or self.auto):
                     notes.append(f"the screen period ({report.period:.1f} px) is coarser than the descreen model "
                                  f"was trained for (up to {MAX_TRAINED_PERIOD:.0f} px): dots may remain; "

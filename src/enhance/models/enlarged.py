@@ -55,8 +55,8 @@ class Enlarged:
         bh, bw = round(h * self.factor), round(w * self.factor)
         big = np.clip(resize(x.astype(np.float32, copy=False), bw, bh), 0.0, 1.0)
         m = max(1, self.model.multiple_of)
-        ph, pw = (-bh) % m, (-bw) % m  # the model's own multiple, edge-replicated past the picture
+        ph, pw = (-bh) % m, (-bw) % m  # the model's own multiple, mirrored past the picture
         if ph or pw:
-            big = np.pad(big, ((0, ph), (0, pw), (0, 0)), mode="edge")
+            big = np.pad(big, ((0, ph), (0, pw), (0, 0)), mode="symmetric")
         y = np.asarray(self.model(big), dtype=np.float32)[:bh, :bw]
         return resize(y, w, h)
