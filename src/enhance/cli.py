@@ -75,26 +75,26 @@ def _shard(text: str) -> tuple[int, int]:
     return ki, ni
 
 
+def _in_range(text: str, lo: float, hi: float, whole: bool) -> float:
+    """``text`` as a number from ``lo`` to ``hi`` (a whole number when ``whole``), else argparse's error."""
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if whole else 'number'}") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{text} is outside {lo:g}..{hi:g}")
+    return value
+
+
 def _zoom(text: str) -> float:
     """``--zoom``: a whole number stays an int (``2``), else a float (``1.5``); 1 to 16."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 1 <= value <= 16:
-        raise argparse.ArgumentTypeError(f"{text} is outside 1..16")
+    value = _in_range(text, 1, 16, whole=False)
     return int(value) if value.is_integer() else value
 
 
 def _quality(text: str) -> int:
     """``--quality`` and ``--pipeline-quality``: an encoder quality, 1 to 100."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1..100")
-    return value
+    return int(_in_range(text, 1, 100, whole=True))
 
 
 def _positive(text: str) -> int:
