@@ -161,10 +161,11 @@ def cmd_aliased(args: argparse.Namespace) -> int:
     from .aliasedtrack import methods, run_track
 
     images = load_bench(names=args.images)
-    track = run_track(images, methods(args.models, args.model_dir or None), args.sheets,
-                      lambda s: print(s, file=sys.stderr))
-    _store(args, {"aliased": track, "aliased_machine": _machine(),
-                  "aliased_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
+    track = run_track(images, methods(args.models, args.model_dir or None, args.scale), args.sheets,
+                      lambda s: print(s, file=sys.stderr), args.scale)
+    key = "aliased" if args.scale == 2 else f"aliased_x{args.scale}"
+    _store(args, {key: track, f"{key}_machine": _machine(),
+                  f"{key}_command": "python -m benchmarks " + " ".join(sys.argv[1:])})
     return 0
 
 
@@ -338,8 +339,11 @@ def main(argv: list[str] | None = None) -> int:
             p.set_defaults(fn=cmd_jpeg)
         elif name == "aliased":
             p.add_argument("--images", nargs="*", default=None, help="only these bench images (by name)")
-            p.add_argument("--models", nargs="*", default=["default"], help="shipped models to enlarge with")
-            p.add_argument("--model-dir", default="", help="also find user models (ne2x-{type}-{name}.safetensors) here")
+            p.add_argument("--models", nargs="*", default=["default", "default:aliased"],
+                           help="models to enlarge with; NAME:TYPE asks for a type (default:aliased is --type=aliased)")
+            p.add_argument("--model-dir", default="", help="also find user models (ne{S}x-{type}-{name}.safetensors) here")
+            p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4),
+                           help="the enlargement (results under aliased, aliased_x3, aliased_x4)")
             p.add_argument("--sheets", default=str(root / "crops"), help="folder for the crop sheet")
             p.set_defaults(fn=cmd_aliased)
         elif name == "fine":

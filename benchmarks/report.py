@@ -214,11 +214,13 @@ def screens_table(results: dict) -> list[str]:  # type: ignore[type-arg]
     return lines
 
 
-def aliased_table(results: dict) -> list[str]:  # type: ignore[type-arg]
-    """x2 from antialiased, box-reduced and point-sampled LR (``python -m benchmarks aliased``)."""
+def aliased_table(results: dict, key: str = "aliased") -> list[str]:  # type: ignore[type-arg]
+    """x2 (``aliased``; ``aliased_x3``, ``aliased_x4``) from antialiased, box-reduced,
+    point-sampled and held-out scanner LR (``python -m benchmarks aliased``)."""
     import numpy as np
 
-    al = results.get("aliased")
+    al = results.get(key)
+    scale = int(key.rpartition("_x")[2]) if "_x" in key else 2
     if not al:
         return []
     kernels = list(al)
@@ -229,12 +231,14 @@ def aliased_table(results: dict) -> list[str]:  # type: ignore[type-arg]
         s2 = [r["ssimulacra2"] for r in rows if r.get("ssimulacra2") is not None]
         return f"{p:.2f}" + (f" / {np.mean(s2):.1f}" if s2 else "")
 
-    lines = ["### Aliased track: x2 from LR that was never antialiased", "",
-             f"Command: `{results.get('aliased_command', 'python -m benchmarks aliased')}` on "
-             f"{results.get('aliased_machine', '?')} (`benchmarks/aliasedtrack.py`). Each bench image reduced x2 by "
-             "the training's kernels: the protocol's MATLAB bicubic, a box filter, or point sampling (the pixel nearest each LR pixel's "
-             "centre), then enlarged x2; mean PSNR-Y / SSIMULACRA2 against the HR. Crop sheet: "
-             "[crops/aliased_huckfinn_scan.png](crops/aliased_huckfinn_scan.png).", "",
+    sheet = f"crops/aliased{'' if scale == 2 else f'_x{scale}'}_huckfinn_scan.png"
+    lines = [f"### Aliased track: x{scale} from LR that was never antialiased", "",
+             f"Command: `{results.get(key + '_command', 'python -m benchmarks aliased')}` on "
+             f"{results.get(key + '_machine', '?')} (`benchmarks/aliasedtrack.py`). Each bench image reduced x{scale} by "
+             "the training's kernels (the protocol's MATLAB bicubic, a box filter, point sampling: one pixel "
+             f"in {scale} each way) and by a scanner no training draws from (optics of 0.35 LR pixels sampled at each "
+             f"pixel's centre), then enlarged x{scale}; mean PSNR-Y / SSIMULACRA2 against the HR. Crop sheet: "
+             f"[{sheet}]({sheet}).", "",
              "| method | " + " | ".join(kernels) + " |", "|---" * (len(kernels) + 1) + "|"]
     lines += [f"| {n} | " + " | ".join(cell(al[k][n]) for k in kernels) + " |" for n in names]
     return lines + [""]
@@ -419,7 +423,7 @@ def write_report(results: dict, markdown: Path, plot_path: Path, extra: str | No
     """Write the measured part of BENCHMARKS.md between its markers, and the plot."""
     body = [f"Measured {results.get('date', '?')} on {results.get('machine', '?')}.", "",
             f"Command: `{results.get('command', 'python -m benchmarks run')}`", ""]
-    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results) + jpeg_tables(results, "jpeg_x3") + jpeg_tables(results, "jpeg_x4") + aliased_table(results)
+    body += sr_tables(results) + repair_tables(results) + print_tables(results) + press_tables(results) + screens_table(results) + jpeg_tables(results) + jpeg_tables(results, "jpeg_x3") + jpeg_tables(results, "jpeg_x4") + aliased_table(results) + aliased_table(results, "aliased_x3") + aliased_table(results, "aliased_x4")
     body += retina_table(results) + zoomplan_table(results) + faults_table(results)
     body += serve_table(results) + ray_table(results) + pipeline_table(results)
     body += pipeline_table(results, "pipeline_compare", "### Whole process beside a peer, same input, same run (1 MP output, x2, PNG)")

@@ -170,21 +170,24 @@ def test_jpeg_track_at_x3_scores_psnr_and_ssimulacra2_and_draws_its_own_table(tm
     assert sheet.width == (2 + len(methods)) * (2 * 200 + 4)  # the original, the JPEG and each method
 
 
-def test_aliased_track_reduces_three_ways_and_scores_each_method(tmp_path: Path) -> None:
-    """The aliased track's three LRs: the protocol's, a box mean, and point samples (which keep
-    a pattern at the LR's Nyquist at full contrast); every method is scored on each, the sheet
-    drawn, and the report's table has a row per method."""
+def test_aliased_track_reduces_four_ways_and_scores_each_method(tmp_path: Path) -> None:
+    """The aliased track's LRs: the protocol's, a box mean, point samples (which keep a pattern
+    at the LR's Nyquist at full contrast) and the held-out scanner (which softens it, but far
+    less than the box); every method is scored on each at x2 and x3, the sheet drawn, and the
+    report's table has a row per method, a typed model under its --type."""
     from PIL import Image
 
     from benchmarks.aliasedtrack import KERNELS, methods, reduce, run_track
     from benchmarks.protocol import BenchImage
     from benchmarks.report import aliased_table
 
-    hr = smooth_rgb(64, 48, seed=3)
-    assert reduce(hr, "matlab").shape == reduce(hr, "box").shape == reduce(hr, "point").shape == (32, 24, 3)
+    hr = smooth_rgb(72, 48, seed=3)
+    for scale in (2, 3):
+        assert {reduce(hr, k, scale).shape for k in KERNELS} == {(72 // scale, 48 // scale, 3)}
     stripes = np.zeros((16, 16, 3), np.uint8)
     stripes[:, 1::4] = stripes[:, 2::4] = 255
-    assert reduce(stripes, "point")[..., 0].std() > 100 and reduce(stripes, "box")[..., 0].std() < 1
+    point, box, scan = (float(reduce(stripes, k)[..., 0].std()) for k in ("point", "box", "scanner"))
+    assert point > 100 and box < 1 and 10 < scan < point
     images = [BenchImage("huckfinn_scan", "scan/text", smooth_rgb(600, 300, seed=1)), BenchImage("t", "photo", hr)]
     track = run_track(images, methods([]), str(tmp_path))
     assert list(track) == list(KERNELS)
@@ -196,6 +199,11 @@ def test_aliased_track_reduces_three_ways_and_scores_each_method(tmp_path: Path)
     assert sheet.width == 4 * (2 * 200 + 4)  # original, the LR and two methods
     lines = aliased_table({"aliased": track})
     assert any(ln.startswith("| pil-lanczos |") for ln in lines)
+    x3 = run_track(images[1:], methods(["bicubic:aliased"], scale=3), None, scale=3)
+    assert set(x3["scanner"]) == {"pil-bicubic", "pil-lanczos", "bicubic --type=aliased"}
+    lines = aliased_table({"aliased_x3": x3}, "aliased_x3")
+    assert lines[0] == "### Aliased track: x3 from LR that was never antialiased"
+    assert any(ln.startswith("| bicubic --type=aliased |") for ln in lines)
 
 
 def test_passthrough_sheet_shows_the_engraving_crop(tmp_path: Path) -> None:
