@@ -65,11 +65,12 @@ def _repair_cycle(epochs: int, lr: float, seed: int, blocks: int = 12, batch: tu
             "repair-x1.safetensors", "repair-x1")
 
 
-def _jpeg_variant(scale: int, blocks: int, epochs: int, lr: float, seed: int,
+def _variant(scale: int, blocks: int, epochs: int, lr: float, seed: int,
                   init: str, degradation: str = "bicubic-jpeg-text", type: str = "jpeg") -> tuple[TrainConfig, str, str | None]:
-    """A cosine cycle of ``default``'s JPEG variant at ``scale`` on the x2 variant's recipe (LR
-    saved as JPEG at quality 20-95, pages of type, MSE, 64 px LR patches), from stage ``init``;
-    ``degradation`` names another JPEG preset, ``type`` another variant (its own file)."""
+    """A cosine cycle of a variant of ``default`` at ``scale`` (its own file): by default the JPEG
+    variant on the x2 JPEG variant's recipe (LR saved as JPEG at quality 20-95, pages of type,
+    MSE, 64 px LR patches), from stage ``init``; ``degradation`` names another preset, ``type``
+    another variant."""
     return (replace(BASE, scale=scale, type=type, epochs=epochs, batch_shape=64 * scale, learning_rate=lr,
                     seed=seed, pixel_loss="mse", degradation=degradation,
                     generator=replace(BASE.generator, scale=scale, blocks=blocks)),
@@ -161,6 +162,10 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # 40.596 -> 40.274 (line art 42.69 -> 41.04): a native-resolution render of line art is as
     # sharp as an aliased reduction, and the network softens both
     "default-x2-aliased-light": _text_cycle(2, 9, 6, 128, 5e-5, 35, "bicubic-aliased-light-text"),
+    # session 25: so an aliased scan is a type the user names (--type=aliased), with a variant of
+    # its own trained mostly on aliased LR (`aliased-text`: 40 % box-reduced, 40 % point-sampled,
+    # half of them after a slight optics blur), from the shipped x2, in bf16
+    "default-x2-aliased-variant": _bf16(_variant(2, 9, 20, 1e-4, 49, "default-x2", "aliased-text", "aliased")),
     # issue 20: x2 trails cunet most on line art (31.79 against 33.33 dB) and the corpus's line art
     # (openclipart renders) had a quarter of the crops; the text recipe with two fifths of them
     # clip-art (STAGE_SHARES), from the shipped x2. Run in session 17 (38.7 min on one thread) and
@@ -179,7 +184,7 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
                                 generator=replace(BASE.generator, blocks=9)), "default-x2-jpeg.safetensors", "default-x2"),
     # the JPEG variant again, grown from the text-trained x2 (the first was fine-tuned from the x2
     # before its text cycle), with pages of type among the crops and an MSE loss
-    "default-x2-jpeg-text": _jpeg_variant(2, 9, 16, 1.5e-4, 16, "default-x2"),
+    "default-x2-jpeg-text": _variant(2, 9, 16, 1.5e-4, 16, "default-x2"),
     # issue 20: on the JPEG track x2 trails cunet's best denoise level by 0.33-0.60 dB, most on line
     # art (1.3-2.1 dB at every quality): a third cycle of the variant from its shipped weights with
     # the line-art stages' shares (two fifths of the crops clip-art, the corpus's camera photos).
@@ -188,54 +193,54 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # / 30.05 / 30.77 (line art +0.15 to +0.29, scanned text +0.07 to +0.12, photo -0.04 to
     # +0.03); the unseen track's images saved small as JPEG +0.10 / +0.10 / +0.09 / +0.06 (q95,
     # where the command runs the plain x2, +0.03), line art +0.16 to +0.32
-    "default-x2-jpeg-lineart": _jpeg_variant(2, 9, 12, 1e-4, 36, "default-x2-jpeg-text"),
+    "default-x2-jpeg-lineart": _variant(2, 9, 12, 1e-4, 36, "default-x2-jpeg-text"),
     # issue 20: a JPEG variant for x3 (at x3 the repair-then-enlarge chain flattens a JPEG'd pencil
     # sketch's strokes into grey blobs), fine-tuned from the shipped 9-block x3 on the x2 variant's
     # recipe (LR saved as JPEG at quality 20-95 on 90 % of crops, an eighth pages of type, MSE)
-    "default-x3-jpeg-text": _jpeg_variant(3, 9, 10, 1.5e-4, 22, "default-x3"),
+    "default-x3-jpeg-text": _variant(3, 9, 10, 1.5e-4, 22, "default-x3"),
     # a second, lower cycle for the x3 variant (10 epochs left the chain ahead below quality 50)
-    "default-x3-jpeg-text-more": _jpeg_variant(3, 9, 8, 1e-4, 24, "default-x3-jpeg-text"),
+    "default-x3-jpeg-text-more": _variant(3, 9, 8, 1e-4, 24, "default-x3-jpeg-text"),
     # tried in session 14, not shipped: a third cycle weighted toward heavy compression (quality
     # 15-80; the second left the chain ahead below 50). 10 epochs, 65 min on 1 thread: q30 26.08 ->
     # 26.19 dB, q40 26.54 -> 26.62 (the chain 26.20, 26.56), but SSIMULACRA2 still behind the chain
     # there (-10.5 vs -8.6 at q30, -2.8 vs -2.5 at q40) and lower inside the band (q70 12.2 -> 10.8,
     # q80 17.6 -> 15.2; PSNR-Y 27.45 -> 27.43, 27.81 -> 27.72): the band would not move
-    "default-x3-jpeg-low": _jpeg_variant(3, 9, 10, 1e-4, 25, "default-x3-jpeg-text-more", "bicubic-jpeg-low-text"),
+    "default-x3-jpeg-low": _variant(3, 9, 10, 1e-4, 25, "default-x3-jpeg-text-more", "bicubic-jpeg-low-text"),
     # the x2 variant's line-art cycle (session 20) for the x3 variant, from its shipped weights:
     # started at the end of session 20 (stopped after 4 epochs, resumed in session 21) and
     # shipped there: in the x3 band (q50-80) the bench +0.02 dB, +0.4-0.5 SSIMULACRA2, the unseen
     # images as small JPEGs +0.04-0.06 dB, +0.4-0.6 (line art +0.24)
-    "default-x3-jpeg-lineart": _jpeg_variant(3, 9, 10, 8e-5, 37, "default-x3-jpeg-text-more"),
+    "default-x3-jpeg-lineart": _variant(3, 9, 10, 8e-5, 37, "default-x3-jpeg-text-more"),
     # and for x4 (session 21, started at its end; stopped after 1 epoch and resumed from its
     # checkpoint in session 22, 69.8 min on two threads beside other work): the x2 and x3 variants
     # gained 0.02-0.10 dB and line art 0.15-0.33 from the same cycle. Shipped in session 22: in
     # the x4 band (q60-85) the bench +0.04 dB, +0.5-0.6 SSIMULACRA2; the unseen images as small
     # JPEGs +0.01-0.04 dB, +0.3-0.8 (line art +0.14-0.18, illustration -0.07 to -0.12)
-    "default-x4-jpeg-lineart": _jpeg_variant(4, 12, 8, 8e-5, 40, "default-x4-jpeg-text"),
+    "default-x4-jpeg-lineart": _variant(4, 12, 8, 8e-5, 40, "default-x4-jpeg-text"),
     # issue 20: a variant for lightly compressed files (quality 75-97), from the shipped plain x2:
     # at q85 and q95 waifu2x cunet's light-denoise level leads the command by 0.60 dB, and at q95
     # it gains 0.37 over cunet's own plain model, where the 20-95 variant loses 0.58 to ours.
     # Run in session 22 (41.3 min on one thread, beside the x4 variant's cycle and benchmarks) and
     # shipped for quality 85-93 (treatment.LIGHT_QUALITIES): bench +0.10 dB at 85 over the JPEG
     # variant, +0.22 to +0.48 at 88-93 over the plain model; unseen images +0.06 and +0.79 to +1.07
-    "default-x2-jpeg-light": _jpeg_variant(2, 9, 6, 6e-5, 42, "default-x2", "bicubic-jpeg-light-text", "jpeg-light"),
+    "default-x2-jpeg-light": _variant(2, 9, 6, 6e-5, 42, "default-x2", "bicubic-jpeg-light-text", "jpeg-light"),
     # and for x3, from the shipped plain x3 (above the x3 JPEG variant's band, q80, the command ran
     # the plain x3). Run at the end of session 22 (30.8 min on one thread) and shipped for quality
     # 81-93: over the plain x3 the bench +0.14 to +0.35 dB (SSIMULACRA2 +1.7 at 83, -0.8 at 93),
     # the unseen images +0.46 to +0.68 (+0.2 to +2.6); at 80 the JPEG variant stays (-0.12 bench)
-    "default-x3-jpeg-light": _jpeg_variant(3, 9, 5, 6e-5, 43, "default-x3", "bicubic-jpeg-light-text", "jpeg-light"),
+    "default-x3-jpeg-light": _variant(3, 9, 5, 6e-5, 43, "default-x3", "bicubic-jpeg-light-text", "jpeg-light"),
     # and for x4, from the shipped 12-block x4 (above the x4 JPEG variant's band, q85, the command
     # ran the plain x4), in bf16. Run in session 23 (24.1 min) and shipped for quality 83-93
-    "default-x4-jpeg-light": _bf16(_jpeg_variant(4, 12, 6, 6e-5, 45, "default-x4", "bicubic-jpeg-light-text",
+    "default-x4-jpeg-light": _bf16(_variant(4, 12, 6, 6e-5, 45, "default-x4", "bicubic-jpeg-light-text",
                                                  "jpeg-light")),
     # issue 20, session 23: since the light variant took quality 85-93, the x2 JPEG variant serves
     # 84 and below, where cunet's best level still leads it by 0.28-0.39 dB; a long cycle from its
     # shipped weights on its own band (quality 20-88), in bf16 (an iteration in about half the
     # fp32 time on this CPU, BENCHMARKS.md), the line-art stages' shares. Run in session 23
     # (45.1 min) and shipped: bench +0.10 / +0.08 / +0.04 dB at q30 / 50 / 70, level at 80-84
-    "default-x2-jpeg-band": _bf16(_jpeg_variant(2, 9, 28, 1e-4, 44, "default-x2-jpeg-lineart", "bicubic-jpeg-band-text")),
+    "default-x2-jpeg-band": _bf16(_variant(2, 9, 28, 1e-4, 44, "default-x2-jpeg-lineart", "bicubic-jpeg-band-text")),
     # and for x4, from the shipped 12-block x4 (8 epochs: what the session left after the x3 run)
-    "default-x4-jpeg-text": _jpeg_variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
+    "default-x4-jpeg-text": _variant(4, 12, 8, 1.5e-4, 23, "default-x4"),
     # the same recipe for x3 and x4 (16 and 12 epochs, what the ends of sessions allowed;
     # at x2 it gained most on scanned text, +1.45 dB mid-cycle)
     "default-x3-text": _text_cycle(3, 6, 16, 192, 1e-4, 12),
@@ -369,6 +374,7 @@ STAGE_SHARES: dict[str, dict[str, float]] = {
     "default-x4-lineart": LINEART_SHARES,
     "default-x2-photos": LINEART_SHARES,
     "default-x2-aliased-light": LINEART_SHARES,
+    "default-x2-aliased-variant": LINEART_SHARES,
     "default-x2-jpeg-lineart": LINEART_SHARES,
     "default-x3-jpeg-lineart": LINEART_SHARES,
     "default-x4-jpeg-lineart": LINEART_SHARES,

@@ -133,7 +133,8 @@ def test_unknown_jobs_and_bad_options(server) -> None:  # type: ignore[no-untype
         assert client.get(f"/api/jobs/{jid}").status_code == 404
     png = [("files", ("plate.png", _png(), "image/png"))]
     for data, word in (({"model": "nope"}, "model"), ({"zoom": "40"}, "zoom"), ({"zoom": "two"}, "zoom"),
-                       ({"type": "cartoon"}, "type"), ({"format": "bmp"}, "format"), ({"densities": "1,99"}, "densit")):
+                       ({"type": "cartoon"}, "type"), ({"format": "bmp"}, "format"), ({"densities": "1,99"}, "densit"),
+                       ({"type": "aliased", "zoom": "1"}, "aliased")):
         r = client.post("/api/jobs", files=png, data=data)
         assert r.status_code == 422 and word in r.json()["detail"], (data, r.text)
     r = client.post("/api/jobs", data={"model": "bicubic"})

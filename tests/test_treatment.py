@@ -20,11 +20,12 @@ from PIL import Image
 import enhance
 from enhance.cli import main
 from enhance.descreen import detect_screen, screen_map
-from enhance.errors import ModelError
+from enhance.errors import ModelError, UsageError
 from enhance.image import ImageMeta
 from enhance.models.chain import Chain
 from enhance.models.classical import ClassicalUpscaler
 from enhance.models.generator import Generator, GeneratorConfig, save_generator
+from enhance.models.soften import SIGMA, Soften
 from enhance.models.tone import at_period
 from enhance.treatment import (JPEG_CHAIN, JPEG_LIGHT, JPEG_VARIANT, LIGHT_QUALITIES, REPAIR_AT_OR_BELOW,
                                VARIANT_AT_OR_BELOW, VARIANT_QUALITIES, ModelRequest, Treatment, load_model,
@@ -135,6 +136,11 @@ ROUTES = [
     Row(3, None, "jpeg", "auto", False, 20, False, "default", ("default", 3, "jpeg"), ""),
     Row(4, None, "jpeg", "always", False, None, False, "default", ("default", 4, "jpeg"), ""),
     Row(4, "raisr", "jpeg", "auto", False, 20, False, "repair+raisr", ("raisr", 4, "jpeg"), ""),
+    # --type=aliased: a light blur before the plain model where there is no variant for it; a
+    # type asked for, so auto leaves its JPEGs alone
+    Row(3, None, "aliased", "auto", False, None, False, "soften+default", ("default", 3, "aliased"), ""),
+    Row(4, None, "aliased", "auto", False, 40, False, "soften+default", ("default", 4, "aliased"),
+        "left as it is for the aliased variant"),
 ]
 
 
@@ -170,6 +176,46 @@ TOY_ROUTES = [
     # and without one at x3: the repair model first
     Row(3, "toy", None, "always", False, None, False, "repair+toy", ("toy", 3, "jpeg"), "repair model removes it first"),
 ]
+
+
+def test_type_aliased_softens_where_there_is_no_variant_and_keeps_its_model_under_jpeg_repair(
+        toy_dir: Path, tmp_path: Path) -> None:
+    """Without a variant for aliased input the model runs on the input softened by
+    :data:`~enhance.models.soften.SIGMA`; with one (a user's ``ne2x-aliased-toy``) the variant
+    runs alone; ``--repair always`` puts the repair model before it, never the model's JPEG
+    variant, which would drop it; at x1 the type is refused, as nothing is enlarged."""
+    x = np.random.default_rng(3).random((16, 16, 3)).astype(np.float32)
+    soft = load_model("toy", 3, "aliased", search_dir=toy_dir)
+    assert isinstance(soft, Chain) and isinstance(soft.first, Soften) and soft.first.sigma == SIGMA[3]
+    np.testing.assert_allclose(soft(x), load_model("toy", 3, search_dir=toy_dir)(Soften(SIGMA[3])(x)), atol=1e-6)
+    for f in toy_dir.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    torch.manual_seed(1)
+    save_generator(str(tmp_path / "ne2x-aliased-toy.safetensors"), Generator(GeneratorConfig(scale=2, blocks=1, filters=8)))
+    variant = load_model("toy", 2, "aliased", search_dir=tmp_path)
+    assert not isinstance(variant, Chain)
+    t = Treatment(ModelRequest("toy", 2, "aliased", model_dir=tmp_path), repair="always")
+    m, notes = t.for_file(smooth_rgb(16, 16), ImageMeta(layout="RGB", jpeg_quality=30))
+    assert isinstance(m, Chain) and m.name == "repair+toy" and any("--repair always" in n for n in notes)
+    np.testing.assert_allclose(m(x), variant(np.clip(load_model("repair", 1)(x), 0, 1)), atol=1e-5)
+    with pytest.raises(UsageError, match="zoom over 1"):
+        Treatment(ModelRequest(None, 1, "aliased"))
+
+
+def test_soften_takes_the_fold_of_a_point_sampled_ruling_and_keeps_the_tone() -> None:
+    """The blur keeps a flat field and the mean, and takes a part of a checkerboard (the sharpest
+    fold an aliased input holds: at sigma 0.4 the sampled kernel keeps 0.83 of it per axis) but
+    almost nothing of a ruling of 8 px."""
+    s = Soften(0.4)
+    flat = np.full((20, 24, 3), 0.3, np.float32)
+    np.testing.assert_allclose(s(flat), flat, atol=1e-6)
+    yy, xx = np.mgrid[0:32, 0:32]
+    fine = np.repeat(((xx + yy) % 2).astype(np.float32)[..., None], 3, axis=2)
+    coarse = np.repeat((0.5 + 0.5 * np.cos(2 * np.pi * xx / 8)).astype(np.float32)[..., None], 3, axis=2)
+    inner = (slice(4, -4), slice(4, -4))
+    assert abs(float(s(fine).mean()) - float(fine.mean())) < 1e-3
+    assert np.ptp(s(fine)[inner]) < 0.75 * np.ptp(fine[inner])
+    assert np.ptp(s(coarse)[inner]) > 0.95 * np.ptp(coarse[inner])
 
 
 @pytest.mark.parametrize("row", TOY_ROUTES, ids=lambda r: f"toy-x{r.zoom}-{r.type}-{r.repair}-q{r.quality}")

@@ -139,9 +139,10 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="model name: default, repair, raisr, bicubic, lanczos, or one you trained (default: "
                          "'default', or 'repair' at --zoom=1)")
     ap.add_argument("--type", default=None, metavar="TYPE",
-                    help="photo, print or jpeg (or a type of your own models): the model variant trained for it; "
+                    help="photo, print, jpeg or aliased (or a type of your own models): the model variant trained for it; "
                     "print: remove the halftone screen of a scanned print first; jpeg: the input was saved as JPEG (the "
-                    "model's JPEG variant, or the repair model first)")
+                    "model's JPEG variant, or the repair model first); aliased: a low-dpi scan or a nearest-neighbour "
+                    "resize whose fine lines and hatching zigzag (the model's variant for it, or a light blur first)")
     ap.add_argument("--auto", action="store_true", help="descreen (as --type=print) only the files in which a halftone screen is detected")
     ap.add_argument("--repair", default="auto", choices=REPAIR_MODES,
                     help="treat JPEG damage as --type=jpeg does: auto = JPEG files compressed hard enough for it "

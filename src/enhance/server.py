@@ -33,7 +33,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contextlib import asynccontextmanager
 
@@ -43,13 +43,16 @@ from starlette.datastructures import UploadFile
 
 from .errors import EnhanceError, UsageError
 
+if TYPE_CHECKING:
+    from .treatment import ModelRequest
+
 log = logging.getLogger(__name__)
 
 __all__ = ["ServeOptions", "JobOptions", "JobStore", "create_app", "serve"]
 
 WEB = Path(__file__).resolve().parent / "web"
 FORMATS = ("png", "jpeg", "webp", "tiff")
-TYPES = ("auto", "photo", "print", "jpeg")
+TYPES = ("auto", "photo", "print", "jpeg", "aliased")
 #: the most files one job may carry
 MAX_FILES = 100
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -88,7 +91,7 @@ class JobOptions:
     Attributes:
         model: a registry name.
         zoom: 1 to 16 (ignored when ``densities`` is given).
-        type: "auto" (descreen only what carries a screen), "photo", "print" or "jpeg".
+        type: "auto" (descreen only what carries a screen), "photo", "print", "jpeg" or "aliased".
         format: output format for a zoom ("png", "jpeg", "webp", "tiff"); for a retina set, its
             web format ("webp" or "jpeg"; "png" and "tiff" make WebP).
         densities: a retina set's densities (``--retina --densities``), or empty for one zoom.
@@ -123,7 +126,16 @@ class JobOptions:
             raise UsageError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         text = (fields.get("densities", "") or "").strip()
         densities = parse_densities(text) if text else ()
-        return JobOptions(model, zoom, typ, fmt, densities)
+        options = JobOptions(model, zoom, typ, fmt, densities)
+        options.request()  # the type and zoom together (--type=aliased at x1 is refused)
+        return options
+
+    def request(self) -> ModelRequest:
+        """The models these options ask for (a retina set's: those of its x2 step)."""
+        from .treatment import ModelRequest
+
+        return ModelRequest(self.model, 2 if self.densities else self.zoom,
+                            None if self.type in ("auto", "photo") else self.type)
 
 
 #: a folder with no user models: the server offers the shipped ones only
@@ -266,19 +278,18 @@ class JobStore:
         """This worker's treatment (or retina maker) for ``o``, built on first use and kept
         (the three most recent settings)."""
         from .retina import RetinaMaker, RetinaOptions
-        from .treatment import ModelRequest, Treatment
+        from .treatment import Treatment
 
         cache: OrderedDict[tuple[Any, ...], Any] = getattr(self._local, "cache", None) or OrderedDict()
         self._local.cache = cache
         key = (o.model, o.zoom, o.type, o.densities, o.format)
         if key not in cache:
-            typ = None if o.type in ("auto", "photo") else o.type
             if o.densities:
                 fmt = "jpeg" if o.format == "jpeg" else "webp"
-                cache[key] = RetinaMaker(ModelRequest(o.model, 2, typ), RetinaOptions(o.densities, formats=(fmt,)),
+                cache[key] = RetinaMaker(o.request(), RetinaOptions(o.densities, formats=(fmt,)),
                                          auto=o.type == "auto", max_pixels=self.options.max_pixels)
             else:
-                cache[key] = Treatment(ModelRequest(o.model, o.zoom, typ), auto=o.type == "auto")
+                cache[key] = Treatment(o.request(), auto=o.type == "auto")
             while len(cache) > 3:
                 cache.popitem(last=False)
         cache.move_to_end(key)

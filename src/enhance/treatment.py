@@ -12,6 +12,9 @@ by file, :meth:`Treatment.for_file`. Every rule lives in this module and nowhere
   (:func:`~enhance.descreen.screen_map`), and on a page where only some regions carry a screen
   (a photo among type) only those are descreened, feathered into the rest, which the plain path
   makes (:class:`~enhance.upscaling.Regional`);
+* an aliased input (``type="aliased"``): the model's variant for it where it has one at the
+  zoom, else a light blur (:class:`~enhance.models.soften.Soften`) before the plain model;
+  never at x1, where nothing is enlarged;
 * the JPEG treatment (``repair``): the model's JPEG variant where it has one at this zoom, else
   the ``repair`` model (x1) first; ``"auto"`` gives it to JPEG files when enlarging with
   ``default``: with a variant, to those whose quality lies in the zoom's band of
@@ -101,8 +104,16 @@ LIGHT_QUALITIES: dict[int, tuple[int, int]] = {2: (85, 93), 3: (81, 93), 4: (83,
 JPEG_VARIANT, JPEG_LIGHT, JPEG_CHAIN = "variant", "light", "chain"
 #: the model type each variant answer loads
 _VARIANT_TYPES = {JPEG_VARIANT: "jpeg", JPEG_LIGHT: "jpeg-light"}
-#: the types that are treatments rather than variants: the descreen chain, the JPEG treatment
-TREATMENT_TYPES = ("print", "jpeg")
+#: an aliased low-resolution input (a scanner that samples points, a nearest-neighbour resize):
+#: the model's variant trained on aliased reductions where it has one at the zoom, else the
+#: plain model after a light blur (:class:`~enhance.models.soften.Soften`)
+ALIASED = "aliased"
+#: the types that are treatments rather than variants: the descreen chain, the JPEG treatment,
+#: the aliased-input treatment
+TREATMENT_TYPES = ("print", "jpeg", ALIASED)
+#: the types whose treatment covers a JPEG's damage itself (the descreener was trained on JPEG'd
+#: scans; ``jpeg`` is the JPEG treatment)
+_JPEG_COVERED = ("print", "jpeg")
 #: ``auto``: JPEG sources compressed hard enough, with the ``default`` model; ``always``: every
 #: file, before any model; ``never``
 REPAIR_MODES = ("auto", "always", "never")
@@ -165,6 +176,8 @@ class ModelRequest:
             raise UsageError(f"zoom must be a number from 1 to {MAX_ZOOM}, not {self.zoom!r}")
         if self.type is not None and (not isinstance(self.type, str) or not self.type):
             raise UsageError(f"type must be a content type name, not {self.type!r}")
+        if self.type == ALIASED and self.zoom == 1:
+            raise UsageError(f"type {ALIASED!r} is for enlarging (zoom over 1): at x1 nothing is enlarged")
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
             raise UsageError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), not {self.device!r}")
         if self.precision not in ("auto", "fp32", "bf16"):
@@ -191,7 +204,8 @@ def build_model(request: ModelRequest) -> Upscaler:
 
     ``type="print"`` descreens first unless the model has a print variant of its own
     (``default`` at x1 descreens only), keeping the scan's tone (:class:`~enhance.models.tone.ToneKept`); ``type="jpeg"`` picks the model's JPEG variant, or runs
-    the ``repair`` model first where it has none.
+    the ``repair`` model first where it has none; ``type="aliased"`` picks the model's variant
+    for aliased input, or softens it (:class:`~enhance.models.soften.Soften`) before the plain model.
 
     Raises:
         ModelError: unknown model, zoom or ensemble; missing or corrupt weights.
@@ -217,6 +231,10 @@ def build_model(request: ModelRequest) -> Upscaler:
         m: Upscaler = descreen if _descreens_only(name, zoom) else Chain(descreen, one(name, zoom, None))
     elif typ == "jpeg" and name != REPAIR and not has_variant(name, zoom, "jpeg", request.model_dir):
         m = Chain(one(REPAIR, 1, None), one(name, zoom, None))
+    elif typ == ALIASED and not has_variant(name, zoom, ALIASED, request.model_dir):
+        from .models.soften import SIGMA, Soften
+
+        m = Chain(Soften(SIGMA[zoom]), one(name, zoom, None))
     else:
         m = one(name, zoom, typ)
     return m if request.ensemble == 1 else Ensemble(m, request.ensemble)
@@ -366,10 +384,10 @@ class Treatment:
             raise ModelError(f"model {self.model.name!r} is x{self.model.scale}, but zoom {request.zoom:g} was asked for")
         #: the name the JPEG rule sees
         self._rule_name = self.model.name if self._given else request.model
-        self._variant = (not self._given and repair != "never"
-                         and has_variant(request.model, first.zoom, "jpeg", request.model_dir))
-        self._light = (not self._given and repair != "never"
-                       and _has_light(request.model, first.zoom, request.model_dir))
+        # an aliased input keeps its own model: its JPEG treatment is the repair model before it
+        own = not self._given and repair != "never" and request.type != ALIASED
+        self._variant = own and has_variant(request.model, first.zoom, "jpeg", request.model_dir)
+        self._light = own and _has_light(request.model, first.zoom, request.model_dir)
         self._loaded: dict[str, Upscaler] = {}
 
     def _compose(self, first: Upscaler) -> Upscaler:
@@ -503,7 +521,7 @@ class Treatment:
                              "engravings and line art: --auto leaves files without a screen alone")
         # --type=jpeg: the model is the JPEG treatment already
         typed = req.type is not None
-        if typed and req.type not in TREATMENT_TYPES and self.repair == "auto" and \
+        if typed and req.type not in _JPEG_COVERED and self.repair == "auto" and \
                 wants_repair("auto", self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant,
                              light=self._light):
             notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: left as it is for the {req.type} variant "
