@@ -234,7 +234,7 @@ def build_model(request: ModelRequest) -> Upscaler:
     elif typ == ALIASED and not has_variant(name, zoom, ALIASED, request.model_dir):
         from .models.soften import SIGMA, Soften
 
-        m = Chain(Soften(SIGMA[zoom]), one(name, zoom, None))
+        m = Chain(Soften(SIGMA), one(name, zoom, None))
     else:
         m = one(name, zoom, typ)
     return m if request.ensemble == 1 else Ensemble(m, request.ensemble)
