@@ -30,9 +30,10 @@ DESCRIPTIONS = {
 }
 
 
-#: model calls measured by ``python -m benchmarks speedprobe`` (1 MP output, 2 threads) that the
+#: model calls measured by ``python -m benchmarks speedprobe`` (1 MP output, 2 threads; repair: the
+#: 18-block model, session 25, AMD EPYC, training paused) that the
 #: sr table of results.json does not hold: s per output MP
-PROBED = {("repair", 1): 2.50, ("descreen", 1): 0.343}
+PROBED = {("repair", 1): 8.97, ("descreen", 1): 0.343}
 
 
 def _speeds() -> tuple[dict[tuple[str, int], float], str]:
