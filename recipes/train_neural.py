@@ -168,6 +168,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # its own trained mostly on aliased LR (`aliased-text`: 40 % box-reduced, 40 % point-sampled,
     # half of them after a slight optics blur), from the shipped x2, in bf16
     "default-x2-aliased-variant": _bf16(_variant(2, 9, 20, 1e-4, 49, "default-x2", "aliased-text", "aliased")),
+    # and the same for x3 and x4 (a publisher's 3x asset from a low-dpi scan), from their shipped weights
+    "default-x3-aliased-variant": _bf16(_variant(3, 9, 16, 1e-4, 50, "default-x3", "aliased-text", "aliased")),
+    "default-x4-aliased-variant": _bf16(_variant(4, 12, 16, 1e-4, 51, "default-x4", "aliased-text", "aliased")),
     # issue 20: x2 trails cunet most on line art (31.79 against 33.33 dB) and the corpus's line art
     # (openclipart renders) had a quarter of the crops; the text recipe with two fifths of them
     # clip-art (STAGE_SHARES), from the shipped x2. Run in session 17 (38.7 min on one thread) and
@@ -377,6 +380,8 @@ STAGE_SHARES: dict[str, dict[str, float]] = {
     "default-x2-photos": LINEART_SHARES,
     "default-x2-aliased-light": LINEART_SHARES,
     "default-x2-aliased-variant": LINEART_SHARES,
+    "default-x3-aliased-variant": LINEART_SHARES,
+    "default-x4-aliased-variant": LINEART_SHARES,
     "default-x2-jpeg-lineart": LINEART_SHARES,
     "default-x3-jpeg-lineart": LINEART_SHARES,
     "default-x4-jpeg-lineart": LINEART_SHARES,
