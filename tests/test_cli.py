@@ -137,4 +137,4 @@ def test_every_training_flag_has_help_with_its_default(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert "photo, print or jpeg" in out and "(default: 0)" in out
+    assert "photo, print, jpeg or aliased" in out and "(default: 0)" in out
