@@ -27,6 +27,8 @@ DESCRIPTIONS = {
                     "as it enlarges; --repair auto and --type=jpeg pick it",
     "default:jpeg-light": "the default CNN's variant for lightly compressed JPEGs (trained on LR saved at quality 75-97): "
                           "--repair auto picks it for the lightly compressed JPEGs of LIGHT_QUALITIES (treatment.py)",
+    "default:aliased": "the default CNN's variant for aliased input (trained mostly on point-sampled and box-reduced LR): "
+                       "--type=aliased picks it, for low-dpi scans and nearest-neighbour resizes whose lines zigzag",
 }
 
 
