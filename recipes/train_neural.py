@@ -171,7 +171,9 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # 28.20 dB (Pillow bicubic 26.68), the held-out scanner 27.36 -> 28.46, box 30.57 -> 31.10,
     # the protocol's antialiased LR 32.53 -> 31.56 (which is why it is a type the user names)
     "default-x2-aliased-variant": _bf16(_variant(2, 9, 20, 1e-4, 49, "default-x2", "aliased-text", "aliased")),
-    # and the same for x3 and x4 (a publisher's 3x asset from a low-dpi scan), from their shipped weights
+    # and the same for x3 and x4 (a publisher's 3x asset from a low-dpi scan), from their shipped weights.
+    # x3 shipped in session 25 (53.7 min): point-sampled LR 23.33 -> 26.08 dB (Pillow bicubic 25.70),
+    # box 27.99 -> 28.49, the held-out scanner 28.56 -> 28.43, antialiased 29.07 -> 28.69; x4 not run yet
     "default-x3-aliased-variant": _bf16(_variant(3, 9, 16, 1e-4, 50, "default-x3", "aliased-text", "aliased")),
     "default-x4-aliased-variant": _bf16(_variant(4, 12, 16, 1e-4, 51, "default-x4", "aliased-text", "aliased")),
     # issue 20: x2 trails cunet most on line art (31.79 against 33.33 dB) and the corpus's line art

@@ -139,7 +139,7 @@ ROUTES = [
     # --type=aliased: a light blur before the plain model where there is no variant for it; a
     # type asked for, so auto leaves its JPEGs alone
     Row(2, None, "aliased", "auto", False, None, False, "default", ("default", 2, "aliased"), ""),
-    Row(3, None, "aliased", "auto", False, None, False, "soften+default", ("default", 3, "aliased"), ""),
+    Row(3, None, "aliased", "auto", False, None, False, "default", ("default", 3, "aliased"), ""),
     Row(4, None, "aliased", "auto", False, 40, False, "soften+default", ("default", 4, "aliased"),
         "left as it is for the aliased variant"),
 ]
