@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from .metrics import psnr_y, ssimulacra2_or_none
-from .protocol import BenchImage
+from .protocol import BenchImage, at_multiple
 
 #: the reductions of the track: the training's kernels, and a scanner no training draws from
 KERNELS = ("matlab", "box", "point", "scanner")
@@ -79,13 +79,14 @@ def run_track(images: list[BenchImage], meths: dict[str, Method], sheets: str | 
     """Every method (enlarging by ``scale``) on every reduction: per image PSNR-Y (and
     SSIMULACRA2), and the means."""
     result: dict[str, object] = {}
+    hrs = [at_multiple(im.hr, scale) for im in images]
     for kernel in KERNELS:
+        lrs = [reduce(hr, kernel, scale) for hr in hrs]  # once per image, for every method
         per: dict[str, list[dict[str, object]]] = {}
         for name, fn in meths.items():
             rows = []
-            for im in images:
-                hr = im.hr[: im.hr.shape[0] // scale * scale, : im.hr.shape[1] // scale * scale]
-                out = fn(reduce(hr, kernel, scale))
+            for im, hr, lr in zip(images, hrs, lrs):
+                out = fn(lr)
                 rows.append({"image": im.name, "class": im.klass, "psnr": psnr_y(out, hr, scale),
                              "ssimulacra2": ssimulacra2_or_none(out, hr)})
             per[name] = rows
@@ -106,7 +107,7 @@ def _sheet(images: list[BenchImage], meths: dict[str, Method], path: Path, scale
     im = next((im for im in images if im.name == image), None)
     if im is None:
         return
-    hr = im.hr[: im.hr.shape[0] // scale * scale, : im.hr.shape[1] // scale * scale]
+    hr = at_multiple(im.hr, scale)
     lr = reduce(hr, "point", scale)
     y0, x0, h, w = at
     panels = [("original", hr), (f"point-sampled LR (nearest x{scale})", np.repeat(np.repeat(lr, scale, 0), scale, 1))]

@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from .metrics import psnr_y, ssimulacra2_or_none
-from .protocol import BenchImage, make_lr
+from .protocol import BenchImage, at_multiple, make_lr
 
 #: JPEG qualities of the track
 QUALITIES = (30, 50, 70, 85, 95)
@@ -134,8 +134,7 @@ def run_track(images: list[BenchImage], log: Callable[[str], None] = lambda s: N
     for q in QUALITIES:
         cases = []
         for im in images:
-            h, w = (im.hr.shape[0] // scale) * scale, (im.hr.shape[1] // scale) * scale
-            hr = im.hr[:h, :w]
+            hr = at_multiple(im.hr, scale)
             pixels, est = jpeg_file(make_lr(hr, scale), q)
             cases.append((im, hr, pixels, est))
         entry: dict[str, object] = {"estimated_quality": sorted({c[3] for c in cases}), "methods": {}}
@@ -167,7 +166,7 @@ def stroke_sheet(images: list[BenchImage], methods: dict[str, JpegMethod], scale
     im = next((im for im in images if im.name == image), None)
     if im is None:
         return
-    hr = im.hr[: im.hr.shape[0] // scale * scale, : im.hr.shape[1] // scale * scale]
+    hr = at_multiple(im.hr, scale)
     pixels, est = jpeg_file(make_lr(hr, scale), SHEET_QUALITY)
     y0, x0, h, w = at
     panels = [("original", hr), (f"JPEG q{SHEET_QUALITY} (nearest x{scale})",

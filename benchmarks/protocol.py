@@ -56,6 +56,11 @@ def load_bench(bench_dir: Path = BENCH_DIR, names: list[str] | None = None) -> l
     return out
 
 
+def at_multiple(hr: np.ndarray, scale: int) -> np.ndarray:
+    """``hr`` cropped (bottom and right) to sides that are multiples of ``scale``."""
+    return hr[: hr.shape[0] // scale * scale, : hr.shape[1] // scale * scale]
+
+
 def make_lr(hr: np.ndarray, scale: int) -> np.ndarray:
     """MATLAB ``imresize(hr, 1/scale, 'bicubic')``, rounded to uint8."""
     h, w = hr.shape[0] // scale, hr.shape[1] // scale
@@ -78,8 +83,7 @@ def score_sr(method: Method, images: list[BenchImage], scale: int) -> list[dict[
     """Run ``method`` on every image at ``scale``; PSNR-Y / SSIM-Y with ``scale`` border crop."""
     rows = []
     for im in images:
-        h, w = (im.hr.shape[0] // scale) * scale, (im.hr.shape[1] // scale) * scale
-        hr = im.hr[:h, :w]
+        hr = at_multiple(im.hr, scale)
         lr = make_lr(hr, scale)
         sr = method(lr, scale)
         if sr.shape != hr.shape:

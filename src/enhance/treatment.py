@@ -384,8 +384,9 @@ class Treatment:
             raise ModelError(f"model {self.model.name!r} is x{self.model.scale}, but zoom {request.zoom:g} was asked for")
         #: the name the JPEG rule sees
         self._rule_name = self.model.name if self._given else request.model
-        # an aliased input keeps its own model: its JPEG treatment is the repair model before it
-        own = not self._given and repair != "never" and request.type != ALIASED
+        # a treatment type keeps its own model (an aliased input's JPEG treatment is the repair
+        # model before it; print and jpeg take none)
+        own = not self._given and repair != "never" and request.type not in TREATMENT_TYPES
         self._variant = own and has_variant(request.model, first.zoom, "jpeg", request.model_dir)
         self._light = own and _has_light(request.model, first.zoom, request.model_dir)
         self._loaded: dict[str, Upscaler] = {}
@@ -478,7 +479,8 @@ class Treatment:
             if report.found:
                 # the descreened output keeps the scan's tone over a fraction of this screen's
                 # period; a 1-bit scan's tone is its threshold's, so there the descreener's own
-                keep = not is_bilevel(pixels)
+                # (looked at only where the file is descreened: a screen merely reported costs nothing)
+                keep = not (req.type == "print" or self.auto) or not is_bilevel(pixels)
                 if req.type == "print":
                     model = at_period(model, report.period, keep)
                     notes.append(report.describe() + "; descreening (--type=print)")
