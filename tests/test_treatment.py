@@ -128,7 +128,7 @@ ROUTES = [
     # without --auto a screened file is only told about it
     Row(2, "bicubic", None, "auto", False, None, True, "bicubic", ("bicubic", 2), "use --type=print (or --auto)"),
     # an explicit content type is the variant asked for: auto leaves its JPEGs alone, always does not
-    Row(2, None, "photo", "auto", False, 30, False, "default", ("default", 2, "photo"), "left as it is for the photo variant"),
+    Row(2, None, "photo", "auto", False, 30, False, "default", ("default", 2, "photo"), "left as it is under --type=photo"),
     Row(2, None, "photo", "always", False, 30, False, "default", ("default", 2, "jpeg"), "--repair always"),
     Row(3, None, "photo", "auto", False, 30, False, "default", ("default", 3), "left as it is"),
     # --type=jpeg is the JPEG treatment already: never a second one
@@ -141,7 +141,7 @@ ROUTES = [
     Row(2, None, "aliased", "auto", False, None, False, "default", ("default", 2, "aliased"), ""),
     Row(3, None, "aliased", "auto", False, None, False, "default", ("default", 3, "aliased"), ""),
     Row(4, None, "aliased", "auto", False, 40, False, "soften+default", ("default", 4, "aliased"),
-        "left as it is for the aliased variant"),
+        "left as it is under --type=aliased"),
 ]
 
 

@@ -526,8 +526,8 @@ class Treatment:
         if typed and req.type not in _JPEG_COVERED and self.repair == "auto" and \
                 wants_repair("auto", self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant,
                              light=self._light):
-            notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: left as it is for the {req.type} variant "
-                         "asked for (--repair always would remove the damage first)")
+            notes.append(f"JPEG compressed at quality {meta.jpeg_quality}: left as it is under --type={req.type} "
+                         "(--repair always would remove the damage first)")
         kind = wants_repair(self.repair, self._rule_name, req.zoom, meta.jpeg_quality, descreening, self._variant,
                             typed, self._light)
         if req.type != "jpeg" and kind:
