@@ -80,6 +80,29 @@ def test_16bit_rgb_stays_16bit(tmp_path: Path, ext: str) -> None:
     assert out.dtype == np.uint16 and out.shape == (20, 24, 3) and meta2.layout == "RGB"
 
 
+@pytest.mark.parametrize("ext,streamed", [("png", False), ("tif", False), ("png", True)])
+def test_16bit_colour_output_states_only_the_resolution_and_exif_its_source_had(
+        tmp_path: Path, ext: str, streamed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import enhance.batch
+    from enhance.image import made_by_enhance
+
+    if streamed:
+        monkeypatch.setattr(enhance.batch, "STREAM_PIXELS", 100)  # treat this tiny image as huge
+    a = (np.random.default_rng(1).random((10, 12, 3)) * 65535).astype(np.uint16)
+    bare, dense = tmp_path / f"bare.{ext}", tmp_path / f"dense.{ext}"
+    tifffile.imwrite(tmp_path / "bare.tif", a, photometric="rgb")  # (1, 1) per no unit: not a DPI
+    tifffile.imwrite(tmp_path / "dense.tif", a, photometric="rgb", resolution=(300, 300), resolutionunit="INCH")
+    fmt = "png" if ext == "png" else "tiff"
+    dst, _ = _enhance(tmp_path / "bare.tif", fmt=fmt)
+    out, meta = open_image(dst)
+    assert out.dtype == np.uint16 and out.shape == (20, 24, 3)
+    # libvips on its own states 25.4 dpi and writes an EXIF block the source never had
+    assert meta.dpi is None and meta.exif is None, (meta.dpi, meta.exif)
+    assert made_by_enhance(dst)  # a later run over the folder knows its own output
+    dst, _ = _enhance(tmp_path / "dense.tif", fmt=fmt)
+    assert open_image(dst)[1].dpi == pytest.approx((600, 600), abs=0.01)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_float_tiff_in_0_1_is_read_as_16bit(tmp_path: Path, channels: int) -> None:
     a = np.random.default_rng(1).random((10, 12, channels)).astype(np.float32)

@@ -279,6 +279,16 @@ def _tiff_by_tifffile(
     return arr, icc, dpi, ("cmyk" if photometric == 5 else "srgb"), xmp
 
 
+def _png_dpi(path: Path) -> tuple[float, float] | None:
+    """The DPI a PNG's ``pHYs`` chunk states (None without one, or with an implausible one)."""
+    try:
+        with Image.open(path) as im:
+            dpi = im.info.get("dpi")
+    except Exception:
+        return None
+    return _plausible_dpi(dpi)
+
+
 def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
     import pyvips
 
@@ -290,9 +300,14 @@ def _open_vips(path: Path, max_pixels: int) -> tuple[np.ndarray, ImageMeta]:
         exif = im.get("exif-data") if "exif-data" in fields else None
         xmp = _xmp_bytes(im.get("xmp-data")) if "xmp-data" in fields else None
         dpi = None
-        if "resolution-unit" in fields or "xres" in fields:
+        # libvips gives every image an xres (72 dpi for a PNG without pHYs, 25.4 for a TIFF
+        # without a resolution); a resolution unit says that the file stated one, and a PNG's
+        # pHYs (which sets none) is read from its header by Pillow
+        if str(im.get("vips-loader")).startswith("png"):
+            dpi = _png_dpi(path)
+        elif "resolution-unit" in fields:
             xres, yres = float(im.get("xres")), float(im.get("yres"))
-            if 1.0 < xres < 4000 and 1.0 < yres < 4000:  # libvips: 1 px/mm (25.4 dpi) means "not stated"
+            if 1.0 < xres < 4000 and 1.0 < yres < 4000:  # 1 px/mm (25.4 dpi) is libvips's "not stated"
                 dpi = (round(xres * 25.4, 3), round(yres * 25.4, 3))
         orientation = int(im.get("orientation")) if "orientation" in fields else 1
         interp = str(im.interpretation)
@@ -688,6 +703,13 @@ def made_by_enhance(path: str | os.PathLike[str]) -> bool:
     return isinstance(sw, str) and sw.startswith("Enhance ")
 
 
+def _mark_exif() -> bytes:
+    """A minimal EXIF block that carries only the :data:`SOFTWARE` mark."""
+    mark = Image.Exif()
+    mark[0x0131] = SOFTWARE
+    return mark.tobytes()
+
+
 def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, quality: int) -> None:
     im = _array_to_pil(pixels, meta.layout)
     kw: dict[str, object] = {}
@@ -696,9 +718,7 @@ def _write_pillow(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str, qual
     if meta.exif and fmt in ("png", "jpeg", "webp", "tiff"):
         kw["exif"] = meta.exif
     elif fmt in ("jpeg", "webp"):  # a source's own EXIF is kept as it was; else a minimal one with the mark
-        mark = Image.Exif()
-        mark[0x0131] = SOFTWARE
-        kw["exif"] = mark.tobytes()
+        kw["exif"] = _mark_exif()
     if meta.dpi and fmt in ("png", "jpeg", "tiff"):
         kw["dpi"] = tuple(float(v) for v in meta.dpi) if fmt != "jpeg" else tuple(int(round(v)) for v in meta.dpi)
     if meta.xmp and fmt in ("jpeg", "webp"):
@@ -753,16 +773,55 @@ def _vips_meta(im: "pyvips.Image", meta: ImageMeta) -> "pyvips.Image":  # type: 
     return im
 
 
+def _vips_keep(meta: ImageMeta) -> int:
+    """libvips's ``keep`` flags for the metadata ``meta`` has: libvips otherwise writes an EXIF
+    block of its own into a file whose source had none."""
+    import pyvips
+
+    keep = pyvips.enums.ForeignKeep
+    flags = keep.OTHER  # the PNG comment that carries the SOFTWARE mark
+    for present, flag in ((meta.exif, keep.EXIF), (meta.xmp, keep.XMP), (meta.icc_profile, keep.ICC)):
+        if present:
+            flags |= flag
+    return int(flags)
+
+
+def _drop_png_chunk(path: Path, kind: bytes) -> None:
+    """Remove every chunk of type ``kind`` (four bytes) from the PNG at ``path``, in place.
+
+    libvips writes a ``pHYs`` chunk whatever the image says (1 px/mm, 25.4 dpi, when nothing
+    does); a source without a resolution must not get one. Chunks carry their own CRC, so the
+    others stay valid as they are.
+    """
+    data = path.read_bytes()
+    out, i = [data[:8]], 8
+    while i + 8 <= len(data):
+        n = int.from_bytes(data[i:i + 4], "big")
+        end = i + 12 + n
+        if data[i + 4:i + 8] != kind:
+            out.append(data[i:end])
+        i = end
+    path.write_bytes(b"".join(out))
+
+
 def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> None:
+    """A 16-bit or CMYK picture: PNG through libvips (Pillow writes no 16-bit colour PNG), TIFF
+    through tifffile (libvips's TIFF writer drops EXIF's place for the mark and states 25.4 dpi
+    for a source that stated none)."""
+    if fmt != "png":
+        import tifffile
+
+        tifffile.imwrite(str(tmp), np.ascontiguousarray(pixels if pixels.shape[2] > 1 else pixels[:, :, 0]),
+                         compression="zlib", **_tiff_tags(meta))
+        return
     import pyvips
 
     im = pyvips.Image.new_from_array(np.ascontiguousarray(pixels))
     interp = {"L": "grey16", "LA": "grey16", "RGB": "rgb16", "RGBA": "rgb16", "CMYK": "cmyk", "CMYKA": "cmyk"}[meta.layout]
     im = _vips_meta(im.copy(interpretation=interp), meta)
-    if fmt == "png":
-        im.pngsave(str(tmp), bitdepth=16, compression=PNG_COMPRESSION)
-    else:
-        im.tiffsave(str(tmp), compression="deflate", resunit="inch")
+    im.pngsave(str(tmp), bitdepth=16, compression=PNG_COMPRESSION, keep=_vips_keep(meta))
+    if not meta.dpi:
+        _drop_png_chunk(tmp, b"pHYs")
 
 
 def convert_streamed(tiff: Path, tmp: Path, meta: ImageMeta, fmt: str, quality: int) -> None:
@@ -777,12 +836,17 @@ def convert_streamed(tiff: Path, tmp: Path, meta: ImageMeta, fmt: str, quality: 
 
     if fmt not in ("png", "jpeg"):
         raise OutputError(f"{tmp}: {fmt} output cannot be streamed")
+    if fmt == "jpeg" and meta.dpi and not meta.exif:
+        # libvips states a JPEG's resolution in EXIF only: a block with the mark carries it
+        meta = replace(meta, exif=_mark_exif())
     im = _vips_meta(pyvips.Image.new_from_file(str(tiff), access="sequential"), meta)
     deep = im.format == "ushort"
     if fmt == "png":
-        im.pngsave(str(tmp), bitdepth=16 if deep else 8, compression=PNG_COMPRESSION)
+        im.pngsave(str(tmp), bitdepth=16 if deep else 8, compression=PNG_COMPRESSION, keep=_vips_keep(meta))
+        if not meta.dpi:
+            _drop_png_chunk(tmp, b"pHYs")
     else:
-        im.jpegsave(str(tmp), Q=int(quality), subsample_mode="off" if quality >= 90 else "on")
+        im.jpegsave(str(tmp), Q=int(quality), subsample_mode="off" if quality >= 90 else "on", keep=_vips_keep(meta))
 
 
 def check_output_folder(target: Path) -> None:
