@@ -98,6 +98,21 @@ def test_bad_values_are_usage_errors_and_a_bad_file_fails_alone(tmp_path: Path, 
     assert not [f for f in (out).iterdir() if ".tmp" in f.name]
 
 
+def test_a_set_never_overwrites_an_input_or_another_inputs_set(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # -o . over a folder of JPEGs: the 1x asset of a.jpg is a.jpg itself
+    a = _src(tmp_path / "a.jpg", quality=90)
+    b, b2 = _src(tmp_path / "b.png"), _src(tmp_path / "b.bmp")  # both would make b.jpg, b@2x.jpg, ...
+    before = {p: p.read_bytes() for p in (a, b, b2)}
+    assert main(["--retina", "--model=bicubic", "-q", "--formats", "jpeg", "-o", str(tmp_path), str(a), str(b), str(b2)]) == 1
+    err = capsys.readouterr().err
+    assert "a.jpg is one of the inputs" in err and "would overwrite the output of" in err and "b.bmp" in err
+    assert {p: p.read_bytes() for p in (a, b, b2)} == before
+    doc = json.loads((tmp_path / "manifest.json").read_text())
+    assert [(i["source"].split("/")[-1], len(i["assets"]), bool(i["error"])) for i in doc["images"]] == \
+        [("a.jpg", 0, True), ("b.png", 3, False), ("b.bmp", 0, True)]
+
+
 def test_skip_existing_skips_a_whole_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = _src(tmp_path / "a.png")
     out = tmp_path / "o"

@@ -558,7 +558,7 @@ def _retina(args: argparse.Namespace) -> int:
     """``enhance --retina``: a set per input, then srcset.html and manifest.json; a failing file is one line."""
     from .batch import collect_inputs
     from .outfile import remove_stale_temporaries
-    from .retina import expected_names, temporary_names, write_manifest, write_srcset
+    from .retina import AssetSet, expected_names, refusals, temporary_names, write_manifest, write_srcset
 
     try:
         maker = _retina_maker(args)
@@ -581,7 +581,12 @@ def _retina(args: argparse.Namespace) -> int:
         print(f"enhance: removed {len(stale)} temporary file(s) left in {out} by an interrupted run", file=sys.stderr)
     sets = []
     t0 = time.perf_counter()
+    refused = refusals(got.files, out, options)
     for src in got.files:
+        if src in refused:
+            sets.append(AssetSet(str(src), error=refused[src]))
+            print(f"enhance: error: {refused[src]}", file=sys.stderr)
+            continue
         if args.skip_existing and all((out / n).exists() for n in expected_names(src, options)):
             if not args.quiet:
                 print(f"{src}: its set exists in {out}, skipped", file=sys.stderr)

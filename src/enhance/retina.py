@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RetinaOptions", "Asset", "AssetSet", "PipelineCheck", "RetinaMaker", "check_pipeline", "web_encode",
            "web_decode", "parse_densities", "parse_print_width",
-           "WEB_QUALITY", "write_srcset", "write_manifest", "expected_names", "temporary_names",
+           "WEB_QUALITY", "write_srcset", "write_manifest", "expected_names", "temporary_names", "refusals",
            "report_entries"]
 
 #: the encoders' qualities when none is asked for: sharp's defaults, what web pipelines apply
@@ -597,6 +597,28 @@ def write_manifest(sets: list[AssetSet], path: Path, options: RetinaOptions) -> 
 def expected_names(source: Path, options: RetinaOptions) -> list[str]:
     """The file names of ``source``'s set (for ``--skip-existing``)."""
     return [f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[f]}" for d in options.densities for f in options.formats]
+
+
+def refusals(sources: list[Path], out_dir: Path, options: RetinaOptions) -> dict[Path, str]:
+    """The sources whose set cannot be written into ``out_dir``, each with its one-line reason:
+    a file of its set would be one of the inputs (``-o .`` over ``a.jpg`` makes ``a.jpg``), or a
+    file of an earlier source's set (``a.png`` and ``a.jpg``, or ``x/a.png`` and ``y/a.png``,
+    both make ``a@2x.webp``; every set goes flat into one folder). The batch's rule for plain
+    outputs (:func:`~enhance.batch.plan_batch`), for sets."""
+    inputs = {os.path.realpath(f) for f in sources}
+    claimed: dict[str, Path] = {}
+    refused: dict[Path, str] = {}
+    for src in sources:
+        keys = [(os.path.realpath(out_dir / n), out_dir / n) for n in expected_names(src, options)]
+        mine = next((t for k, t in keys if k in inputs), None)
+        taken = next(((t, claimed[k]) for k, t in keys if k in claimed), None)
+        if mine is not None:
+            refused[src] = f"{src}: output {mine} is one of the inputs; refusing to overwrite it"
+        elif taken is not None:
+            refused[src] = f"{src}: output {taken[0]} would overwrite the output of {taken[1]}; rename one of them"
+        else:
+            claimed.update((k, src) for k, _ in keys)
+    return refused
 
 
 def temporary_names(source: Path, options: RetinaOptions) -> set[str]:
