@@ -26,6 +26,23 @@ def test_busiest_regions_find_the_detail() -> None:
     assert busiest_regions(a[:50, :50], 160) == [(0, 0)]
 
 
+@pytest.mark.parametrize("flags", [["--zoom=2"], ["--retina", "--formats", "jpeg"]])
+def test_a_report_or_manifest_named_like_an_input_is_refused_before_any_work(
+        tmp_path: Path, flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "scan.jpg"
+    Image.fromarray(smooth_rgb(20, 30)).save(src, quality=90)
+    before = src.read_bytes()
+    out = tmp_path / "o"
+    for extra in (["--report", str(src)], ["--manifest", str(src)], ["--report", str(tmp_path / "r.png")]):
+        if "--retina" in flags and extra[0] == "--manifest":
+            continue  # a retina run writes its own manifest.json
+        assert main(["--model=bicubic", "-q", *flags, "-o", str(out), *extra, str(src)]) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and ("one of the inputs" in err or "HTML page" in err), err
+    assert src.read_bytes() == before
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_the_report_lists_results_notes_and_failures(tmp_path: Path) -> None:
     src = tmp_path / "fig.png"
     Image.fromarray(smooth_rgb(40, 60)).save(src)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -300,6 +301,18 @@ def _print_models() -> int:
     return 0
 
 
+def _clobbers_an_input(args: argparse.Namespace, files: list[Path]) -> str | None:
+    """Why ``--report`` or ``--manifest`` would write over one of the inputs (``--report scan.jpg``
+    wrote the page over the scan; the manifest appends to its file), or None."""
+    inputs = {os.path.realpath(f) for f in files}
+    for flag, path in (("--report", args.report), ("--manifest", getattr(args, "manifest", None))):
+        if path is not None and os.path.realpath(path) in inputs:
+            return f"{flag} {path} is one of the inputs; refusing to write over it"
+    if args.report is not None and args.report.suffix.lower() not in (".html", ".htm"):
+        return f"--report {args.report}: the report is an HTML page; name it FILE.html"
+    return None
+
+
 def _run(args: argparse.Namespace) -> int:
     from .batch import BatchOptions, collect_inputs, select_shard
     from .image import DEFAULT_MAX_PIXELS, EXTENSION_FORMATS, format_for_path
@@ -324,6 +337,9 @@ def _run(args: argparse.Namespace) -> int:
     files = got.files
     if not files:
         return 1 if got.missing else 2
+    if (why := _clobbers_an_input(args, files)) is not None:
+        print(f"enhance: error: {why}", file=sys.stderr)
+        return 2
     if args.keep_tree:
         from .batch import common_root
 
@@ -575,6 +591,9 @@ def _retina(args: argparse.Namespace) -> int:
     got = collect_inputs(args.files, recursive=args.recursive)
     for r in got.missing:
         print(f"enhance: error: {r.message}", file=sys.stderr)
+    if (why := _clobbers_an_input(args, got.files)) is not None:
+        print(f"enhance: error: {why}", file=sys.stderr)
+        return 2
     ours = set().union(*(temporary_names(f, options) for f in got.files)) if got.files else set()
     stale = remove_stale_temporaries(out, {str(f.resolve()) for f in got.files}, ours | {"srcset.html", "manifest.json"})
     if stale and not args.quiet:
