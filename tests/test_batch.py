@@ -180,7 +180,7 @@ def test_big_tiff_streams_with_metadata(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(enhance.batch, "STREAM_PIXELS", 100)  # treat this tiny image as huge
     src = _img(tmp_path / "big.png", 30, 40, dpi=(200, 200), icc_profile=srgb_icc)
-    assert main(["--model=bicubic", "-q", "--format", "tiff", "--rendering-tile", "16", str(src)]) == 0
+    assert main(["--model=bicubic", "-q", "--format", "tiff", "--rendering-tile", "16", "--rendering-overlap", "4", str(src)]) == 0
     out = tmp_path / "big_ne2x.tif"
     with tifffile.TiffFile(out) as tf:
         assert tf.pages[0].shape == (60, 80, 3)

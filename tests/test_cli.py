@@ -104,6 +104,21 @@ def test_max_pixels_below_one_is_a_usage_error(tmp_path: Path, bad: str, capsys:
     assert not (tmp_path / "a_ne2x.png").exists()
 
 
+@pytest.mark.parametrize("flags", [["--rendering-tile", "0"], ["--rendering-tile", "8"], ["--rendering-overlap", "-1"],
+                                   ["--rendering-tile", "16"], ["--retina", "--rendering-tile", "30"]])
+def test_tiles_that_cannot_tile_well_are_a_usage_error(tmp_path: Path, flags: list[str],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # a tile of 16 beside the default overlap of 16 advanced one pixel at a time: 800 tiles for 50 x 40
+    src = _img(tmp_path / "a.png")
+    try:
+        rc = main(["--model=bicubic", *flags, "-o", str(tmp_path / "o"), str(src)])
+    except SystemExit as exc:  # argparse's own refusal
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2 and ("rendering" in err or "overlap" in err), err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
 @pytest.mark.parametrize("flags,why", [(["--backend=torch"], "--backend torch"), (["--precision=bf16"], "--precision bf16"),
                                        (["--device=cuda"], "--device cuda")])
 def test_a_torch_option_without_torch_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str],

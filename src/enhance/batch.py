@@ -25,7 +25,7 @@ from .image import (DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, TiffSink, check_outp
 from .outfile import OUTPUT_STEM, atomic_output, claim, dimensions, is_complete, release, remove_stale_temporaries, writer_of
 from .treatment import Treatment
 from .models.base import Upscaler
-from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, resize_to, streamable, upscale_pixels
+from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_tiles, resize_to, streamable, upscale_pixels
 
 if TYPE_CHECKING:
     from .manifest import Manifest
@@ -69,6 +69,9 @@ class BatchOptions:
     overlap: int = DEFAULT_OVERLAP
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_memory: int | None = None
+
+    def __post_init__(self) -> None:
+        check_tiles(self.tile, self.overlap)
 
 
 @dataclass

@@ -109,6 +109,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _tile_side(text: str) -> int:
+    """A tile side of at least 16 input pixels (``--rendering-tile``): below that a tile is
+    mostly its overlap, and a picture of a few hundred pixels takes hundreds of them."""
+    value = _positive(text)
+    if value < 16:
+        raise argparse.ArgumentTypeError(f"{value} is below 16")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    """An integer of at least 0 (``--rendering-overlap``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0")
+    return value
+
+
 def _positive_float(text: str) -> float:
     """A number above 0 (``--max-memory``)."""
     try:
@@ -181,8 +201,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--ray-workers", type=int, default=None, metavar="N",
                     help="actors in the Ray pool (default: one per CPU but one, or per GPU share)")
     ap.add_argument("--list-models", action="store_true", help="list the models with their scales, type, size and speed")
-    ap.add_argument("--rendering-tile", type=int, default=512, metavar="PX", help="tile side in input pixels (memory vs speed; default 512)")
-    ap.add_argument("--rendering-overlap", type=int, default=16, metavar="PX", help="blended overlap between tiles (default 16)")
+    ap.add_argument("--rendering-tile", type=_tile_side, default=512, metavar="PX",
+                    help="tile side in input pixels, 16 or more (memory vs speed; default 512)")
+    ap.add_argument("--rendering-overlap", type=_not_negative, default=16, metavar="PX", help="blended overlap between tiles (default 16)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda when a GPU is present (neural models)")
     ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                     help="neural inference precision (auto: fp32 on a CPU, bf16 on CUDA; bf16 on a CPU runs PyTorch)")
@@ -376,7 +397,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     opts = BatchOptions(
         output_dir=out_dir, output_file=out_file, format=fmt, quality=args.quality if args.quality is not None else 95,
-        skip_existing=args.skip_existing, tile=max(8, args.rendering_tile), overlap=max(0, args.rendering_overlap),
+        skip_existing=args.skip_existing, tile=args.rendering_tile, overlap=args.rendering_overlap,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
         max_memory=int(args.max_memory * 2**30) if args.max_memory else None,
     )
@@ -564,8 +585,8 @@ def _retina_maker(args: argparse.Namespace) -> "RetinaMaker":
         raise UsageError("--reference needs --pipeline-check and one input file")
     request = ModelRequest(name=args.model, zoom=2, type=args.type, device=args.device, precision=args.precision,
                            backend=args.backend, ensemble=args.ensemble)
-    maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=max(8, args.rendering_tile),
-                        overlap=max(0, args.rendering_overlap), max_pixels=args.max_pixels)
+    maker = RetinaMaker(request, options, repair=args.repair, auto=args.auto, tile=args.rendering_tile,
+                        overlap=args.rendering_overlap, max_pixels=args.max_pixels)
     maker.treatment(2)
     return maker
 

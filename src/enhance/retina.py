@@ -28,7 +28,7 @@ from .image import SOFTWARE, ImageMeta, open_image, prepare_for_format, to_displ
 from .outfile import atomic_output
 from .models.chain import Chain
 from .treatment import ModelRequest, Treatment
-from .upscaling import resize_to, streamable, upscale_pixels
+from .upscaling import check_tiles, resize_to, streamable, upscale_pixels
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +278,7 @@ class RetinaMaker:
         from .image import DEFAULT_MAX_PIXELS
 
         self.request, self.options, self.repair, self.auto = request, options, repair, auto
+        check_tiles(tile, overlap)
         self.tile, self.overlap = tile, overlap
         self.max_pixels = max_pixels or DEFAULT_MAX_PIXELS
         self._treatments: dict[int, Treatment] = {}

@@ -18,7 +18,7 @@ from .models.base import Upscaler
 from .models.classical import resample
 from .tiles import ArraySink, Sink, run_tiled
 
-__all__ = ["upscale_pixels", "resize_to", "check_pixels", "Regional", "streamable", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
+__all__ = ["upscale_pixels", "resize_to", "check_pixels", "check_tiles", "Regional", "streamable", "DEFAULT_TILE", "DEFAULT_OVERLAP", "LAYOUT_CHANNELS"]
 
 #: channels of each layout
 LAYOUT_CHANNELS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "CMYK": 4, "CMYKA": 5}
@@ -124,13 +124,27 @@ def check_pixels(pixels: object, layout: str | None = None, name: str = "pixels"
     return pixels
 
 
-def _check_tiling(model: Upscaler, tile: int, overlap: int) -> None:
-    if not callable(model) or not all(hasattr(model, a) for a in ("scale", "context", "multiple_of")):
-        raise UsageError(f"model must be a loaded model (load_model), not {type(model).__name__}")
+def check_tiles(tile: int, overlap: int) -> None:
+    """Refuse a tile side and overlap (input pixels) the tiler cannot use well.
+
+    Raises:
+        UsageError: ``tile`` under 8, ``overlap`` under 0, or an overlap of half the tile or
+            more (each tile would advance by less than half its side: 16 and 16 cut a 50 x 40
+            picture into 800 tiles).
+    """
     if not isinstance(tile, int) or isinstance(tile, bool) or tile < 8:
         raise UsageError(f"tile must be a whole number of at least 8 pixels, not {tile!r}")
     if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0:
         raise UsageError(f"overlap must be a whole number of at least 0 pixels, not {overlap!r}")
+    if 2 * overlap >= tile:
+        raise UsageError(f"overlap {overlap} must be under half the tile side ({tile}): give a larger tile "
+                         "or a smaller overlap")
+
+
+def _check_tiling(model: Upscaler, tile: int, overlap: int) -> None:
+    if not callable(model) or not all(hasattr(model, a) for a in ("scale", "context", "multiple_of")):
+        raise UsageError(f"model must be a loaded model (load_model), not {type(model).__name__}")
+    check_tiles(tile, overlap)
 
 
 def upscale_pixels(
