@@ -191,8 +191,10 @@ def train_model(options: TrainingOptions, report: Callable[[TrainingEvent], None
     except ValueError as exc:  # e.g. every image smaller than the patch
         raise InputError(str(exc)) from None
     seconds = time.time() - t0
+    where = "this folder" if out.parent.resolve() == Path.cwd().resolve() else str(out.parent)
+    # models of one's own are looked up in the current folder only
     emit(TrainingEvent("done", f"wrote {out} in {seconds:.0f} s; use it with: enhance --zoom={options.scales} "
-                               f"--model={options.model} FILES", seconds=seconds))
+                               f"--model={options.model} FILES (run from {where}, which holds it)", seconds=seconds))
     return TrainingResult(out, tuple(skipped), seconds)
 
 
