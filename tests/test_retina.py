@@ -113,6 +113,20 @@ def test_a_set_never_overwrites_an_input_or_another_inputs_set(tmp_path: Path,
         [("a.jpg", 0, True), ("b.png", 3, False), ("b.bmp", 0, True)]
 
 
+def test_a_profile_of_another_colour_space_on_rgb_pixels_is_assumed_srgb(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import ImageCms
+
+    # an RGB picture tagged with a Lab profile: the transform to sRGB cannot be built (it failed the set
+    # with a traceback, "unexpected error" on the server)
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    src = _src(tmp_path / "tagged.png", icc_profile=lab)
+    out = tmp_path / "o"
+    assert main(["--retina", "--model=bicubic", "--formats", "jpeg", "-o", str(out), str(src)]) == 0
+    assert "does not describe RGB pixels: assumed sRGB" in capsys.readouterr().err
+    assert Image.open(out / "tagged@2x.jpg").size == (80, 60)
+
+
 def test_skip_existing_skips_a_whole_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = _src(tmp_path / "a.png")
     out = tmp_path / "o"

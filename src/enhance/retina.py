@@ -477,7 +477,11 @@ def _icc_to_srgb(pixels: np.ndarray, meta: ImageMeta) -> tuple[np.ndarray, Image
         return pixels, meta, ""
     dst = ImageCms.createProfile("sRGB")
     rgb = Image.fromarray(np.ascontiguousarray(pixels[:, :, :3]))
-    out = np.asarray(ImageCms.profileToProfile(rgb, src, dst, outputMode="RGB"))
+    try:
+        out = np.asarray(ImageCms.profileToProfile(rgb, src, dst, outputMode="RGB"))
+    except ImageCms.PyCMSError:  # a profile of another colour space (Lab, gray, CMYK) on RGB pixels
+        return pixels, replace(meta, icc_profile=None), f"its ICC profile ({desc}) does not describe RGB pixels: " \
+                                                         "assumed sRGB"
     if pixels.shape[2] == 4:
         out = np.concatenate([out, pixels[:, :, 3:]], axis=2)
     srgb = ImageCms.ImageCmsProfile(dst).tobytes()
