@@ -604,16 +604,16 @@ def _retina(args: argparse.Namespace) -> int:
         return 2
     options = maker.options
     out = args.output or Path("retina")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"enhance: error: cannot create output folder {out} ({exc.strerror or exc})", file=sys.stderr)
-        return 2
     got = collect_inputs(args.files, recursive=args.recursive)
     for r in got.missing:
         print(f"enhance: error: {r.message}", file=sys.stderr)
     if (why := _clobbers_an_input(args, got.files)) is not None:
         print(f"enhance: error: {why}", file=sys.stderr)
+        return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"enhance: error: cannot create output folder {out} ({exc.strerror or exc})", file=sys.stderr)
         return 2
     ours = set().union(*(temporary_names(f, options) for f in got.files)) if got.files else set()
     stale = remove_stale_temporaries(out, {str(f.resolve()) for f in got.files}, ours | {"srcset.html", "manifest.json"})
