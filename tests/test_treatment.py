@@ -384,6 +384,10 @@ MISUSE = {
     "6 channels": (lambda: enhance.upscale(np.zeros((4, 4, 6), np.uint8), 2, "bicubic"), "has 6 channels"),
     "NaN": (lambda: enhance.upscale(np.full((4, 4, 3), np.nan, np.float32), 2, "bicubic"), "NaN or infinite"),
     "int64": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.int64), 2, "bicubic"), "uint8, uint16 or float"),
+    # 0-255 floats came out white, clipped without a word
+    "0-255 floats": (lambda: enhance.upscale(np.full((4, 4, 3), 200.0), 2, "bicubic"), "divide by 255"),
+    "tile 16 overlap 8": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", tile=16, overlap=8),
+                          "under half the tile"),
     "model None": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, None), "model must be"),  # type: ignore[arg-type]
     "bogus type": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", type="bogus"), "unknown type 'bogus'"),
     "tpu": (lambda: enhance.upscale(np.zeros((4, 4, 3), np.uint8), 2, "bicubic", device="tpu"), "device must be"),
