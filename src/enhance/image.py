@@ -28,6 +28,7 @@ import logging
 import mmap
 import os
 import re
+import shutil
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +37,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import InputError, OutputError
-from .outfile import atomic_output
+from .outfile import atomic_output, temp_path
 from .version import __version__
 from .jpegdamage import estimate_quality
 
@@ -787,27 +788,37 @@ def _vips_keep(meta: ImageMeta) -> int:
 
 
 def _drop_png_chunk(path: Path, kind: bytes) -> None:
-    """Remove every chunk of type ``kind`` (four bytes) from the PNG at ``path``, in place.
+    """Remove the chunks of type ``kind`` (four bytes) that come before the image data of the
+    PNG at ``path`` (``pHYs`` must), in place; the rest is copied in blocks, so a streamed
+    output of gigabytes is not read into memory.
 
     libvips writes a ``pHYs`` chunk whatever the image says (1 px/mm, 25.4 dpi, when nothing
     does); a source without a resolution must not get one. Chunks carry their own CRC, so the
     others stay valid as they are.
     """
-    data = path.read_bytes()
-    out, i = [data[:8]], 8
-    while i + 8 <= len(data):
-        n = int.from_bytes(data[i:i + 4], "big")
-        end = i + 12 + n
-        if data[i + 4:i + 8] != kind:
-            out.append(data[i:end])
-        i = end
-    path.write_bytes(b"".join(out))
+    part = temp_path(path)  # a temporary of the temporary: a stale one is cleaned up as the others are
+    with open(path, "rb") as src, open(part, "wb") as dst:
+        dst.write(src.read(8))
+        while True:
+            head = src.read(8)
+            if len(head) < 8:
+                dst.write(head)
+                break
+            n = int.from_bytes(head[:4], "big")
+            if head[4:8] == b"IDAT":  # the header chunks are behind us: the rest as it is
+                dst.write(head)
+                shutil.copyfileobj(src, dst, 1 << 20)
+                break
+            body = src.read(n + 4)  # data and CRC
+            if head[4:8] != kind:
+                dst.write(head + body)
+    os.replace(part, path)
 
 
 def _write_vips(tmp: Path, pixels: np.ndarray, meta: ImageMeta, fmt: str) -> None:
     """A 16-bit or CMYK picture: PNG through libvips (Pillow writes no 16-bit colour PNG), TIFF
-    through tifffile (libvips's TIFF writer drops EXIF's place for the mark and states 25.4 dpi
-    for a source that stated none)."""
+    through tifffile (libvips's TIFF writer leaves out the Software mark and states 25.4 dpi for a
+    source that stated none)."""
     if fmt != "png":
         import tifffile
 
