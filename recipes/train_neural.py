@@ -131,7 +131,8 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # +2.258 -> +2.445 on the unseen track; 1.5 times the 12-block model's time
     "repair-x1-grow": _bf16(_repair_cycle(40, 1.5e-4, 48, blocks=18, batch=(12, 64))),
     # session 26: a second, lower cosine cycle of the 18-block model from its shipped weights (the
-    # 12-block model's second cycle gained +0.04 dB over its first)
+    # 12-block model's second cycle gained +0.04 dB over its first). Shipped in session 26 (35.0 min):
+    # gain at q20 +1.871 -> +1.879 dB on the bench (photo +1.23 -> +1.23), +2.445 -> +2.453 unseen
     "repair-x1-grow-more": _bf16(_repair_cycle(16, 6e-5, 53, blocks=18, batch=(12, 64))),
     # a second cosine cycle for x2 from its shipped weights (its first run stopped at 12,200
     # iterations; the x4 cycles gained +0.15, +0.06, +0.01 dB)
