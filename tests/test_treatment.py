@@ -76,17 +76,17 @@ class Row(NamedTuple):
     note: str                  # a note that says why ("" when none is due)
 
 
-R, X3, X4, L = REPAIR_AT_OR_BELOW, VARIANT_QUALITIES[3], VARIANT_QUALITIES[4], LIGHT_QUALITIES[2]
+R, X2, X3, X4, L = REPAIR_AT_OR_BELOW, VARIANT_QUALITIES[2], VARIANT_QUALITIES[3], VARIANT_QUALITIES[4], LIGHT_QUALITIES[2]
 #: the highest quality the x2 JPEG variant serves: the light variant's band takes over above it
 V = min(VARIANT_AT_OR_BELOW, L[0] - 1)
 #: ``same_as`` of a row whose model is the repair model before the zoom's plain one
 CHAIN = ("repair", "chain")
 ROUTES = [
-    # the zoom's default model, and the JPEG rule with a variant: at x2 up to its highest
-    # quality, then the variant for light compression over its band, at x3 and x4 within the
-    # zoom's band of qualities, the repair chain below it
+    # the zoom's default model, and the JPEG rule with a variant: within the zoom's band of
+    # qualities, the repair chain below it; at x2 the variant for light compression over its band
     Row(2, None, None, "auto", False, None, False, "default", ("default", 2), ""),
-    Row(2, None, None, "auto", False, 30, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
+    Row(2, None, None, "auto", False, X2[0] - 1, False, "repair+default", CHAIN, "repair model removes it first"),
+    Row(2, None, None, "auto", False, X2[0], False, "default", ("default", 2, "jpeg"), "JPEG variant"),
     Row(2, None, None, "auto", False, V, False, "default", ("default", 2, "jpeg"), f"quality {V}"),
     Row(2, None, None, "auto", False, L[0], False, "default", ("default", 2, "jpeg-light"), "light JPEG compression"),
     Row(2, None, None, "auto", False, L[1], False, "default", ("default", 2, "jpeg-light"), f"quality {L[1]}"),
@@ -123,7 +123,7 @@ ROUTES = [
     Row(2, "bicubic", None, "auto", True, None, True, "descreen+bicubic", ("bicubic", 2, "print"), "descreening (--auto)"),
     Row(2, "bicubic", None, "auto", True, None, False, "bicubic", ("bicubic", 2), ""),
     Row(2, None, None, "auto", True, 30, True, "descreen+default", ("default", 2, "print"), "descreening (--auto)"),
-    Row(2, None, None, "auto", True, 30, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
+    Row(2, None, None, "auto", True, 50, False, "default", ("default", 2, "jpeg"), "JPEG variant"),
     Row(1, None, None, "auto", True, None, True, "descreen", ("default", 1, "print"), "descreening (--auto)"),
     # without --auto a screened file is only told about it
     Row(2, "bicubic", None, "auto", False, None, True, "bicubic", ("bicubic", 2), "use --type=print (or --auto)"),
@@ -259,7 +259,7 @@ def test_the_light_variant_takes_its_band_of_qualities() -> None:
         assert wants_repair("auto", "default", 2, q, variant=True, light=True) == JPEG_LIGHT
     assert wants_repair("auto", "default", 2, hi + 1, variant=True, light=True) is None
     assert wants_repair("auto", "default", 2, lo - 1, variant=True, light=True) == JPEG_VARIANT
-    assert wants_repair("auto", "default", 2, 20, variant=True, light=True) == JPEG_VARIANT
+    assert wants_repair("auto", "default", 2, 50, variant=True, light=True) == JPEG_VARIANT
     assert wants_repair("auto", "default", 2, hi, variant=True) is None  # without one, as before
     assert wants_repair("auto", "default", 1, hi, light=True) is None  # no band at x1
     lo4, hi4 = LIGHT_QUALITIES[4]  # at x4 it takes the top of the JPEG variant's band (60-85)

@@ -48,7 +48,11 @@ at 85 (unseen +0.06 / +1.5); against the model alone +0.48 / +0.7 at 88 (unseen 
 leads it by 0.12 dB. The x4 one (session 23) against the x4 JPEG variant: -0.06 / +0.0 at 80
 (unseen -0.02 / -0.3), +0.01 / +1.4 at 83 (+0.09 / +0.9), +0.05 / +2.3 at 85 (+0.17 / +1.9);
 against the plain x4: +0.22 / +2.5 at 88 (+0.60 / +4.0), +0.18 / +1.6 at 90, +0.11 / +0.1 at 93
-(+0.44 / +1.6), +0.04 / -1.6 at 95 (+0.33 / -0.1).
+(+0.44 / +1.6), +0.04 / -1.6 at 95 (+0.33 / -0.1). At x2, since the repair model's second
+18-block cycle (session 26), the chain against the x2 JPEG variant (bench, then the unseen
+track): +0.19 / +3.7 at 20 (+0.37 / +4.2), +0.03 / +1.6 at 30 (+0.12 / +1.3), -0.04 / +0.8 at
+34 (+0.04 / +0.7), -0.08 / +0.3 at 37 (-0.07 / -0.1), -0.13 / -0.2 at 40 (-0.11 / -0.7): the x2
+band starts at 34.
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ REPAIR_AT_OR_BELOW = 70
 VARIANT_AT_OR_BELOW = 85
 #: per zoom, the qualities (lowest, highest) of the JPEG files ``auto`` gives the variant to;
 #: below the lowest the repair chain does better (module docstring: measured on the JPEG track)
-VARIANT_QUALITIES: dict[int, tuple[int, int]] = {2: (1, VARIANT_AT_OR_BELOW), 3: (50, 80), 4: (60, 85)}
+VARIANT_QUALITIES: dict[int, tuple[int, int]] = {2: (34, VARIANT_AT_OR_BELOW), 3: (50, 80), 4: (60, 85)}
 #: per zoom, the qualities (lowest, highest) of the JPEG files ``auto`` gives the model's variant
 #: for lightly compressed files (``type="jpeg-light"``, trained on quality 75-97) to, where it has
 #: one; it takes precedence over the JPEG variant's band where the two meet (module docstring)
