@@ -22,7 +22,8 @@ import numpy as np
 from .errors import EnhanceError, InputError, OutputError
 from .image import (DEFAULT_MAX_PIXELS, FORMATS, ImageMeta, TiffSink, check_output_folder, convert_streamed, made_by_enhance,
                     open_image, prepare_for_format, save_image)
-from .outfile import OUTPUT_STEM, atomic_output, claim, dimensions, is_complete, release, remove_stale_temporaries, writer_of
+from .outfile import (OUTPUT_STEM, TargetClaims, atomic_output, claim, dimensions, is_complete, release,
+                      remove_stale_temporaries, writer_of)
 from .treatment import Treatment
 from .models.base import Upscaler
 from .upscaling import DEFAULT_OVERLAP, DEFAULT_TILE, Regional, check_tiles, resize_to, streamable, upscale_pixels
@@ -454,7 +455,7 @@ def plan_batch(files: list[Path], treatment: Treatment, opts: BatchOptions, root
 
     With ``skip_existing`` and a ``manifest``, an output that the manifest says was made with
     other settings is made again."""
-    claimed: dict[str, Path] = {}
+    claims = TargetClaims(files)
     input_keys = {os.path.realpath(f) for f in files}
     roots = roots or {}
     clean_output_folders(files, treatment.zoom, opts, input_keys, roots)
@@ -466,16 +467,16 @@ def plan_batch(files: list[Path], treatment: Treatment, opts: BatchOptions, root
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError:
                 pass  # said by the output-folder check
-        key = os.path.realpath(target)
         p = PlannedFile(i, src, target)
-        if key in claimed:
+        hit = claims.clash([target])
+        if hit is not None and hit[1] is not None:
             p.result = FileResult(src, target, "failed", f"{src}: output {target} would overwrite the output of "
-                                  f"{claimed[key]}; {_collision_hint(src, claimed[key], opts)}")
-        elif key in input_keys:
+                                  f"{hit[1]}; {_collision_hint(src, hit[1], opts)}")
+        elif hit is not None:
             p.result = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to "
                                   "overwrite it")
         else:
-            claimed[key] = src
+            claims.claim(src, [target])
             prev = before.get(os.path.realpath(src))
             if prev is not None and prev.get("status") == "done" and manifest is not None and \
                     prev.get("settings") != manifest.settings:

@@ -98,35 +98,31 @@ def _quality(text: str) -> int:
     return int(_in_range(text, 1, 100, whole=True))
 
 
-def _positive(text: str) -> int:
-    """An integer of at least 1 (``--max-pixels``)."""
+def _at_least(text: str, low: int) -> int:
+    """``text`` as a whole number of at least ``low``, else argparse's error."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is below {low}")
     return value
+
+
+def _positive(text: str) -> int:
+    """An integer of at least 1 (``--max-pixels``)."""
+    return _at_least(text, 1)
 
 
 def _tile_side(text: str) -> int:
     """A tile side of at least 16 input pixels (``--rendering-tile``): below that a tile is
     mostly its overlap, and a picture of a few hundred pixels takes hundreds of them."""
-    value = _positive(text)
-    if value < 16:
-        raise argparse.ArgumentTypeError(f"{value} is below 16")
-    return value
+    return _at_least(text, 16)
 
 
 def _not_negative(text: str) -> int:
     """An integer of at least 0 (``--rendering-overlap``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is below 0")
-    return value
+    return _at_least(text, 0)
 
 
 def _positive_float(text: str) -> float:

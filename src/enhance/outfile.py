@@ -24,7 +24,7 @@ from .errors import OutputError
 log = logging.getLogger(__name__)
 
 __all__ = ["OUTPUT_STEM", "atomic_output", "claim", "release", "writer_of", "remove_stale_temporaries", "is_complete",
-           "dimensions", "describe_os_error"]
+           "dimensions", "describe_os_error", "TargetClaims"]
 
 _TEMP = re.compile(r"^\.(?P<name>.+)\.tmp(?P<pid>\d+)$")
 
@@ -232,3 +232,32 @@ def _tiff_complete(path: Path, size: int) -> bool:
         page = tf.pages[0]
         ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts)]  # type: ignore[union-attr]
         return bool(ends) and max(ends) <= size
+
+
+class TargetClaims:
+    """One run's outputs, planned before any is written: each target path belongs to one source,
+    and none is one of the run's inputs (the batch's plain outputs and ``--retina``'s sets
+    follow the same rule).
+
+    Args:
+        inputs: every input of the run.
+    """
+
+    def __init__(self, inputs: list[Path]) -> None:
+        self._inputs = {os.path.realpath(f) for f in inputs}
+        self._owner: dict[str, Path] = {}
+
+    def clash(self, targets: list[Path]) -> tuple[Path, Path | None] | None:
+        """The first of ``targets`` that cannot be written, with the earlier source that claimed
+        it (None: it is one of the inputs); None when all are free."""
+        for t in targets:
+            key = os.path.realpath(t)
+            if key in self._inputs:
+                return t, None
+            if key in self._owner:
+                return t, self._owner[key]
+        return None
+
+    def claim(self, source: Path, targets: list[Path]) -> None:
+        """``targets`` are ``source``'s from now on."""
+        self._owner.update((os.path.realpath(t), source) for t in targets)

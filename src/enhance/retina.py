@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import EnhanceError, UsageError
 from .image import SOFTWARE, ImageMeta, open_image, prepare_for_format, to_display_rgb8
-from .outfile import atomic_output
+from .outfile import TargetClaims, atomic_output
 from .models.chain import Chain
 from .treatment import ModelRequest, Treatment
 from .upscaling import check_tiles, resize_to, streamable, upscale_pixels
@@ -610,19 +610,17 @@ def refusals(sources: list[Path], out_dir: Path, options: RetinaOptions) -> dict
     file of an earlier source's set (``a.png`` and ``a.jpg``, or ``x/a.png`` and ``y/a.png``,
     both make ``a@2x.webp``; every set goes flat into one folder). The batch's rule for plain
     outputs (:func:`~enhance.batch.plan_batch`), for sets."""
-    inputs = {os.path.realpath(f) for f in sources}
-    claimed: dict[str, Path] = {}
+    claims = TargetClaims(sources)
     refused: dict[Path, str] = {}
     for src in sources:
-        keys = [(os.path.realpath(out_dir / n), out_dir / n) for n in expected_names(src, options)]
-        mine = next((t for k, t in keys if k in inputs), None)
-        taken = next(((t, claimed[k]) for k, t in keys if k in claimed), None)
-        if mine is not None:
-            refused[src] = f"{src}: output {mine} is one of the inputs; refusing to overwrite it"
-        elif taken is not None:
-            refused[src] = f"{src}: output {taken[0]} would overwrite the output of {taken[1]}; rename one of them"
+        targets = [out_dir / n for n in expected_names(src, options)]
+        hit = claims.clash(targets)
+        if hit is None:
+            claims.claim(src, targets)
+        elif hit[1] is None:
+            refused[src] = f"{src}: output {hit[0]} is one of the inputs; refusing to overwrite it"
         else:
-            claimed.update((k, src) for k, _ in keys)
+            refused[src] = f"{src}: output {hit[0]} would overwrite the output of {hit[1]}; rename one of them"
     return refused
 
 

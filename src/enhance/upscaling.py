@@ -9,6 +9,8 @@ ink separation and its ICC profile survive.
 
 from __future__ import annotations
 
+import math
+
 from typing import Callable
 
 import numpy as np
@@ -115,9 +117,9 @@ def check_pixels(pixels: object, layout: str | None = None, name: str = "pixels"
     if pixels.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
         raise UsageError(f"{name} must be uint8, uint16 or float in [0, 1], not {pixels.dtype}")
     if pixels.dtype.kind == "f":
-        if not np.isfinite(pixels).all():
+        lo, hi = float(pixels.min()), float(pixels.max())  # NaN or an infinity shows in one of them
+        if not (math.isfinite(lo) and math.isfinite(hi)):
             raise UsageError(f"{name} holds NaN or infinite values")
-        lo, hi = float(pixels.min()), float(pixels.max())
         if lo < -0.01 or hi > 1.01:  # 0-255 floats would come out white: say so rather than clip
             scale = " (0-255 values? divide by 255)" if hi <= 255.5 and lo >= -0.5 else ""
             raise UsageError(f"{name} holds floats from {lo:g} to {hi:g}; float pixels are taken in [0, 1]{scale}")
