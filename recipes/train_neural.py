@@ -30,6 +30,7 @@ from pathlib import Path
 
 from enhance.models.weightfile import publish, read_header
 from enhance.models.generator import GeneratorConfig
+from enhance.models.generator_config import bf16_supported
 from enhance.models.tone import SIGMA
 from recipes.corpus import corpus_megapixels, kind_weights, load_corpus
 from enhance.train.loop import TrainConfig, TrainProgress, train
@@ -321,8 +322,11 @@ STAGES: dict[str, tuple[TrainConfig, str, str | None]] = {
     # issue 20, session 26: x4 grown again, 12 -> 18 blocks (the new blocks start as identities),
     # on the text recipe in bf16. Growing the repair model 12 -> 18 blocks gained +0.13 dB where its
     # cycles had flattened; x4's cycles have flattened too (+0.04, +0.026, then none), it trails cunet
-    # on photos, illustration and line art, and at 0.17 s per output MP it has room (cunet 1.42)
-    "default-x4-grow": _bf16(_text_cycle(4, 18, 32, 256, 1.5e-4, 54)),
+    # on photos, illustration and line art, and at 0.17 s per output MP it has room (cunet 1.42).
+    # Session 27: 10 epochs in fp32, as a run must finish within the session whose machine holds
+    # its checkpoint, and this machine's CPU (AMD EPYC, Zen 3: AVX2, no AVX512-BF16) ran a bf16
+    # training step of this network in 103 s against 2.6 s in fp32 (benchmarks trainstep)
+    "default-x4-grow": _text_cycle(4, 18, 10, 256, 1.5e-4, 54),
     # descreening (--type=print), x1: its own architecture (two stride-2 stages give a 60 px
     # receptive radius, enough for screens of up to 10 px period), trained from scratch; no
     # identity skip: with one, cancelling the dots pixel by pixel learns far slower (150-step
@@ -419,6 +423,17 @@ def lineage(init_path: str | None, stage: str, epochs: int) -> str:
     return json.dumps(prior + [f"{stage} ({epochs} epochs)"])
 
 
+def _stage_precision(name: str, precision: str, device: str) -> str:
+    """A stage's bf16 is where it pays: on a CPU without bf16 units (AVX512-BF16 or AMX) autocast
+    emulates it, and a step of the 18-block x4 network took 103 s against 2.6 s in fp32 (AMD EPYC
+    Zen 3, session 27), so such a CPU trains the stage in fp32 (``--precision bf16`` still forces it)."""
+    if precision == "bf16" and device == "cpu" and not bf16_supported():
+        logging.warning("%s: this CPU has no bf16 units, so the stage trains in fp32 (bf16 autocast would "
+                        "emulate it, many times slower; --precision bf16 forces it)", name)
+        return "fp32"
+    return precision
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stages", nargs="+", help=f"stages to run, or 'all': {', '.join(STAGES)}")
@@ -426,7 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs-scale", type=float, default=1.0, help="multiply every stage's epochs (quick trials)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: the stage's, 2)")
     ap.add_argument("--precision", choices=("fp32", "bf16"), default=None,
-                    help="the generator's forward pass in fp32 or under bf16 autocast (default: the stage's, fp32)")
+                    help="the generator's forward pass in fp32 or under bf16 autocast (default: the stage's, fp32; "
+                         "a bf16 stage trains in fp32 on a CPU without bf16 units)")
     ap.add_argument("--device", default=None, help="torch device, e.g. cuda (default: the stage's, cpu)")
     ap.add_argument("--workers", type=int, default=0,
                     help="processes drawing the training batches (default 0: the training process; a GPU wants several)")
@@ -441,8 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.info("corpus: %d images, %.0f MP", len(images), corpus_megapixels(images))
     for name in stages:
         cfg, fname, init = STAGES[name]
+        device = args.device or cfg.device
         cfg = replace(cfg, epochs=max(1, round(cfg.epochs * args.epochs_scale)), threads=args.threads or cfg.threads,
-                      precision=args.precision or cfg.precision, device=args.device or cfg.device,
+                      precision=args.precision or _stage_precision(name, cfg.precision, device), device=device,
                       workers=args.workers)
         t0 = time.time()
         deadline = t0 + 60 * args.minutes if args.minutes > 0 else float("inf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -504,3 +505,20 @@ def test_packed_corpus_travels_with_its_fonts_and_reads_as_a_corpus(tmp_path: Pa
     assert np.array_equal(images[0], original[y0:y1, x0:x1])  # lossless, and the box it names
     assert [(tmp_path / "out1" / "corpus" / e["file"]).read_bytes() for e in manifest["images"][:3]] == \
         [(packed / "corpus" / e["file"]).read_bytes() for e in manifest["images"][:3]]
+
+
+def test_a_bf16_stage_trains_in_fp32_where_the_cpu_has_no_bf16_units(monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A recipe stage's bf16 is a preference: on a CPU without bf16 units autocast emulates it
+    (40 times slower than fp32 on a Zen 3 EPYC), so the stage runs in fp32 and says so; a CPU
+    with them, a GPU, and an fp32 stage keep the stage's precision."""
+    import recipes.train_neural as tn
+
+    monkeypatch.setattr(tn, "bf16_supported", lambda: False)
+    with caplog.at_level(logging.WARNING):
+        assert tn._stage_precision("default-x4-grow", "bf16", "cpu") == "fp32"
+    assert "no bf16 units" in caplog.text and "default-x4-grow" in caplog.text
+    assert tn._stage_precision("s", "bf16", "cuda") == "bf16"
+    assert tn._stage_precision("s", "fp32", "cpu") == "fp32"
+    monkeypatch.setattr(tn, "bf16_supported", lambda: True)
+    assert tn._stage_precision("s", "bf16", "cpu") == "bf16"
