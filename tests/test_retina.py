@@ -25,6 +25,7 @@ def test_a_set_per_input_with_srcset_and_manifest(tmp_path: Path, capsys: pytest
     b = _src(tmp_path / "fig2.png", 20, 50)
     out = tmp_path / "web"
     assert main(["--retina", "--model=bicubic", "-o", str(out), str(a), str(b)]) == 0
+    assert "enhance: 2 sets made, 0 failed" in capsys.readouterr().err
     for stem, (w, h) in (("fig1", (40, 30)), ("fig2", (50, 20))):
         for d in (1, 2, 3):
             for ext, fmt in ((".webp", "WEBP"), (".jpg", "JPEG")):
@@ -123,7 +124,8 @@ def test_a_profile_of_another_colour_space_on_rgb_pixels_is_assumed_srgb(tmp_pat
     src = _src(tmp_path / "tagged.png", icc_profile=lab)
     out = tmp_path / "o"
     assert main(["--retina", "--model=bicubic", "--formats", "jpeg", "-o", str(out), str(src)]) == 0
-    assert "does not describe RGB pixels: assumed sRGB" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "does not describe RGB pixels: assumed sRGB" in err and "enhance: 1 set made, 0 failed" in err
     assert Image.open(out / "tagged@2x.jpg").size == (80, 60)
 
 

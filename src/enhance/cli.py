@@ -648,7 +648,8 @@ def _retina(args: argparse.Namespace) -> int:
             return 1
     failed = len(got.missing) + sum(1 for s in sets if s.error)
     if not args.quiet:
-        print(f"enhance: {len(sets) - failed + len(got.missing)} sets, {failed} failed in {time.perf_counter() - t0:.1f} s; "
+        made = len(sets) - failed + len(got.missing)
+        print(f"enhance: {made} {'set' if made == 1 else 'sets'} made, {failed} failed in {time.perf_counter() - t0:.1f} s; "
               f"{out / 'srcset.html'}, {out / 'manifest.json'}", file=sys.stderr)
     return 1 if failed else 0
 
