@@ -114,6 +114,55 @@ def test_a_set_never_overwrites_an_input_or_another_inputs_set(tmp_path: Path,
         [("a.jpg", 0, True), ("b.png", 3, False), ("b.bmp", 0, True)]
 
 
+def test_keep_tree_gives_figures_of_one_name_in_two_chapters_their_own_folders(tmp_path: Path,
+                                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A book's chapters each hold a fig1.png: gathered flat they clash (refused, with the way
+    out), under --keep-tree each set goes into its chapter's folder, and srcset.html, the
+    manifest and the report point into those folders."""
+    import html
+    import re
+    import urllib.parse
+
+    for ch in ("ch1", "ch2"):
+        (tmp_path / "book" / ch).mkdir(parents=True)
+        _src(tmp_path / "book" / ch / "fig1.png", 30, 40 if ch == "ch1" else 50)
+    files = [str(tmp_path / "book" / ch / "fig1.png") for ch in ("ch1", "ch2")]
+    assert main(["--retina", "--model=bicubic", "-q", "--formats", "jpeg", "-o", str(tmp_path / "flat"), *files]) == 1
+    assert "add --keep-tree to mirror their folders" in capsys.readouterr().err
+    out = tmp_path / "web"
+    assert main(["--retina", "--keep-tree", "--model=bicubic", "--formats", "webp,jpeg", "-o", str(out),
+                 "--report", str(tmp_path / "r.html"), *files]) == 0
+    assert "ch2/fig1.png -> " + str(out / "ch2") in capsys.readouterr().err
+    for ch, w in (("ch1", 40), ("ch2", 50)):
+        with Image.open(out / ch / "fig1@2x.jpg") as im:
+            assert im.size == (2 * w, 60)
+    page = (out / "srcset.html").read_text()
+    urls = [u for attr in re.findall(r'(?:src|srcset)="([^"]*)"', page)
+            for u in (c.strip().split(" ")[0] for c in html.unescape(attr).split(","))]
+    assert {u.split("/")[0] for u in urls} == {"ch1", "ch2"} and all((out / urllib.parse.unquote(u)).is_file() for u in urls)
+    doc = json.loads((out / "manifest.json").read_text())
+    assert [i["folder"] for i in doc["images"]] == ["ch1", "ch2"]
+    assert "ch2/fig1@3x.jpg" in (tmp_path / "r.html").read_text()
+
+
+def test_srcset_addresses_survive_spaces_and_hashes_in_file_names(tmp_path: Path) -> None:
+    """A space splits a srcset candidate and ``#`` starts a fragment: the addresses are
+    percent-encoded, and each decodes to the file written."""
+    import re
+    import urllib.parse
+
+    src = _src(tmp_path / "Fig 1 #a été.png")
+    out = tmp_path / "web"
+    assert main(["--retina", "--model=bicubic", "-q", "--formats", "jpeg", "-o", str(out), str(src)]) == 0
+    page = (out / "srcset.html").read_text()
+    srcset = re.search(r'srcset="([^"]*)"', page)[1]  # type: ignore[index]
+    cands = [c.strip().split(" ") for c in srcset.split(",")]
+    assert [len(c) for c in cands] == [2, 2, 2] and [c[1] for c in cands] == ["1x", "2x", "3x"]
+    assert all(" " not in c[0] and "#" not in c[0] for c in cands)
+    assert [urllib.parse.unquote(c[0]) for c in cands] == ["Fig 1 #a été.jpg", "Fig 1 #a été@2x.jpg", "Fig 1 #a été@3x.jpg"]
+    assert all((out / urllib.parse.unquote(c[0])).is_file() for c in cands)
+
+
 def test_a_profile_of_another_colour_space_on_rgb_pixels_is_assumed_srgb(tmp_path: Path,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     from PIL import ImageCms

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BatchOptions", "FileResult", "BatchEvent", "Inputs", "collect_inputs", "is_enhance_output", "expand_inputs",
            "select_shard", "output_path", "enhance_file", "run_batch", "plan_batch", "PlannedFile", "compute_file",
-           "finish", "read_list", "common_root", "clean_output_folders"]
+           "finish", "read_list", "common_root", "clean_output_folders", "mirrored_folder"]
 
 #: Outputs larger than this many pixels, written as TIFF, PNG or JPEG, stream to disk instead of memory.
 STREAM_PIXELS = 64_000_000
@@ -223,26 +223,22 @@ def select_shard(files: list[Path], index: int, count: int) -> list[Path]:
     return [f for f in files if home(f) == index - 1]
 
 
-def _collision_hint(source: Path, other: Path, opts: BatchOptions) -> str:
-    """What resolves two inputs that map to one output: files of one stem in one folder need a
-    new name; files from different folders gathered into one --output keep apart under --keep-tree."""
-    if opts.output_dir is None or os.path.realpath(source.parent) == os.path.realpath(other.parent):
-        return "rename one of them"
-    return "rename one of them, or add --keep-tree to mirror their folders under the output folder"
-
-
 def output_path(source: Path, zoom: float, opts: BatchOptions, root: Path | None = None) -> Path:
     """``opts.output_file``, or ``{stem}_ne{zoom}x{ext}`` beside the input or in ``opts.output_dir``
     (below it, the input's folder relative to ``root``, the folder argument it was found in)."""
     if opts.output_file is not None:
         return opts.output_file
-    if opts.output_dir is None:
-        folder = source.parent
-    elif root is not None:
-        folder = opts.output_dir / Path(os.path.abspath(source.parent)).relative_to(os.path.abspath(root))
-    else:
-        folder = opts.output_dir
+    folder = source.parent if opts.output_dir is None else mirrored_folder(source, opts.output_dir, root)
     return folder / f"{source.stem}_ne{zoom:g}x{FORMATS[opts.format]}"
+
+
+def mirrored_folder(source: Path, output_dir: Path, root: Path | None) -> Path:
+    """Where ``source``'s outputs go in ``output_dir``: below it, the input's folder relative to
+    ``root`` (the folder argument it was found in, or the common folder of ``--keep-tree``);
+    ``output_dir`` itself without a root."""
+    if root is None:
+        return output_dir
+    return output_dir / Path(os.path.abspath(source.parent)).relative_to(os.path.abspath(root))
 
 
 def enhance_file(
@@ -471,7 +467,7 @@ def plan_batch(files: list[Path], treatment: Treatment, opts: BatchOptions, root
         hit = claims.clash([target])
         if hit is not None and hit[1] is not None:
             p.result = FileResult(src, target, "failed", f"{src}: output {target} would overwrite the output of "
-                                  f"{hit[1]}; {_collision_hint(src, hit[1], opts)}")
+                                  f"{hit[1]}; {TargetClaims.hint(src, hit[1], opts.output_dir is not None)}")
         elif hit is not None:
             p.result = FileResult(src, target, "failed", f"{src}: output {target} is one of the inputs; refusing to "
                                   "overwrite it")

@@ -21,7 +21,7 @@ from .models.ensemble import PASSES
 from .treatment import REPAIR_MODES, auto_jpeg_limit
 
 if TYPE_CHECKING:
-    from .batch import BatchOptions
+    from .batch import BatchOptions, Inputs
     from .manifest import Manifest
     from .ray_engine import RayOptions
     from .report import ReportEntry
@@ -184,7 +184,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--from-list", type=Path, default=None, metavar="FILE",
                     help="also take the inputs FILE names: one path a line, or a .csv / .jsonl with a 'path' column")
     ap.add_argument("--keep-tree", action="store_true",
-                    help="under --output, mirror the inputs' folders (below the deepest folder holding them all)")
+                    help="under --output (and --retina's folder), mirror the inputs' folders (below the deepest "
+                         "folder holding them all)")
     ap.add_argument("--manifest", type=Path, default=None, metavar="RUN.jsonl",
                     help="append one JSON line per file as it finishes (input, output, settings, notes, seconds, bytes, "
                          "status); with --skip-existing, what it records is redone only where the settings changed")
@@ -358,15 +359,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"enhance: error: {why}", file=sys.stderr)
         return 2
     if args.keep_tree:
-        from .batch import common_root
-
         if args.output is None:
             print("enhance: error: --keep-tree mirrors the inputs' folders under --output: give one", file=sys.stderr)
             return 2
-        top = common_root([f for f in files if f not in got.roots])
-        for f in files:
-            if f not in got.roots and top is not None:
-                got.roots[f] = top
+        _keep_tree(got)
     out_dir, out_file, fmt = args.output, None, args.format or "png"
     if out_dir is not None and out_dir.suffix.lower() in EXTENSION_FORMATS and not out_dir.is_dir():
         if len(files) != 1 or len(args.files) != 1 or got.roots:
@@ -587,9 +583,20 @@ def _retina_maker(args: argparse.Namespace) -> "RetinaMaker":
     return maker
 
 
+def _keep_tree(got: "Inputs") -> None:
+    """``--keep-tree``: the files not found in a folder argument mirror, under the output folder,
+    their folders below the deepest one that holds them all (``got.roots``)."""
+    from .batch import common_root
+
+    top = common_root([f for f in got.files if f not in got.roots])
+    if top is not None:
+        for f in got.files:
+            got.roots.setdefault(f, top)
+
+
 def _retina(args: argparse.Namespace) -> int:
     """``enhance --retina``: a set per input, then srcset.html and manifest.json; a failing file is one line."""
-    from .batch import collect_inputs
+    from .batch import collect_inputs, mirrored_folder
     from .outfile import remove_stale_temporaries
     from .retina import AssetSet, expected_names, refusals, temporary_names, write_manifest, write_srcset
 
@@ -611,30 +618,38 @@ def _retina(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"enhance: error: cannot create output folder {out} ({exc.strerror or exc})", file=sys.stderr)
         return 2
+    if args.keep_tree:
+        _keep_tree(got)
+    # a folder argument, or --keep-tree, mirrors the inputs' folders under the output folder
+    folders = {f: mirrored_folder(f, out, got.roots.get(f)) for f in got.files}
     ours = set().union(*(temporary_names(f, options) for f in got.files)) if got.files else set()
-    stale = remove_stale_temporaries(out, {str(f.resolve()) for f in got.files}, ours | {"srcset.html", "manifest.json"})
+    stale = []
+    for folder in dict.fromkeys([out, *folders.values()]):
+        if folder.is_dir():
+            stale += remove_stale_temporaries(folder, {str(f.resolve()) for f in got.files},
+                                              ours | {"srcset.html", "manifest.json"})
     if stale and not args.quiet:
         print(f"enhance: removed {len(stale)} temporary file(s) left in {out} by an interrupted run", file=sys.stderr)
     sets = []
     t0 = time.perf_counter()
-    refused = refusals(got.files, out, options)
+    refused = refusals(got.files, folders, options)
     for src in got.files:
         if src in refused:
             sets.append(AssetSet(str(src), error=refused[src]))
             print(f"enhance: error: {refused[src]}", file=sys.stderr)
             continue
-        if args.skip_existing and all((out / n).exists() for n in expected_names(src, options)):
+        if args.skip_existing and all((folders[src] / n).exists() for n in expected_names(src, options)):
             if not args.quiet:
-                print(f"{src}: its set exists in {out}, skipped", file=sys.stderr)
+                print(f"{src}: its set exists in {folders[src]}, skipped", file=sys.stderr)
             continue
         t1 = time.perf_counter()
-        s = maker.make(src, out)
+        s = maker.make(src, out, folders[src].relative_to(out).as_posix() if folders[src] != out else "")
         sets.append(s)
         if s.error:
             print(f"enhance: error: {s.error}", file=sys.stderr)
         elif not args.quiet:
             dens = ", ".join(dict.fromkeys(f"{a.density:g}x {a.width}x{a.height} ({a.made})" for a in s.assets))
-            print(f"{src} -> {out}: {len(s.assets)} files; {dens} ({time.perf_counter() - t1:.1f} s)", file=sys.stderr)
+            print(f"{src} -> {folders[src]}: {len(s.assets)} files; {dens} ({time.perf_counter() - t1:.1f} s)", file=sys.stderr)
             for note in s.notes:
                 print(f"  note: {note}", file=sys.stderr)
     write_srcset(sets, out / "srcset.html")

@@ -261,3 +261,12 @@ class TargetClaims:
     def claim(self, source: Path, targets: list[Path]) -> None:
         """``targets`` are ``source``'s from now on."""
         self._owner.update((os.path.realpath(t), source) for t in targets)
+
+    @staticmethod
+    def hint(source: Path, other: Path, gathered: bool) -> str:
+        """What resolves two inputs that map to one output: files of one stem in one folder need a
+        new name; files from different folders ``gathered`` into one output folder keep apart
+        under ``--keep-tree``."""
+        if not gathered or os.path.realpath(source.parent) == os.path.realpath(other.parent):
+            return "rename one of them"
+        return "rename one of them, or add --keep-tree to mirror their folders under the output folder"

@@ -17,7 +17,9 @@ import html
 import json
 import logging
 import os
+import posixpath
 import re
+import urllib.parse
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -242,6 +244,13 @@ class AssetSet:
     error: str = ""
     seconds: float = 0.0
     regions: list[tuple[int, int, int, int]] = field(default_factory=list)
+    folder: str = ""
+
+    def url(self, asset: Asset) -> str:
+        """``asset``'s address relative to the output folder: its set's ``folder`` (``--keep-tree``
+        mirrors the inputs' folders) and name, percent-encoded, so a space or ``#`` in a file name
+        cannot split a ``srcset`` candidate or start a fragment."""
+        return urllib.parse.quote(posixpath.join(self.folder, asset.file) if self.folder else asset.file, safe="/@")
 
 
 def _sizes(w: int, h: int, meta: ImageMeta, opts: RetinaOptions, source: Path) -> tuple[int, int]:
@@ -295,14 +304,21 @@ class RetinaMaker:
             self._treatments[zoom] = Treatment(replace(self.request, zoom=zoom), repair=self.repair, auto=self.auto)
         return self._treatments[zoom]
 
-    def make(self, source: Path, out_dir: Path) -> AssetSet:
-        """Write ``source``'s set into ``out_dir``; a problem with the file is the set's ``error``."""
+    def make(self, source: Path, out_dir: Path, folder: str = "") -> AssetSet:
+        """Write ``source``'s set into ``out_dir``, or into its subfolder ``folder`` (a relative
+        POSIX path, made as needed: ``--keep-tree``); a problem with the file is the set's ``error``."""
         import time
 
-        result = AssetSet(str(source))
+        result = AssetSet(str(source), folder=folder)
         t0 = time.perf_counter()
         try:
-            self._make(source, out_dir, result)
+            set_dir = out_dir / folder if folder else out_dir
+            if folder:
+                try:
+                    set_dir.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise EnhanceError(f"cannot create output folder {set_dir} ({exc.strerror or exc})") from None
+            self._make(source, set_dir, result)
         except EnhanceError as exc:  # unreadable, unwritable, no DPI for --print-width: one line
             result.error = str(exc) if str(source) in str(exc) else f"{source}: {exc}"
         result.seconds = round(time.perf_counter() - t0, 2)
@@ -578,13 +594,13 @@ def write_srcset(sets: list[AssetSet], path: Path) -> None:
         fallback = "jpeg" if "jpeg" in formats else formats[-1]
         parts.append("<picture>")
         for fmt in formats:
-            descr = ", ".join(f"{html.escape(a.file)} {a.density:g}x" for a in s.assets if a.format == fmt)
+            descr = ", ".join(f"{html.escape(s.url(a))} {a.density:g}x" for a in s.assets if a.format == fmt)
             if fmt != fallback:
                 parts.append(f'  <source type="{_MIME[fmt]}" srcset="{descr}">')
         own = [a for a in s.assets if a.format == fallback]
         base = min(own, key=lambda a: abs(a.density - 1))
-        descr = ", ".join(f"{html.escape(a.file)} {a.density:g}x" for a in own)
-        parts.append(f'  <img src="{html.escape(base.file)}" srcset="{descr}" width="{s.css_width}" '
+        descr = ", ".join(f"{html.escape(s.url(a))} {a.density:g}x" for a in own)
+        parts.append(f'  <img src="{html.escape(s.url(base))}" srcset="{descr}" width="{s.css_width}" '
                      f'height="{s.css_height}" alt="">')
         parts.append("</picture>")
     parts.append("</body></html>")
@@ -604,23 +620,24 @@ def expected_names(source: Path, options: RetinaOptions) -> list[str]:
     return [f"{source.stem}{'' if d == 1 else f'@{d:g}x'}{_EXT[f]}" for d in options.densities for f in options.formats]
 
 
-def refusals(sources: list[Path], out_dir: Path, options: RetinaOptions) -> dict[Path, str]:
-    """The sources whose set cannot be written into ``out_dir``, each with its one-line reason:
-    a file of its set would be one of the inputs (``-o .`` over ``a.jpg`` makes ``a.jpg``), or a
-    file of an earlier source's set (``a.png`` and ``a.jpg``, or ``x/a.png`` and ``y/a.png``,
-    both make ``a@2x.webp``; every set goes flat into one folder). The batch's rule for plain
-    outputs (:func:`~enhance.batch.plan_batch`), for sets."""
+def refusals(sources: list[Path], folders: dict[Path, Path], options: RetinaOptions) -> dict[Path, str]:
+    """The sources whose set cannot be written into its folder (``folders``: each source's), each
+    with its one-line reason: a file of its set would be one of the inputs (``-o .`` over ``a.jpg``
+    makes ``a.jpg``), or a file of an earlier source's set (``a.png`` and ``a.jpg`` both make
+    ``a@2x.webp``, and so do ``x/a.png`` and ``y/a.png`` gathered into one folder without
+    ``--keep-tree``). The batch's rule for plain outputs (:func:`~enhance.batch.plan_batch`), for sets."""
     claims = TargetClaims(sources)
     refused: dict[Path, str] = {}
     for src in sources:
-        targets = [out_dir / n for n in expected_names(src, options)]
+        targets = [folders[src] / n for n in expected_names(src, options)]
         hit = claims.clash(targets)
         if hit is None:
             claims.claim(src, targets)
         elif hit[1] is None:
             refused[src] = f"{src}: output {hit[0]} is one of the inputs; refusing to overwrite it"
         else:
-            refused[src] = f"{src}: output {hit[0]} would overwrite the output of {hit[1]}; rename one of them"
+            refused[src] = (f"{src}: output {hit[0]} would overwrite the output of {hit[1]}; "
+                            f"{TargetClaims.hint(src, hit[1], gathered=True)}")
     return refused
 
 
@@ -642,6 +659,7 @@ def report_entries(sets: list[AssetSet], out_dir: Path) -> list["ReportEntry"]: 
         top = max(s.assets, key=lambda a: (a.density, a.format == "jpeg"))
         verdicts = [a.pipeline.sentence(a.density) for a in s.assets if a.pipeline is not None]
         notes = [n for n in s.notes if n not in verdicts]
-        entries.append(entry_for_output(Path(s.source), out_dir / top.file, f"{top.density:g}x asset {top.file} "
+        entries.append(entry_for_output(Path(s.source), out_dir / s.folder / top.file,
+                                        f"{top.density:g}x asset {posixpath.join(s.folder, top.file)} "
                                         f"({top.made})", notes, s.seconds, verdicts, regions=s.regions))
     return entries
