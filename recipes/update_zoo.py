@@ -36,6 +36,11 @@ DESCRIPTIONS = {
 #: 18-block model, session 25, AMD EPYC, training paused) that the
 #: sr table of results.json does not hold: s per output MP
 PROBED = {("repair", 1): 8.97, ("descreen", 1): 0.343}
+#: variants whose network differs from their model's (the sr table times the model's own file):
+#: (name, scale, residual blocks) -> s per output MP. The 12-block x4 variants beside the 18-block
+#: x4 of session 27: 0.517 s per MP, where the 18-block model took 0.687 (AMD EPYC Zen 3, 2
+#: threads, training finished; on the Zen 4 EPYC of the sr table the 12-block x4 took 0.17)
+PROBED_VARIANTS = {("default", 4, 12): 0.517}
 
 
 def _speeds() -> tuple[dict[tuple[str, int], float], str]:
@@ -56,9 +61,17 @@ def _speeds() -> tuple[dict[tuple[str, int], float], str]:
 def main() -> int:
     speeds, machine = _speeds()
     models = []
-    for f in sorted(WEIGHTS.glob("*.safetensors")):
+    files = sorted(WEIGHTS.glob("*.safetensors"))
+    # the blocks of each model's own (photo) file, which the sr table times
+    timed = {(m.get("name") or f.stem.split("-")[0], int(m.get("scale", "2"))): json.loads(m.get("config", "{}")).get("blocks")
+             for f, m in ((f, read_header(f)) for f in files) if m.get("type", "photo") == "photo"}
+    for f in files:
         meta = read_header(f)
         name = meta.get("name") or f.stem.split("-")[0]
+        scale, blocks = int(meta.get("scale", "2")), json.loads(meta.get("config", "{}")).get("blocks")
+        # a variant of the same network runs at its model's speed; one of another depth has its own
+        sec = (speeds.get((name, scale)) if timed.get((name, scale), blocks) == blocks
+               else PROBED_VARIANTS.get((name, scale, blocks)))
         entry = {
             "name": name,
             "arch": meta.get("arch", "generator"),
@@ -73,8 +86,7 @@ def main() -> int:
             # the recipes moved from scripts/ to recipes/ after some weights were written
             "recipe": meta.get("recipe", "").replace("scripts/", "recipes/", 1),
             "lineage": json.loads(meta.get("lineage", "[]")),
-            # the JPEG variant is the x2 network with other weights: the same speed
-            "sec_per_output_mp": speeds.get((name, int(meta.get("scale", "2")))),
+            "sec_per_output_mp": sec,
             "speed_measured_on": machine,
             "description": DESCRIPTIONS.get(f"{name}:{meta.get('type', 'photo')}", DESCRIPTIONS.get(name, "")),
         }
