@@ -16,7 +16,6 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.fft
 
 __all__ = ["ScreenReport", "ScreenMap", "LineScreen", "detect_screen", "detect_line_screen", "screen_map",
            "MAX_TRAINED_PERIOD"]
@@ -100,17 +99,18 @@ def _block_median(x: np.ndarray, block: int = 8) -> np.ndarray:
 
 
 def _median_1d(v: np.ndarray, size: int = 9) -> np.ndarray:
-    """Running median of a 1-D array (edge-replicated)."""
-    from scipy.ndimage import median_filter
-
-    return median_filter(v, size, mode="nearest")
+    """Running median of a 1-D array (edge-replicated; ``size`` odd). NumPy, not SciPy's
+    median_filter: the detector runs on every file, and a plain run need not import scipy.ndimage."""
+    h = size // 2
+    return np.median(np.lib.stride_tricks.sliding_window_view(np.pad(v, h, mode="edge"), size), axis=-1).astype(v.dtype)
 
 
 def _max_filter(x: np.ndarray, size: int = 5) -> np.ndarray:
-    """``size`` x ``size`` maximum filter (borders padded with -inf)."""
-    from scipy.ndimage import maximum_filter
-
-    return maximum_filter(x, size, mode="constant", cval=-np.inf)
+    """``size`` x ``size`` maximum filter (borders padded with -inf; ``size`` odd), in NumPy as
+    :func:`_median_1d` is."""
+    h = size // 2
+    padded = np.pad(x, h, mode="constant", constant_values=-np.inf)
+    return np.lib.stride_tricks.sliding_window_view(padded, (size, size)).max(axis=(-2, -1))
 
 
 def _full_scale(dtype: np.dtype) -> float:
@@ -161,7 +161,9 @@ def _spectrum(square: np.ndarray, min_period: float, max_period: float,
     crop = _gray(square)  # only the square in float: a huge scan is never copied whole
     crop = crop - crop.mean()
     window, band = _geometry(n, min_period, max_period, min_axis_period)
-    spec = np.abs(np.fft.fftshift(scipy.fft.fft2(crop * window)))  # complex64 for float32
+    # NumPy's FFT (complex64 for float32, as SciPy's): a plain run, which detects on every file,
+    # need not import scipy.fft (0.2 s)
+    spec = np.abs(np.fft.fftshift(np.fft.fft2(crop * window)))
     logm = np.log(spec + 1e-6)
     background = _block_median(logm)
     # straight horizontal and vertical lines (rules, frames, line art) draw ridges along the
@@ -700,6 +702,7 @@ def lattice_purity(gray: np.ndarray, period: float, angle: float, step: int = 1)
     Returns:
         ``(ceil(H / step), ceil(W / step))`` float32, about 0 to 1.
     """
+    import scipy.fft
     from scipy.ndimage import gaussian_filter, gaussian_filter1d, zoom
 
     g = gray.astype(np.float32)
