@@ -61,12 +61,11 @@ def _speeds() -> tuple[dict[tuple[str, int], float], str]:
 def main() -> int:
     speeds, machine = _speeds()
     models = []
-    files = sorted(WEIGHTS.glob("*.safetensors"))
+    headers = {f: read_header(f) for f in sorted(WEIGHTS.glob("*.safetensors"))}
     # the blocks of each model's own (photo) file, which the sr table times
     timed = {(m.get("name") or f.stem.split("-")[0], int(m.get("scale", "2"))): json.loads(m.get("config", "{}")).get("blocks")
-             for f, m in ((f, read_header(f)) for f in files) if m.get("type", "photo") == "photo"}
-    for f in files:
-        meta = read_header(f)
+             for f, m in headers.items() if m.get("type", "photo") == "photo"}
+    for f, meta in headers.items():
         name = meta.get("name") or f.stem.split("-")[0]
         scale, blocks = int(meta.get("scale", "2")), json.loads(meta.get("config", "{}")).get("blocks")
         # a variant of the same network runs at its model's speed; one of another depth has its own

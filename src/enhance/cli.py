@@ -623,11 +623,9 @@ def _retina(args: argparse.Namespace) -> int:
     # a folder argument, or --keep-tree, mirrors the inputs' folders under the output folder
     folders = {f: mirrored_folder(f, out, got.roots.get(f)) for f in got.files}
     ours = set().union(*(temporary_names(f, options) for f in got.files)) if got.files else set()
-    stale = []
-    for folder in dict.fromkeys([out, *folders.values()]):
-        if folder.is_dir():
-            stale += remove_stale_temporaries(folder, {str(f.resolve()) for f in got.files},
-                                              ours | {"srcset.html", "manifest.json"})
+    inputs, names = {str(f.resolve()) for f in got.files}, ours | {"srcset.html", "manifest.json"}
+    stale = [p for folder in dict.fromkeys([out, *folders.values()]) if folder.is_dir()
+             for p in remove_stale_temporaries(folder, inputs, names)]
     if stale and not args.quiet:
         print(f"enhance: removed {len(stale)} temporary file(s) left in {out} by an interrupted run", file=sys.stderr)
     sets = []

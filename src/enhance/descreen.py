@@ -108,9 +108,29 @@ def _median_1d(v: np.ndarray, size: int = 9) -> np.ndarray:
 def _max_filter(x: np.ndarray, size: int = 5) -> np.ndarray:
     """``size`` x ``size`` maximum filter (borders padded with -inf; ``size`` odd), in NumPy as
     :func:`_median_1d` is."""
-    h = size // 2
-    padded = np.pad(x, h, mode="constant", constant_values=-np.inf)
-    return np.lib.stride_tricks.sliding_window_view(padded, (size, size)).max(axis=(-2, -1))
+    h, (n, m) = size // 2, x.shape
+    p = np.pad(x, h, mode="constant", constant_values=-np.inf)
+    rows = p[:n]
+    for k in range(1, size):  # separable: the rows' maximum over the window, then the columns'
+        rows = np.maximum(rows, p[k:k + n])
+    out = rows[:, :m]
+    for k in range(1, size):
+        out = np.maximum(out, rows[:, k:k + m])
+    return out
+
+
+def _magnitude(x: np.ndarray) -> np.ndarray:
+    """``|FFT2(x)|`` of a real ``(n, m)`` float32 array, float32. From NumPy's real transform and
+    the spectrum's symmetry (``F[-i, -j]`` is the conjugate of ``F[i, j]``): a plain run, which
+    detects on every file, need not import scipy.fft (0.2 s), and the half transform costs half
+    NumPy's full one (2 ms for 256 x 256 here, against 0.5 ms for SciPy's full one)."""
+    n, m = x.shape
+    half = np.abs(np.fft.rfft2(x))
+    h = m // 2 + 1
+    out = np.empty((n, m), half.dtype)
+    out[:, :h] = half
+    out[:, h:] = half[-np.arange(n) % n][:, m - np.arange(h, m)]
+    return out
 
 
 def _full_scale(dtype: np.dtype) -> float:
@@ -161,9 +181,7 @@ def _spectrum(square: np.ndarray, min_period: float, max_period: float,
     crop = _gray(square)  # only the square in float: a huge scan is never copied whole
     crop = crop - crop.mean()
     window, band = _geometry(n, min_period, max_period, min_axis_period)
-    # NumPy's FFT (complex64 for float32, as SciPy's): a plain run, which detects on every file,
-    # need not import scipy.fft (0.2 s)
-    spec = np.abs(np.fft.fftshift(np.fft.fft2(crop * window)))
+    spec = np.fft.fftshift(_magnitude(crop * window))
     logm = np.log(spec + 1e-6)
     background = _block_median(logm)
     # straight horizontal and vertical lines (rules, frames, line art) draw ridges along the
